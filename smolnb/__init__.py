@@ -1,0 +1,48 @@
+"""smolnb: agents that think in Python code, at home in a Jupyter notebook.
+
+Heavy parts load on first use, so `import smolnb` and `%load_ext smolnb` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CodeAgent",
+    "RunResult",
+    "Tool",
+    "ToolCallingAgent",
+    "get_model",
+    "tool",
+    "__version__",
+]
+
+_LAZY = {
+    "CodeAgent": "smolnb.agent",
+    "ToolCallingAgent": "smolnb.agent",
+    "RunResult": "smolnb.agent",
+    "Tool": "smolnb.tools",
+    "tool": "smolnb.tools",
+    "get_model": "smolnb.models",
+}
+
+if TYPE_CHECKING:
+    from .agent import CodeAgent, RunResult, ToolCallingAgent
+    from .models import get_model
+    from .tools import Tool, tool
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smolnb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,72 @@
+"""Run a coroutine to completion from sync code, also inside a running event loop (Jupyter)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` and return its result.
+
+    With no loop running in this thread this is `asyncio.run`. Inside a running loop (a
+    Jupyter cell) the coroutine runs on a fresh loop in a helper thread while this thread
+    waits; a KeyboardInterrupt here (the kernel's interrupt) cancels the coroutine and is
+    re-raised once it has stopped.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+
+    result: concurrent.futures.Future[T] = concurrent.futures.Future()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def target() -> None:
+        loop = asyncio.new_event_loop()
+        holder["loop"] = loop
+        task = loop.create_task(coro)
+        holder["task"] = task
+        started.set()
+        try:
+            result.set_result(loop.run_until_complete(task))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            result.set_exception(exc)
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=target, name="smolnb-run", daemon=True)
+    thread.start()
+    started.wait()
+    try:
+        return result.result()
+    except KeyboardInterrupt:
+        loop, task = holder["loop"], holder["task"]
+        interrupt_thread(thread.ident)
+        loop.call_soon_threadsafe(task.cancel)
+        try:
+            return result.result(timeout=5)
+        except BaseException:
+            raise KeyboardInterrupt from None
+
+
+def interrupt_thread(thread_id: int | None, exc: type[BaseException] = KeyboardInterrupt) -> None:
+    """Raise `exc` asynchronously in the thread `thread_id` (at its next bytecode)."""
+    import ctypes
+
+    if thread_id is None:
+        return
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc))
+
+
+def clear_interrupt(thread_id: int) -> None:
+    """Drop an exception scheduled by `interrupt_thread` that has not fired yet."""
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)

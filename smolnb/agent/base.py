@@ -1,0 +1,383 @@
+"""The step loop shared by both agents. Async at its core; it emits events and never prints."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._sync import interrupt_thread, run_sync
+from ..errors import ModelError, ToolError, UserError
+from ..events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage
+from ..models import Message, Model, ModelResponse, get_model
+from ..tools import Tool, ToolSet
+from . import prompts
+from .result import RunResult, Status
+
+__all__ = ["MultiStepAgent", "RunContext"]
+
+Listener = Callable[[Event], None]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + os.urandom(3).hex()
+
+
+@dataclass
+class RunContext:
+    """The working state of one run."""
+
+    run_id: str
+    task: str
+    messages: list[Message] = field(default_factory=list)
+    history: list[Message] = field(default_factory=list)
+    plan: str | None = None
+    steps: list[Step] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    model_calls: int = 0
+    format_errors: int = 0
+    step: int = 0
+    current: Step | None = None
+    start: float = field(default_factory=time.perf_counter)
+
+
+class MultiStepAgent(ABC):
+    """What `CodeAgent` and `ToolCallingAgent` share: model, tools, limits, events.
+
+    Args:
+        model: a litellm model string, `local/<name>`, or a `Model`; None for the default.
+        tools: `Tool` objects or `@tool` functions.
+        memory: a `Memory`, or None.
+        max_steps: steps before the agent is asked for its best answer.
+        planning_interval: run a planning step every N steps (None: never).
+        managed_agents: agents with `name` and `description` this agent can delegate to.
+        name: how a manager calls this agent.
+        description: what this agent is good for, shown to a manager.
+        listeners: callables that receive every event of every run.
+        max_observation_chars: longer observations are cut in the prompt (kept whole in the step).
+        model_params: passed to every model call (e.g. `{"temperature": 0}`).
+    """
+
+    agent_type = "agent"
+
+    def __init__(
+        self,
+        model: str | Model | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        memory: Any = None,
+        max_steps: int = 10,
+        planning_interval: int | None = None,
+        managed_agents: Iterable[MultiStepAgent] = (),
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        listeners: Iterable[Listener] = (),
+        max_observation_chars: int = 4000,
+        model_params: dict[str, Any] | None = None,
+        system_prompt: str | None = None,
+    ) -> None:
+        if max_steps < 1:
+            raise UserError(f"max_steps must be at least 1, got {max_steps}")
+        if planning_interval is not None and planning_interval < 1:
+            raise UserError(f"planning_interval must be a positive number of steps or None, got {planning_interval}")
+        if name is not None and not name.isidentifier():
+            raise UserError(f"an agent's name must be a Python identifier (a manager calls it as code), got {name!r}")
+        self.model = get_model(model)
+        self.tools = tools if isinstance(tools, ToolSet) else ToolSet(tools)
+        self.memory = memory
+        self.max_steps = max_steps
+        self.planning_interval = planning_interval
+        self.name = name
+        self.description = description
+        self.managed_agents: dict[str, MultiStepAgent] = {}
+        for agent in managed_agents:
+            if not agent.name or not agent.description:
+                raise UserError("a managed agent needs name= and description=, so the manager knows how to call it")
+            if agent.name in self.managed_agents or agent.name in self.tools:
+                raise UserError(f"two helpers are named {agent.name!r}: give each managed agent and tool its own name")
+            self.managed_agents[agent.name] = agent
+        self.listeners: list[Listener] = list(listeners)
+        self.max_observation_chars = max_observation_chars
+        self.model_params = dict(model_params or {})
+        self.system_prompt = system_prompt
+        self.last_result: RunResult | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def run(self, task: str, **kwargs: Any) -> RunResult:
+        """Run the agent on `task` and return its result; works inside Jupyter's loop too.
+
+        An interrupt (Ctrl-C, the kernel's stop button) ends the run with status "interrupted".
+        """
+        try:
+            return run_sync(self.arun(task, **kwargs))
+        except KeyboardInterrupt:
+            if self.last_result is not None and self.last_result.status == "interrupted":
+                return self.last_result
+            raise
+
+    async def arun(
+        self,
+        task: str,
+        *,
+        max_steps: int | None = None,
+        parent_run_id: str | None = None,
+        parent_step: int | None = None,
+        variables: dict[str, Any] | None = None,
+    ) -> RunResult:
+        """Run the agent on `task` (async)."""
+        if not isinstance(task, str) or not task.strip():
+            raise UserError("the task is empty: pass the question or instruction as text, e.g. agent.run('What is 2**10?')")
+        ctx = RunContext(run_id=new_run_id(), task=task.strip())
+        self._emit(
+            ctx,
+            RunStart(
+                run_id=ctx.run_id,
+                task=ctx.task,
+                agent=self.name or type(self).__name__,
+                agent_type=self.agent_type,
+                model=self.model.model_id,
+                tools=self.tools.versions(),
+                parent_run_id=parent_run_id,
+                parent_step=parent_step,
+            ),
+        )
+        status: Status = "max_steps"
+        output: Any = None
+        error: str | None = None
+        interrupted: BaseException | None = None
+        try:
+            await self._start_run(ctx, variables or {})
+            limit = max_steps or self.max_steps
+            while ctx.step < limit:
+                ctx.step += 1
+                if self.planning_interval and (ctx.step - 1) % self.planning_interval == 0:
+                    await self._planning_step(ctx)
+                step = await self._action_step(ctx)
+                if step.is_final:
+                    status, output = "success", step.final_value
+                    break
+            else:
+                output = await self._final_step(ctx)
+        except ModelError as exc:
+            status, error = "error", str(exc)
+            if ctx.current is not None:
+                self._close_step(ctx, ctx.current, error=error, error_kind="model")
+        except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+            status, error, interrupted = "interrupted", "the run was interrupted", exc
+            if ctx.current is not None:
+                self._close_step(ctx, ctx.current, error=error, error_kind="interrupted")
+        finally:
+            self._end_run(ctx)
+        duration = time.perf_counter() - ctx.start
+        self._emit(
+            ctx,
+            RunEnd(run_id=ctx.run_id, step=ctx.step, status=status, output=output, error=error,
+                   usage=ctx.usage, duration=duration, steps=ctx.step),
+        )  # fmt: skip
+        result = RunResult(
+            output=output,
+            status=status,
+            run_id=ctx.run_id,
+            task=ctx.task,
+            model=self.model.model_id,
+            steps=ctx.steps,
+            usage=ctx.usage,
+            error=error,
+            duration=duration,
+            model_calls=ctx.model_calls,
+            format_errors=ctx.format_errors,
+            events=ctx.events,
+        )
+        self.last_result = result
+        if interrupted is not None:
+            raise interrupted
+        return result
+
+    # -- what each kind of agent fills in -------------------------------------------------------
+
+    @abstractmethod
+    def _system_prompt(self) -> str: ...
+
+    @abstractmethod
+    async def _action_step(self, ctx: RunContext) -> Step: ...
+
+    @abstractmethod
+    async def _final_step(self, ctx: RunContext) -> Any: ...
+
+    async def _start_run(self, ctx: RunContext, variables: dict[str, Any]) -> None:
+        """Prepare per-run state (the code agent sets up its executor here)."""
+
+    def _end_run(self, ctx: RunContext) -> None:
+        """Release per-run state."""
+
+    # -- shared machinery ---------------------------------------------------------------------
+
+    def _emit(self, ctx: RunContext, event: Event) -> None:
+        ctx.events.append(event)
+        for listener in self.listeners:
+            listener(event)
+
+    def _messages(self, ctx: RunContext) -> list[Message]:
+        messages: list[Message] = [
+            {"role": "system", "content": self.system_prompt or self._system_prompt()},
+            {"role": "user", "content": prompts.TASK.format(task=ctx.task)},
+        ]
+        if ctx.plan:
+            messages.append({"role": "assistant", "content": prompts.PLAN_MESSAGE.format(plan=ctx.plan)})
+        return messages + ctx.history
+
+    def _open_step(self, ctx: RunContext, kind: str = "action") -> Step:
+        step = Step(run_id=ctx.run_id, step=ctx.step, kind=kind, start=time.time())  # type: ignore[arg-type]
+        ctx.current = step
+        self._emit(ctx, StepStart(run_id=ctx.run_id, step=ctx.step, kind=kind))
+        return step
+
+    def _close_step(self, ctx: RunContext, step: Step, **updates: Any) -> Step:
+        for key, value in updates.items():
+            setattr(step, key, value)
+        step.duration = time.time() - step.start
+        step.ts = time.time()
+        ctx.steps.append(step)
+        ctx.current = None
+        self._emit(ctx, step)
+        return step
+
+    async def _call_model(
+        self, ctx: RunContext, step: Step, messages: list[Message], **kwargs: Any
+    ) -> ModelResponse:
+        start = time.perf_counter()
+        params = {**self.model_params, **kwargs}
+        try:
+            response = await self.model.agenerate(messages, **params)
+        except ModelError as exc:
+            self._emit(ctx, ModelCall(run_id=ctx.run_id, step=ctx.step, model=self.model.model_id,
+                                      messages=messages, error=str(exc), duration=time.perf_counter() - start))  # fmt: skip
+            raise
+        duration = time.perf_counter() - start
+        ctx.model_calls += 1
+        ctx.usage = ctx.usage + response.usage
+        step.usage = step.usage + response.usage
+        step.model_calls += 1
+        step.model_duration += duration
+        self._emit(
+            ctx,
+            ModelCall(run_id=ctx.run_id, step=ctx.step, model=self.model.model_id, messages=messages,
+                      output=response.content, tool_calls=[c.to_dict() for c in response.tool_calls],
+                      usage=response.usage, duration=duration),
+        )  # fmt: skip
+        return response
+
+    async def _planning_step(self, ctx: RunContext) -> None:
+        step = self._open_step(ctx, "planning")
+        messages = self._messages(ctx) + [{"role": "user", "content": prompts.PLANNING}]
+        response = await self._call_model(ctx, step, messages)
+        ctx.plan = response.content.strip()
+        self._close_step(ctx, step, model_output=response.content, thought=ctx.plan)
+
+    def _truncate(self, text: str) -> str:
+        limit = self.max_observation_chars
+        if len(text) <= limit:
+            return text
+        head, tail = text[: limit * 3 // 4], text[-limit // 4 :]
+        return f"{head}\n[... {len(text) - len(head) - len(tail):,} characters cut; print less, or slices ...]\n{tail}"
+
+    def _functions(self, ctx: RunContext) -> dict[str, Callable[..., Any]]:
+        """Tools and managed agents as plain functions that record their calls."""
+        functions: dict[str, Callable[..., Any]] = {}
+        for item in self.tools:
+            functions[item.name] = self._tool_function(ctx, item)
+        for name, agent in self.managed_agents.items():
+            functions[name] = self._agent_function(ctx, name, agent)
+        return functions
+
+    def _tool_function(self, ctx: RunContext, item: Tool) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            record: dict[str, Any] = {"name": item.name, "version": item.version,
+                                      "arguments": {**{f"arg{i}": a for i, a in enumerate(args)}, **kwargs}}  # fmt: skip
+            try:
+                value = item(*args, **kwargs)
+            except ToolError as exc:
+                record["error"], record["duration"] = str(exc), time.perf_counter() - start
+                self._record_call(ctx, record, None)
+                raise
+            record["duration"] = time.perf_counter() - start
+            self._record_call(ctx, record, value)
+            return value
+
+        call.__name__ = item.name
+        call.__doc__ = item.description
+        return call
+
+    def _agent_function(self, ctx: RunContext, name: str, agent: MultiStepAgent) -> Callable[..., str]:
+        def delegate(task: str) -> str:
+            if not isinstance(task, str) or not task.strip():
+                raise ToolError(f"{name}(task) needs the task as a non-empty string")
+            start = time.perf_counter()
+            parent_step = ctx.step
+            sub_listeners = agent.listeners
+            agent.listeners = sub_listeners + [lambda e: self._emit(ctx, e) if e.run_id != ctx.run_id else None]
+            try:
+                result = run_sync(agent.arun(task, parent_run_id=ctx.run_id, parent_step=parent_step))
+            finally:
+                agent.listeners = sub_listeners
+            record = {"name": name, "version": "agent", "arguments": {"task": task}, "run_id": result.run_id,
+                      "duration": time.perf_counter() - start}  # fmt: skip
+            if result.status != "success":
+                record["error"] = f"{result.status}: {result.error or 'no final answer'}"
+            self._record_call(ctx, record, result.output)
+            if result.status == "error":
+                raise ToolError(f"the helper {name!r} failed: {result.error}")
+            report = str(result.output)
+            if result.status != "success":
+                report = f"(the helper stopped with status {result.status}) {report}"
+            return report
+
+        delegate.__name__ = name
+        return delegate
+
+    def _record_call(self, ctx: RunContext, record: dict[str, Any], value: Any) -> None:
+        if "error" not in record:
+            text = repr(value)
+            record["result"] = text if len(text) <= 500 else text[:500] + "..."
+        if ctx.current is not None:
+            ctx.current.tool_calls.append(record)
+        self._emit(
+            ctx,
+            ToolCall(run_id=ctx.run_id, step=ctx.step, name=record["name"], version=record["version"],
+                     arguments={k: repr(v)[:200] for k, v in record["arguments"].items()},
+                     result=record.get("result"), error=record.get("error"), duration=record["duration"]),
+        )  # fmt: skip
+
+
+def run_in_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
+    """Run `fn` in a fresh thread; cancelling the returned future interrupts that thread."""
+    loop = asyncio.get_running_loop()
+    done: Future[Any] = Future()
+    holder: dict[str, int | None] = {"tid": None}
+
+    def target() -> None:
+        holder["tid"] = threading.get_ident()
+        try:
+            done.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            done.set_exception(exc)
+
+    thread = threading.Thread(target=target, name="smolnb-exec", daemon=True)
+    thread.start()
+    wrapped = asyncio.wrap_future(done, loop=loop)
+
+    def on_done(fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled() and thread.is_alive():
+            interrupt_thread(holder["tid"])
+
+    wrapped.add_done_callback(on_done)
+    return wrapped

@@ -1,0 +1,184 @@
+"""The code agent: each step the model writes Python, which runs natively, and sees the result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..errors import FinalAnswer
+from ..events import Step
+from ..executor import Executor, Policy, make_executor
+from ..executor.base import ExecResult
+from . import prompts
+from .base import MultiStepAgent, RunContext, run_in_thread
+from .parsing import extract_code, split_thought
+
+__all__ = ["CodeAgent"]
+
+
+def _final_answer(value: Any) -> None:
+    """Give the final answer and end the run."""
+    raise FinalAnswer(value)
+
+
+class CodeAgent(MultiStepAgent):
+    """An agent that acts by writing Python code, run natively under a policy.
+
+    Args:
+        authorized_imports: modules the code may import, added to a small safe default set.
+        executor: `"local"` (in this process, the default), `"subprocess"` (a separate process
+            with memory and CPU limits), or an `Executor`.
+        code_timeout: wall-clock seconds per code block.
+        namespace: the dict the code runs in (the notebook passes its user namespace); a new
+            one per run if None.
+        **kwargs: see `MultiStepAgent`.
+
+    Example:
+        >>> from smolnb import CodeAgent
+        >>> from smolnb.models import TestModel
+        >>> agent = CodeAgent(model=TestModel(["```python\\nfinal_answer(6 * 7)\\n```"]))
+        >>> agent.run("What is 6 times 7?").output
+        42
+    """
+
+    agent_type = "code"
+
+    def __init__(
+        self,
+        model: Any = None,
+        tools: Iterable[Any] = (),
+        memory: Any = None,
+        max_steps: int = 10,
+        planning_interval: int | None = None,
+        authorized_imports: Iterable[str] = (),
+        managed_agents: Iterable[MultiStepAgent] = (),
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        executor: str | Executor = "local",
+        code_timeout: float = 30.0,
+        namespace: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model, tools, memory, max_steps, planning_interval, managed_agents, name, description, **kwargs)
+        self.policy = Policy(authorized_imports)
+        self.executor_kind = executor
+        self.code_timeout = code_timeout
+        self.namespace = namespace
+        self.executor: Executor | None = executor if isinstance(executor, Executor) else None
+        self._tool_revision = -1
+
+    # -- prompt -------------------------------------------------------------------------------
+
+    def _system_prompt(self) -> str:
+        tools = ""
+        if len(self.tools):
+            items = "\n".join(f"- {t.signature()}: {t.description}" for t in self.tools)
+            tools = prompts.TOOLS_SECTION.format(items=items)
+        agents = ""
+        if self.managed_agents:
+            items = "\n".join(f"- {n}(task: str) -> str: {a.description}" for n, a in self.managed_agents.items())
+            agents = prompts.AGENTS_SECTION.format(items=items)
+        imports = ", ".join(sorted(self.policy.authorized))
+        return prompts.CODE_SYSTEM.format(tools=tools, agents=agents, imports=imports)
+
+    # -- run ----------------------------------------------------------------------------------
+
+    async def _start_run(self, ctx: RunContext, variables: dict[str, Any]) -> None:
+        if self.executor is None:
+            options: dict[str, Any] = {"timeout": self.code_timeout}
+            if self.executor_kind == "local" and self.namespace is not None:
+                options["namespace"] = self.namespace
+            elif self.executor_kind == "local":
+                options["namespace"] = {}
+            self.executor = make_executor(self.executor_kind, self.policy, **options)
+        self._sync_functions(ctx)
+        if variables:
+            self.executor.set_variables(variables)
+
+    def _end_run(self, ctx: RunContext) -> None:
+        # A fresh namespace per run unless the caller gave one (the notebook's) or an executor.
+        if self.namespace is None and not isinstance(self.executor_kind, Executor) and self.executor is not None:
+            self.executor.close()
+            self.executor = None
+
+    def _sync_functions(self, ctx: RunContext) -> None:
+        assert self.executor is not None
+        functions: dict[str, Callable[..., Any]] = self._functions(ctx)
+        functions["final_answer"] = _final_answer
+        self.executor.set_functions(functions)
+        self._tool_revision = self.tools.revision
+
+    async def _run_code(self, ctx: RunContext, code: str) -> ExecResult:
+        if self.tools.revision != self._tool_revision:
+            self._sync_functions(ctx)  # tools changed between steps of this run
+        executor = self.executor
+        assert executor is not None
+        return await run_in_thread(lambda: executor.run(code))
+
+    async def _action_step(self, ctx: RunContext) -> Step:
+        step = self._open_step(ctx)
+        if self.tools.revision != self._tool_revision:
+            self._sync_functions(ctx)
+        messages = self._messages(ctx)
+        response = await self._call_model(ctx, step, messages, stop=["Observation:", "\n```\n"])
+        text = response.content
+        code = extract_code(text)
+        step.model_output = text
+        step.thought = split_thought(text)
+        if code is None:
+            ctx.format_errors += 1
+            ctx.history += [{"role": "assistant", "content": text}, {"role": "user", "content": prompts.NO_CODE}]
+            return self._close_step(ctx, step, observation=prompts.NO_CODE, error="no code block in the reply", error_kind="format")
+        step.code = code
+        result = await self._run_code(ctx, code)
+        return self._finish_action(ctx, step, result)
+
+    def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult) -> Step:
+        observation = self._observation(result)
+        ctx.history += [
+            {"role": "assistant", "content": _as_reply(step.thought, step.code or "")},
+            {"role": "user", "content": "Observation:\n" + self._truncate(observation)},
+        ]
+        return self._close_step(
+            ctx, step, stdout=result.stdout, observation=observation, error=result.error, error_kind=result.error_kind,
+            is_final=result.is_final, final_value=result.final_value, exec_duration=result.duration,
+        )  # fmt: skip
+
+    def _observation(self, result: ExecResult) -> str:
+        parts = []
+        if result.stdout:
+            parts.append(result.stdout.rstrip("\n"))
+        if result.error:
+            parts.append(result.error + "\nFix the code and try again.")
+        elif result.is_final:
+            parts.append(f"final_answer({result.final_value!r})")
+        elif result.value_repr is not None:
+            parts.append(f"Last value: {result.value_repr}")
+        if not parts:
+            parts.append("The code ran and printed nothing. print() the values you need, or call final_answer.")
+        return "\n".join(parts)
+
+    async def _final_step(self, ctx: RunContext) -> Any:
+        ctx.step += 1
+        step = self._open_step(ctx, "final")
+        messages = self._messages(ctx) + [{"role": "user", "content": prompts.FINAL}]
+        response = await self._call_model(ctx, step, messages, stop=["Observation:", "\n```\n"])
+        step.model_output = response.content
+        step.thought = split_thought(response.content)
+        code = extract_code(response.content)
+        answer: Any = step.thought or response.content.strip()
+        if code is not None:
+            step.code = code
+            result = await self._run_code(ctx, code)
+            step.stdout, step.observation, step.error = result.stdout, self._observation(result), result.error
+            if result.is_final:
+                answer = result.final_value
+        self._close_step(ctx, step, is_final=True, final_value=answer)
+        return answer
+
+
+def _as_reply(thought: str, code: str) -> str:
+    """The model's reply as kept in the conversation: thought and code, nothing it rambled after."""
+    head = f"Thought: {thought}\n" if thought else ""
+    return f"{head}```python\n{code}\n```"

@@ -1,0 +1,66 @@
+"""The prompts. Short and concrete, so that small code models follow them."""
+
+from __future__ import annotations
+
+CODE_SYSTEM = """You solve tasks by writing Python code. The code runs in a persistent Python session.
+
+Each reply: one short thought, then one ```python code block. Then stop.
+- Use print() to see values; the printed output comes back to you.
+- When you know the answer, call final_answer(answer) in the code.
+- If the task is simple, compute the answer and call final_answer in the same block.
+
+Example
+Task: What is the sum of the squares of 1 to 10?
+Thought: I compute it and give the answer.
+```python
+total = sum(i * i for i in range(1, 11))
+final_answer(total)
+```
+
+Example
+Task: How many words in "the cat sat" have exactly 3 letters?
+Thought: I count them.
+```python
+words = "the cat sat".split()
+final_answer(sum(1 for w in words if len(w) == 3))
+```
+{tools}{agents}
+You may import: {imports}.
+Variables persist between code blocks. Do not define final_answer yourself."""
+
+TOOLS_SECTION = """
+You can also call these functions in your code:
+{items}
+"""
+
+AGENTS_SECTION = """
+You can delegate to these helpers; call them in your code with a task string and they return a text answer:
+{items}
+"""
+
+TOOL_CALLING_SYSTEM = """You solve tasks by calling tools. Call one or more tools; their results come back to you.
+When you know the answer, call the final_answer tool with it. Do not answer in plain text."""
+
+TASK = "Task: {task}"
+
+NO_CODE = """Error: your reply had no ```python code block, so nothing ran.
+Reply with one short thought, then exactly one code block like this:
+```python
+result = 2 + 2
+final_answer(result)
+```"""
+
+NO_TOOL_CALL = "Error: your reply called no tool. Call a tool, or final_answer with your answer."
+
+PLANNING = """Before you continue, take stock. Do not write code now.
+## Facts
+What you know so far, and what you still need to find out.
+## Plan
+A short numbered plan to finish the task."""
+
+PLAN_MESSAGE = "My current facts and plan:\n{plan}"
+
+FINAL = """You have used all your steps. Give your best answer now from what you found:
+```python
+final_answer(...)
+```"""

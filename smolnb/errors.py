@@ -1,0 +1,97 @@
+"""Every exception smolnb raises, grouped by who must react.
+
+- Sent back to the model as an observation: `ToolError`, `PolicyError`, `CodeTimeoutError`.
+- Mistakes of the user: `UserError` (and `MissingExtraError`), with the fix in the message.
+- Failures of a backend: `ModelError` (transient ones are retried first), `BackendError`.
+- Control flow that generated code must not swallow: `FinalAnswer`, `ExecutionTimeout`
+  derive from `BaseException`, so an `except Exception` in the model's code lets them pass.
+
+Exceptions never log themselves.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = [
+    "BackendError",
+    "CodeTimeoutError",
+    "ExecutionTimeout",
+    "FinalAnswer",
+    "MissingExtraError",
+    "ModelError",
+    "PolicyError",
+    "SmolnbError",
+    "ToolError",
+    "TransientModelError",
+    "UserError",
+    "did_you_mean",
+]
+
+
+class SmolnbError(Exception):
+    """Base class of smolnb's own errors."""
+
+
+class UserError(SmolnbError):
+    """The caller asked for something that cannot work; the message says how to fix it."""
+
+
+class MissingExtraError(UserError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, extra: str, package: str, what: str) -> None:
+        self.extra = extra
+        self.package = package
+        super().__init__(
+            f"{what} needs the '{package}' package, which is not installed. "
+            f"Install it with: pip install 'smolnb[{extra}]'"
+        )
+
+
+class ModelError(SmolnbError):
+    """A model call failed and retrying will not help (bad request, auth, unknown model)."""
+
+
+class TransientModelError(ModelError):
+    """A model call failed in a way that may pass on retry (rate limit, 5xx, timeout)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BackendError(SmolnbError):
+    """A service smolnb relies on (a server, a store) failed or is unreachable."""
+
+
+class ToolError(SmolnbError):
+    """A tool failed or was called wrongly; the agent shows the message to the model."""
+
+
+class PolicyError(ToolError):
+    """Generated code tried something the execution policy refuses."""
+
+
+class CodeTimeoutError(ToolError):
+    """Generated code ran past its wall-clock limit and was stopped."""
+
+
+class FinalAnswer(BaseException):  # noqa: N818 - control flow, not an error
+    """Raised by `final_answer(value)`; a `BaseException` so generated code cannot catch it."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class ExecutionTimeout(BaseException):  # noqa: N818 - control flow, not an error
+    """Injected into a thread whose code ran past its limit."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return ' Did you mean X?' for the closest choice, or ''."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,146 @@
+"""Typed, serialisable records of what a run does.
+
+The step loop emits these and never prints; the result, the widgets, the run store and the
+tracer all consume the same records. Each record has a `type` tag, the ids of its run and
+step, and a timestamp, and turns into plain JSON with `to_dict()`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Literal
+
+__all__ = [
+    "Event",
+    "ModelCall",
+    "RunEnd",
+    "RunStart",
+    "Step",
+    "StepStart",
+    "ToolCall",
+    "Usage",
+    "event_from_dict",
+]
+
+
+@dataclass
+class Usage:
+    """Tokens counted by the model provider."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
+class Event:
+    """Base of every record: which run, which step, when."""
+
+    type: ClassVar[str] = "event"
+    run_id: str
+    step: int = 0
+    ts: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["type"] = self.type
+        return data
+
+
+@dataclass
+class RunStart(Event):
+    type: ClassVar[str] = "run_start"
+    task: str = ""
+    agent: str = ""
+    agent_type: str = ""
+    model: str = ""
+    tools: dict[str, str] = field(default_factory=dict)  # name -> version
+    parent_run_id: str | None = None
+    parent_step: int | None = None
+
+
+@dataclass
+class StepStart(Event):
+    type: ClassVar[str] = "step_start"
+    kind: str = "action"
+
+
+@dataclass
+class ModelCall(Event):
+    type: ClassVar[str] = "model_call"
+    model: str = ""
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    output: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    duration: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class ToolCall(Event):
+    type: ClassVar[str] = "tool_call"
+    name: str = ""
+    version: str = ""
+    arguments: dict[str, Any] = field(default_factory=dict)
+    result: str | None = None
+    error: str | None = None
+    duration: float = 0.0
+
+
+@dataclass
+class Step(Event):
+    """One finished step: what the model said, the code, and what came of it."""
+
+    type: ClassVar[str] = "step"
+    kind: Literal["action", "planning", "final"] = "action"
+    model_output: str = ""
+    thought: str = ""
+    code: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    stdout: str = ""
+    observation: str = ""
+    error: str | None = None
+    error_kind: str | None = None
+    is_final: bool = False
+    final_value: Any = None
+    usage: Usage = field(default_factory=Usage)
+    start: float = 0.0
+    duration: float = 0.0
+    model_duration: float = 0.0
+    exec_duration: float = 0.0
+    model_calls: int = 0
+
+
+@dataclass
+class RunEnd(Event):
+    type: ClassVar[str] = "run_end"
+    status: str = "success"
+    output: Any = None
+    error: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    duration: float = 0.0
+    steps: int = 0
+
+
+_TYPES: dict[str, type[Event]] = {
+    cls.type: cls for cls in (RunStart, StepStart, ModelCall, ToolCall, Step, RunEnd)
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from `Event.to_dict()` output (the run store and replay use this)."""
+    data = dict(data)
+    cls = _TYPES[data.pop("type")]
+    names = {f.name for f in fields(cls)}
+    kwargs = {k: v for k, v in data.items() if k in names}
+    if isinstance(kwargs.get("usage"), dict):
+        kwargs["usage"] = Usage(**kwargs["usage"])
+    return cls(**kwargs)

@@ -1,0 +1,97 @@
+"""The one small interface both executors share."""
+
+from __future__ import annotations
+
+import reprlib
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .policy import FILENAME, Policy
+
+__all__ = ["ExecResult", "Executor", "ErrorKind", "format_exception"]
+
+ErrorKind = Literal["syntax", "policy", "timeout", "exception", "tool", "crash"]
+
+_repr = reprlib.Repr()
+_repr.maxstring = 2000
+_repr.maxother = 2000
+_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 50
+
+
+@dataclass
+class ExecResult:
+    """What running one code block gave."""
+
+    stdout: str = ""
+    value_repr: str | None = None  # repr of the block's last expression, when not None
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    is_final: bool = False
+    final_value: Any = None
+    duration: float = 0.0
+
+
+def short_repr(value: Any) -> str:
+    """A repr that stays readable for large values."""
+    try:
+        return _repr.repr(value)
+    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not break the step
+        return f"<{type(value).__name__} (repr failed: {exc})>"
+
+
+def format_exception(exc: BaseException, code: str) -> str:
+    """A traceback trimmed to the frames of the generated code, with the failing lines."""
+    lines = code.splitlines()
+    parts = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename != FILENAME:
+            continue
+        where = f"  line {frame.lineno}, in {frame.name}"
+        if frame.lineno and 0 < frame.lineno <= len(lines):
+            where += f"\n    {lines[frame.lineno - 1].strip()}"
+        parts.append(where)
+    head = "Traceback (most recent call last):\n" + "\n".join(parts[-5:]) + "\n" if parts else ""
+    return f"{head}{type(exc).__name__}: {exc}"
+
+
+def format_syntax_error(exc: SyntaxError) -> str:
+    pointer = ""
+    if exc.text:
+        caret = " " * max((exc.offset or 1) - 1, 0) + "^"
+        pointer = f"\n    {exc.text.rstrip()}\n    {caret}"
+    return f"SyntaxError: {exc.msg} (line {exc.lineno}){pointer}"
+
+
+class Executor(ABC):
+    """Runs code blocks of one run; variables persist from one block to the next."""
+
+    policy: Policy
+    timeout: float
+
+    @abstractmethod
+    def run(self, code: str, *, timeout: float | None = None) -> ExecResult:
+        """Run `code`; never raises for errors in the code itself (they are in the result)."""
+
+    @abstractmethod
+    def set_functions(self, functions: dict[str, Callable[..., Any]]) -> None:
+        """Make callables (tools, managed agents, `final_answer`) visible to the code by name."""
+
+    @abstractmethod
+    def set_variables(self, values: dict[str, Any]) -> None:
+        """Bind variables in the code's namespace."""
+
+    def variables(self) -> dict[str, Any]:
+        """The code's own variables (not tools, not builtins)."""
+        return {}
+
+    def close(self) -> None:
+        """Free what the executor holds (a process, for the subprocess executor)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,130 @@
+"""Run code natively in this process (the notebook's kernel), guarded by the policy."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ExecutionTimeout, FinalAnswer, PolicyError, ToolError
+from .base import ExecResult, Executor, format_exception, format_syntax_error, short_repr
+from .policy import AGENT_MODULE, Policy, PolicyAbort
+from .watchdog import watchdog
+
+__all__ = ["LocalExecutor"]
+
+
+class _Output:
+    """The `print` of generated code: writes into the current block's buffer, thread-safely."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.lock = threading.Lock()
+
+    def print(self, *args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False) -> None:
+        text = (" " if sep is None else sep).join(str(a) for a in args) + ("\n" if end is None else end)
+        if file is not None:
+            file.write(text)
+            return
+        with self.lock:
+            self.parts.append(text)
+
+    def take(self) -> str:
+        with self.lock:
+            text = "".join(self.parts)
+            self.parts.clear()
+        return text
+
+
+class LocalExecutor(Executor):
+    """Executes code blocks with CPython's `exec` in a persistent namespace.
+
+    Args:
+        policy: what the code may do (a default `Policy()` if None).
+        namespace: the dict the code runs in; pass the notebook's user namespace to share it.
+        timeout: wall-clock seconds per block before `ExecutionTimeout` stops it.
+    """
+
+    def __init__(self, policy: Policy | None = None, *, namespace: dict[str, Any] | None = None, timeout: float = 30.0) -> None:
+        self.policy = policy or Policy()
+        self.timeout = timeout
+        self.namespace: dict[str, Any] = {} if namespace is None else namespace
+        self.namespace.setdefault("__name__", AGENT_MODULE)
+        self._output = _Output()
+        self._builtins = dict(self.policy.builtins, print=self._output.print)
+        self._functions: dict[str, Callable[..., Any]] = {}
+
+    def set_functions(self, functions: dict[str, Callable[..., Any]]) -> None:
+        for name in set(self._functions) - set(functions):
+            if self.namespace.get(name) is self._functions[name]:
+                self.namespace[name] = _removed(name)
+        self._functions = dict(functions)
+        self.namespace.update(functions)
+
+    def set_variables(self, values: dict[str, Any]) -> None:
+        self.namespace.update(values)
+
+    def variables(self) -> dict[str, Any]:
+        hidden = set(self._functions)
+        return {k: v for k, v in self.namespace.items() if not k.startswith("__") and k not in hidden}
+
+    def run(self, code: str, *, timeout: float | None = None) -> ExecResult:
+        start = time.perf_counter()
+        try:
+            compiled = self.policy.compile(code)
+        except SyntaxError as exc:
+            return ExecResult(error=format_syntax_error(exc), error_kind="syntax", duration=time.perf_counter() - start)
+        except PolicyError as exc:
+            return ExecResult(error=f"PolicyError: {exc}", error_kind="policy", duration=time.perf_counter() - start)
+
+        ns = self.namespace
+        saved_builtins = ns.get("__builtins__", _UNSET)
+        ns["__builtins__"] = self._builtins
+        ns.pop("__snb_last__", None)
+        result = ExecResult()
+        limit = self.timeout if timeout is None else timeout
+        token = watchdog.arm(limit) if limit and limit > 0 else None
+        try:
+            try:
+                exec(compiled, ns)  # noqa: S102 - the point of this class; guarded by the policy
+            finally:
+                if token is not None:
+                    watchdog.disarm(token)
+        except FinalAnswer as final:
+            result.is_final, result.final_value = True, final.value
+        except ExecutionTimeout:
+            result.error = (
+                f"TimeoutError: the code ran past its {limit:g} s limit and was stopped. "
+                "Make it faster, work on less data, or split the work over several steps."
+            )
+            result.error_kind = "timeout"
+        except PolicyAbort as exc:
+            result.error, result.error_kind = f"PolicyError: {exc}", "policy"
+        except PolicyError as exc:
+            result.error, result.error_kind = format_exception(exc, code), "policy"
+        except ToolError as exc:
+            result.error, result.error_kind = format_exception(exc, code), "tool"
+        except Exception as exc:  # noqa: BLE001 - the model sees it and can act on it
+            result.error, result.error_kind = format_exception(exc, code), "exception"
+        finally:
+            last = ns.pop("__snb_last__", None)
+            if saved_builtins is _UNSET:
+                ns.pop("__builtins__", None)
+            else:
+                ns["__builtins__"] = saved_builtins
+        if last is not None and not result.is_final:
+            result.value_repr = short_repr(last)
+        result.stdout = self._output.take()
+        result.duration = time.perf_counter() - start
+        return result
+
+
+_UNSET = object()
+
+
+def _removed(name: str) -> Callable[..., Any]:
+    def removed(*args: Any, **kwargs: Any) -> Any:
+        raise ToolError(f"the tool {name!r} was removed from this agent; use one of the tools listed in the prompt")
+
+    return removed

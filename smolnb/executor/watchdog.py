@@ -1,0 +1,72 @@
+"""One thread that stops code blocks which run past their wall-clock limit.
+
+A timed-out block gets `ExecutionTimeout` raised inside its own thread, at its next bytecode
+(long-running C calls finish first), so the process and the notebook's kernel live on.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+
+from .._sync import clear_interrupt, interrupt_thread
+from ..errors import ExecutionTimeout
+
+__all__ = ["Watchdog", "watchdog"]
+
+
+class Watchdog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._heap: list[tuple[float, int]] = []
+        self._armed: dict[int, int] = {}  # token -> thread id
+        self._fired: set[int] = set()
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float) -> int:
+        """Start the clock for the calling thread; returns a token for `disarm`."""
+        with self._lock:
+            token = next(self._ids)
+            self._armed[token] = threading.get_ident()
+            heapq.heappush(self._heap, (time.monotonic() + seconds, token))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="smolnb-watchdog", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+            return token
+
+    def disarm(self, token: int) -> bool:
+        """Stop the clock; returns True if it had fired. Clears a timeout not yet delivered."""
+        with self._lock:
+            thread_id = self._armed.pop(token, None)
+            fired = token in self._fired
+            self._fired.discard(token)
+            if fired and thread_id is not None:
+                clear_interrupt(thread_id)
+            return fired
+
+    def _loop(self) -> None:
+        with self._lock:
+            while True:
+                while self._heap and self._heap[0][1] not in self._armed:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                deadline, token = self._heap[0]
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    self._wake.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+                self._fired.add(token)
+                interrupt_thread(self._armed[token], ExecutionTimeout)
+                # Fire again until disarmed: code may catch the first one in a `finally`.
+                heapq.heappush(self._heap, (time.monotonic() + 0.25, token))
+
+
+watchdog = Watchdog()

@@ -1,0 +1,45 @@
+"""Models: one interface, litellm for every provider, local models, and test doubles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import default_model
+from ..errors import UserError
+from .base import Message, Model, ModelResponse, ToolCallRequest
+from .litellm_model import LiteLLMModel
+from .testing import FunctionModel, TestModel
+
+__all__ = [
+    "FunctionModel",
+    "LiteLLMModel",
+    "Message",
+    "Model",
+    "ModelResponse",
+    "TestModel",
+    "ToolCallRequest",
+    "get_model",
+]
+
+
+def get_model(spec: str | Model | None = None, **params: Any) -> Model:
+    """Turn a model string (or None, for the default) into a `Model`.
+
+    `local/<name>` and paths to `.gguf` files are run by smolnb itself with llama.cpp; any
+    other string is a litellm model name.
+    """
+    if isinstance(spec, Model):
+        return spec
+    spec = spec or default_model()
+    if not isinstance(spec, str) or not spec.strip():
+        raise UserError(f"model must be a model string such as 'openai/gpt-4o-mini' or a Model, not {spec!r}")
+    if spec.startswith("local/") or spec.endswith(".gguf"):
+        from .local import LocalModel
+
+        return LocalModel(spec, **params)
+    if "/" not in spec:
+        raise UserError(
+            f"unknown model {spec!r}: name it as litellm does, 'provider/model' "
+            f"(e.g. 'openai/gpt-4o-mini', 'ollama/qwen2.5-coder'), or 'local/qwen2.5-coder-0.5b'"
+        )
+    return LiteLLMModel(spec, **params)

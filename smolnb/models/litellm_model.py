@@ -1,0 +1,190 @@
+"""Any model litellm can reach, named by a litellm string (`provider/model`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+from typing import Any
+
+from ..errors import MissingExtraError, ModelError, TransientModelError
+from ..events import Usage
+from .base import Message, Model, ModelResponse, ToolCallRequest
+
+__all__ = ["LiteLLMModel", "flatten_content"]
+
+_RETRY_STATUS = {408, 409, 429}
+
+
+def _litellm() -> Any:
+    # litellm otherwise tries to fetch a cost map from the internet on import.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    try:
+        import litellm
+    except ImportError as exc:  # pragma: no cover - litellm is a core dependency
+        raise MissingExtraError("all", "litellm", "LiteLLMModel") from exc
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def flatten_content(messages: list[Message]) -> list[Message]:
+    """Turn list-of-parts message content into plain text (servers like llama.cpp need it)."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            text = "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+            message = {**message, "content": text}
+        out.append(message)
+    return out
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    try:
+        value = headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_transient(exc: BaseException, litellm: Any) -> bool:
+    transient = tuple(
+        getattr(litellm, name)
+        for name in ("APIConnectionError", "Timeout", "RateLimitError", "InternalServerError", "ServiceUnavailableError")
+        if hasattr(litellm, name)
+    )
+    status = _status(exc)
+    if status is not None:
+        return status in _RETRY_STATUS or status >= 500
+    return isinstance(exc, transient)
+
+
+class LiteLLMModel(Model):
+    """A model reached through litellm: `openai/gpt-4o-mini`, `mistral/mistral-small-latest`, ...
+
+    Calls are async (`litellm.acompletion`). Rate limits, 5xx answers, timeouts and dropped
+    connections are retried with exponential backoff (honouring `Retry-After`); any other
+    error is raised at once as `ModelError`. `openai/<name>` honours `OPENAI_BASE_URL` (or
+    `OPENAI_API_BASE`) and `OPENAI_API_KEY`.
+
+    Args:
+        model_id: the litellm model string.
+        api_base: the server's base URL, when not the provider's default.
+        api_key: the key, when not taken from the provider's environment variable.
+        max_retries: retries of a transient failure before giving up.
+        timeout: seconds for one request.
+        flatten: send message content as plain text rather than a list of parts.
+        **params: passed to every call (temperature, max_tokens, ...).
+    """
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        max_retries: int = 4,
+        timeout: float = 600.0,
+        backoff: float = 1.0,
+        flatten: bool = True,
+        **params: Any,
+    ) -> None:
+        self.model_id = model_id
+        if api_base is None and model_id.startswith("openai/"):
+            api_base = os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE")
+        self.api_base = api_base
+        self._api_key = api_key
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.backoff = backoff
+        self.flatten = flatten
+        self.params = params
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_api_key"] = None  # keys never travel with a pickled model
+        return state
+
+    async def agenerate(
+        self,
+        messages: list[Message],
+        *,
+        stop: list[str] | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> ModelResponse:
+        litellm = _litellm()
+        request: dict[str, Any] = {
+            "model": self.model_id,
+            "messages": flatten_content(messages) if self.flatten else messages,
+            "timeout": self.timeout,
+            "num_retries": 0,
+            "max_retries": 0,
+            **self.params,
+            **kwargs,
+        }
+        if stop:
+            request["stop"] = stop
+        if tools:
+            request["tools"] = tools
+        if self.api_base:
+            request["api_base"] = self.api_base
+        if self._api_key:
+            request["api_key"] = self._api_key
+        attempt = 0
+        while True:
+            try:
+                response = await litellm.acompletion(**request)
+                return _parse(response)
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if not _is_transient(exc, litellm):
+                    raise ModelError(f"{self.model_id}: {_message(exc)}") from exc
+                if attempt >= self.max_retries:
+                    raise TransientModelError(
+                        f"{self.model_id}: {_message(exc)} (gave up after {attempt + 1} attempts)",
+                        retry_after=_retry_after(exc),
+                    ) from exc
+                delay = _retry_after(exc)
+                if delay is None:
+                    delay = self.backoff * (2**attempt) * (0.5 + random.random() / 2)
+                attempt += 1
+                await asyncio.sleep(min(delay, 60.0))
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) < 600 else text[:600] + " ..."
+
+
+def _parse(response: Any) -> ModelResponse:
+    choice = response.choices[0]
+    message = choice.message
+    calls = []
+    for call in getattr(message, "tool_calls", None) or []:
+        arguments: Any = call.function.arguments
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments) if arguments.strip() else {}
+            except json.JSONDecodeError:
+                pass  # left as text: the agent tells the model it was not valid JSON
+        calls.append(ToolCallRequest(id=call.id or f"call_{len(calls)}", name=call.function.name, arguments=arguments))
+    usage = getattr(response, "usage", None)
+    return ModelResponse(
+        content=message.content or "",
+        tool_calls=calls,
+        usage=Usage(
+            int(getattr(usage, "prompt_tokens", 0) or 0),
+            int(getattr(usage, "completion_tokens", 0) or 0),
+        ),
+        raw=response,
+    )
