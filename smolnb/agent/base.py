@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -367,9 +368,13 @@ def run_in_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
     def target() -> None:
         holder["tid"] = threading.get_ident()
         try:
-            done.set_result(fn())
+            value = fn()
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-            done.set_exception(exc)
+            with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
+                done.set_exception(exc)
+            return
+        with contextlib.suppress(InvalidStateError):
+            done.set_result(value)
 
     thread = threading.Thread(target=target, name="smolnb-exec", daemon=True)
     thread.start()

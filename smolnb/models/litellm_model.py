@@ -58,6 +58,11 @@ def _retry_after(exc: BaseException) -> float | None:
 
 
 def _is_transient(exc: BaseException, litellm: Any) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, (ImportError, TypeError)):
+            return False  # a broken install or a bad argument: retrying cannot help
+        cause = cause.__cause__ or cause.__context__
     transient = tuple(
         getattr(litellm, name)
         for name in ("APIConnectionError", "Timeout", "RateLimitError", "InternalServerError", "ServiceUnavailableError")
@@ -137,6 +142,9 @@ class LiteLLMModel(Model):
             request["stop"] = stop
         if tools:
             request["tools"] = tools
+            # litellm routes tool lists through its MCP bridge, which needs the `mcp` package;
+            # smolnb does not use that bridge.
+            request["_skip_mcp_handler"] = True
         if self.api_base:
             request["api_base"] = self.api_base
         if self._api_key:

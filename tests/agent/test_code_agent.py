@@ -1,0 +1,263 @@
+import asyncio
+
+import pytest
+
+from smolnb import CodeAgent, tool
+from smolnb.errors import ModelError, TransientModelError, UserError
+from smolnb.events import ModelCall, RunEnd, RunStart, Step, ToolCall
+from smolnb.models import FunctionModel, TestModel
+
+
+def py(code: str, thought: str = "I will compute it.") -> str:
+    return f"Thought: {thought}\n```python\n{code}\n```"
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: The first.
+        b: The second.
+    """
+    return a + b
+
+
+def test_one_step_final_answer():
+    model = TestModel([py("final_answer(6 * 7)")])
+    result = CodeAgent(model=model).run("What is 6 times 7?")
+    assert result.output == 42
+    assert result.status == "success"
+    assert len(result.steps) == 1 and result.steps[0].code == "final_answer(6 * 7)"
+    assert result.run_id and result.usage.input_tokens > 0
+
+
+def test_observation_feeds_the_next_step():
+    model = TestModel([py("x = add(40, 2)\nprint('x =', x)"), py("final_answer(x)")])
+    result = CodeAgent(model=model, tools=[add]).run("add")
+    assert result.output == 42
+    second_prompt = model.calls[1]["messages"]
+    assert "x = 42" in second_prompt[-1]["content"]
+    assert result.steps[0].tool_calls[0]["name"] == "add"
+    assert result.steps[0].tool_calls[0]["version"] == "0.1.0"
+
+
+def test_py_fence_and_unlabelled_reply_are_read():
+    model = TestModel(["```py\nv = 3\n```", "final_answer(v + 1)"])
+    assert CodeAgent(model=model).run("t").output == 4
+
+
+def test_no_code_block_is_a_counted_format_error_and_the_model_retries():
+    model = TestModel(["The answer is probably four.", py("final_answer(4)")])
+    result = CodeAgent(model=model).run("2+2?")
+    assert result.output == 4
+    assert result.format_errors == 1
+    assert result.steps[0].error_kind == "format"
+    assert "no ```python code block" in model.calls[1]["messages"][-1]["content"]
+
+
+def test_syntax_error_and_exception_keep_the_run_going():
+    model = TestModel([py("x = (1,"), py("y = 1 / 0"), py("final_answer('ok')")])
+    result = CodeAgent(model=model).run("t")
+    assert [s.error_kind for s in result.steps] == ["syntax", "exception", None]
+    assert "ZeroDivisionError" in model.calls[2]["messages"][-1]["content"]
+    assert result.status == "success"
+
+
+def test_refused_import_names_the_rule():
+    model = TestModel([py("import socket"), py("final_answer(1)")])
+    result = CodeAgent(model=model).run("t")
+    assert result.steps[0].error_kind == "policy"
+    assert "import of 'socket' is not allowed" in result.steps[0].observation
+
+
+def test_timeout_is_an_observation():
+    model = TestModel([py("while True:\n    pass"), py("final_answer('stopped')")])
+    result = CodeAgent(model=model, code_timeout=0.3).run("t")
+    assert result.steps[0].error_kind == "timeout"
+    assert result.output == "stopped"
+
+
+def test_tool_called_with_wrong_arguments():
+    model = TestModel([py("add(1)"), py("add('a', 2)"), py("final_answer(add(a=1, b=2))")])
+    result = CodeAgent(model=model, tools=[add]).run("t")
+    assert "missing the argument 'b'" in result.steps[0].observation
+    assert "must be integer" in result.steps[1].observation
+    assert "Usage: add(a: integer, b: integer) -> integer" in result.steps[1].observation
+    assert result.output == 3
+
+
+def test_failing_tool_becomes_observation():
+    @tool
+    def flaky(city: str) -> str:
+        """Look up a city.
+
+        Args:
+            city: Its name.
+        """
+        raise ConnectionError("upstream down")
+
+    model = TestModel([py("flaky('Paris')"), py("final_answer('gave up')")])
+    result = CodeAgent(model=model, tools=[flaky]).run("t")
+    assert "tool 'flaky' failed: ConnectionError: upstream down" in result.steps[0].observation
+    assert result.steps[0].tool_calls[0]["error"]
+
+
+def test_max_steps_asks_for_a_best_answer():
+    model = TestModel([py("print(1)"), py("print(2)"), py("final_answer('best guess')")])
+    result = CodeAgent(model=model, max_steps=2).run("t")
+    assert result.status == "max_steps"
+    assert result.output == "best guess"
+    assert result.steps[-1].kind == "final"
+    assert "used all your steps" in model.calls[-1]["messages"][-1]["content"]
+
+
+def test_max_steps_plain_text_answer():
+    model = TestModel([py("print(1)"), "It is 12."])
+    result = CodeAgent(model=model, max_steps=1).run("t")
+    assert result.status == "max_steps" and result.output == "It is 12."
+
+
+def test_planning_steps_every_n_and_plan_stays_in_prompt():
+    model = TestModel(["## Facts\nnone\n## Plan\n1. compute", py("a = 1"), py("b = 2"), "## Plan\n2. answer", py("final_answer(a + b)")])
+    result = CodeAgent(model=model, planning_interval=2).run("t")
+    assert [s.kind for s in result.steps] == ["planning", "action", "action", "planning", "action"]
+    assert result.output == 3
+    # the newest plan is in the prompt of the step after it, and the old one is gone
+    last = model.calls[-1]["messages"]
+    contents = " ".join(str(m["content"]) for m in last)
+    assert "2. answer" in contents and "1. compute" not in contents
+    assert all("```" not in s.model_output for s in result.steps if s.kind == "planning")
+
+
+def test_managed_agent_is_callable_from_code_and_nests():
+    helper_model = TestModel([py("final_answer('Paris')")])
+    helper = CodeAgent(model=helper_model, name="geo", description="Answers geography questions.")
+    manager_model = TestModel([py("city = geo('capital of France?')\nprint(city)"), py("final_answer(city)")])
+    events = []
+    manager = CodeAgent(model=manager_model, managed_agents=[helper], listeners=[events.append])
+    result = manager.run("Where is the Louvre?")
+    assert result.output == "Paris"
+    assert "geo(task: str) -> str: Answers geography questions." in manager_model.calls[0]["messages"][0]["content"]
+    starts = [e for e in events if isinstance(e, RunStart)]
+    assert len(starts) == 2
+    child = starts[1]
+    assert child.parent_run_id == result.run_id and child.parent_step == 1
+    assert result.steps[0].tool_calls[0]["run_id"] == child.run_id
+
+
+def test_managed_agent_needs_name_and_description():
+    with pytest.raises(UserError, match="name= and description="):
+        CodeAgent(model=TestModel(), managed_agents=[CodeAgent(model=TestModel())])
+
+
+def test_authorized_imports_extend_the_default_set():
+    model = TestModel([py("import csv, io\n"), py("import csv\nfinal_answer(csv.QUOTE_ALL)")])
+    with pytest.raises(UserError):
+        CodeAgent(model=model, authorized_imports=["io"])
+    result = CodeAgent(model=model, authorized_imports=["csv"]).run("t")
+    assert result.steps[0].error_kind == "policy"  # io is not authorized
+    assert result.output == 1
+
+
+def test_empty_task_is_refused():
+    with pytest.raises(UserError, match="task is empty"):
+        CodeAgent(model=TestModel()).run("   ")
+
+
+def test_permanent_model_error_ends_the_run_with_status_error():
+    model = TestModel([ModelError("openai/x: 401 invalid api key")])
+    result = CodeAgent(model=model).run("t")
+    assert result.status == "error"
+    assert "invalid api key" in result.error
+    assert result.steps[0].error_kind == "model"
+
+
+def test_transient_model_error_after_retries_is_an_error_result():
+    model = TestModel([TransientModelError("rate limited (gave up after 5 attempts)")])
+    result = CodeAgent(model=model).run("t")
+    assert result.status == "error" and "gave up" in result.error
+
+
+def test_events_are_typed_and_serialisable():
+    events = []
+    model = TestModel([py("print(add(1, 2))"), py("final_answer(3)")])
+    result = CodeAgent(model=model, tools=[add], listeners=[events.append]).run("t")
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "RunStart" and kinds[-1] == "RunEnd"
+    assert sum(isinstance(e, ModelCall) for e in events) == 2
+    assert sum(isinstance(e, ToolCall) for e in events) == 1
+    assert sum(isinstance(e, Step) for e in events) == 2
+    import json
+
+    from smolnb.events import event_from_dict
+
+    for event in events:
+        data = json.loads(json.dumps(event.to_dict(), default=repr))
+        assert data["run_id"] == result.run_id
+        assert type(event_from_dict(data)) is type(event)
+    assert isinstance(events[-1], RunEnd) and events[-1].status == "success"
+
+
+def test_tools_added_and_removed_between_steps_of_a_live_run():
+    @tool
+    def mul(a: int, b: int) -> int:
+        """Multiply.
+
+        Args:
+            a: The first.
+            b: The second.
+        """
+        return a * b
+
+    agent = None
+
+    def reply(messages, **_):
+        step = sum(1 for m in messages if m["role"] == "assistant")
+        if step == 0:
+            agent.tools.add(mul)
+            agent.tools.remove("add")
+            return py("print(add(1, 2))")
+        if step == 1:
+            assert "mul(a: integer, b: integer)" in messages[0]["content"]
+            return py("print(mul(3, 4))")
+        return py("final_answer('done')")
+
+    agent = CodeAgent(model=FunctionModel(reply), tools=[add])
+    result = agent.run("t")
+    assert "'add' was removed" in result.steps[0].observation
+    assert result.steps[1].stdout == "12\n"
+
+
+def test_subprocess_executor_runs_tools_in_the_parent():
+    model = TestModel([py("x = add(2, 3)"), py("final_answer(x * 10)")])
+    result = CodeAgent(model=model, tools=[add], executor="subprocess").run("t")
+    assert result.output == 50
+    assert result.steps[0].tool_calls[0]["name"] == "add"
+
+
+def test_run_inside_a_running_event_loop():
+    async def main():
+        agent = CodeAgent(model=TestModel([py("final_answer(1)")]))
+        return agent.run("t")  # what a notebook cell does
+
+    assert asyncio.run(main()).output == 1
+
+
+async def test_arun_and_concurrent_runs():
+    agents = [CodeAgent(model=TestModel([py("import time\ntime.sleep(0.2)"), py(f"final_answer({i})")])) for i in range(4)]
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    results = await asyncio.gather(*(a.arun("t") for a in agents))
+    assert [r.output for r in results] == [0, 1, 2, 3]
+    assert loop.time() - start < 0.75  # the code ran in parallel threads, not one after another
+
+
+async def test_cancelling_a_run_interrupts_its_code():
+    agent = CodeAgent(model=TestModel([py("import time\ntime.sleep(30)")]))
+    task = asyncio.ensure_future(agent.arun("t"))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert agent.last_result.status == "interrupted"

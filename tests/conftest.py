@@ -1,0 +1,18 @@
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def smolnb_home(tmp_path, monkeypatch):
+    """Every test gets its own SMOLNB_HOME, so none touches the user's."""
+    home = tmp_path / "smolnb-home"
+    monkeypatch.setenv("SMOLNB_HOME", str(home))
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    return home
+
+
+def required(name: str) -> bool:
+    """True when CI (or the user) says the real service `name` must be there."""
+    wanted = {s.strip() for s in os.environ.get("SMOLNB_REQUIRE", "").split(",") if s.strip()}
+    return os.environ.get("CI") == "true" or name in wanted or "all" in wanted
