@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -121,7 +124,11 @@ class CodeAgent(MultiStepAgent):
         if self.tools.revision != self._tool_revision:
             self._sync_functions(ctx)
         messages = self._messages(ctx)
-        response = await self._call_model(ctx, step, messages, stop=["Observation:", "\n```\n"])
+        extra: dict[str, Any] = {}
+        if ctx.steps and prompts.SAME_CODE in ctx.steps[-1].observation:
+            # Stuck repeating itself at temperature 0: sample a little to get out of the rut.
+            extra["temperature"] = max(float(self.model_params.get("temperature") or 0.0), 0.7)
+        response = await self._call_model(ctx, step, messages, stop=["Observation:", "\n```\n"], **extra)
         text = response.content
         code = extract_code(text)
         step.model_output = text
@@ -136,6 +143,10 @@ class CodeAgent(MultiStepAgent):
 
     def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult) -> Step:
         observation = self._observation(result)
+        if result.error and ctx.steps:
+            previous = ctx.steps[-1]
+            if previous.code == step.code and previous.error == result.error:
+                observation += "\n" + prompts.SAME_CODE
         ctx.history += [
             {"role": "assistant", "content": _as_reply(step.thought, step.code or "")},
             {"role": "user", "content": "Observation:\n" + self._truncate(observation)},
@@ -150,7 +161,8 @@ class CodeAgent(MultiStepAgent):
         if result.stdout:
             parts.append(result.stdout.rstrip("\n"))
         if result.error:
-            parts.append(result.error + "\nFix the code and try again.")
+            hint = self._import_hint(result.error)
+            parts.append(result.error + (f"\n{hint}" if hint else "") + "\nFix the code and try again.")
         elif result.is_final:
             parts.append(f"final_answer({result.final_value!r})")
         elif result.value_repr is not None:
@@ -158,6 +170,20 @@ class CodeAgent(MultiStepAgent):
         if not parts:
             parts.append("The code ran and printed nothing. print() the values you need, or call final_answer.")
         return "\n".join(parts)
+
+    def _import_hint(self, error: str) -> str | None:
+        """For `NameError: name 'X'` where X is an authorized module or one of its names, say what to import."""
+        match = re.search(r"NameError: name '(\w+)' is not defined", error)
+        if not match:
+            return None
+        name = match.group(1)
+        if name in self.policy.authorized:
+            return prompts.IMPORT_HINT.format(statement=f"import {name}")
+        for module in sorted(self.policy.authorized):
+            real = sys.modules.get(module)
+            if real is not None and not isinstance(getattr(real, name, None), types.ModuleType) and hasattr(real, name):
+                return prompts.IMPORT_HINT.format(statement=f"from {module} import {name}")
+        return prompts.DEFINE_HINT.format(name=name)
 
     async def _final_step(self, ctx: RunContext) -> Any:
         ctx.step += 1
@@ -167,7 +193,7 @@ class CodeAgent(MultiStepAgent):
         step.model_output = response.content
         step.thought = split_thought(response.content)
         code = extract_code(response.content)
-        answer: Any = step.thought or response.content.strip()
+        answer: Any = step.thought or (None if code is not None else response.content.strip())
         if code is not None:
             step.code = code
             result = await self._run_code(ctx, code)

@@ -8,6 +8,7 @@ Each reply: one short thought, then one ```python code block. Then stop.
 - Use print() to see values; the printed output comes back to you.
 - When you know the answer, call final_answer(answer) in the code.
 - If the task is simple, compute the answer and call final_answer in the same block.
+- Always answer with code, even for a yes/no or one-word answer.
 
 Example
 Task: What is the sum of the squares of 1 to 10?
@@ -18,6 +19,14 @@ final_answer(total)
 ```
 
 Example
+Task: How many days are there from 2021-03-01 to 2021-04-15?
+Thought: I import what I need and subtract the dates.
+```python
+from datetime import date
+final_answer((date(2021, 4, 15) - date(2021, 3, 1)).days)
+```
+
+Example
 Task: How many words in "the cat sat" have exactly 3 letters?
 Thought: I count them.
 ```python
@@ -25,7 +34,7 @@ words = "the cat sat".split()
 final_answer(sum(1 for w in words if len(w) == 3))
 ```
 {tools}{agents}
-You may import: {imports}.
+Import every module you use. You may import: {imports}.
 Variables persist between code blocks. Do not define final_answer yourself."""
 
 TOOLS_SECTION = """
@@ -44,11 +53,17 @@ When you know the answer, call the final_answer tool with it. Do not answer in p
 TASK = "Task: {task}"
 
 NO_CODE = """Error: your reply had no ```python code block, so nothing ran.
-Reply with one short thought, then exactly one code block like this:
+Write Python code that computes the answer to the task and passes it to final_answer, like this:
 ```python
-result = 2 + 2
-final_answer(result)
+answer = ...  # compute it here
+final_answer(answer)
 ```"""
+
+SAME_CODE = "You sent the same code as in the previous step and got the same error. Change the code to fix the error."
+
+IMPORT_HINT = "Hint: add `{statement}` at the top of your code."
+
+DEFINE_HINT = "Hint: nothing is defined for you but the functions listed above. Write the data from the task into your code, e.g. `{name} = ...`."
 
 NO_TOOL_CALL = "Error: your reply called no tool. Call a tool, or final_answer with your answer."
 

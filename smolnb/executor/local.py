@@ -54,12 +54,14 @@ class LocalExecutor(Executor):
         self._output = _Output()
         self._builtins = dict(self.policy.builtins, print=self._output.print)
         self._functions: dict[str, Callable[..., Any]] = {}
+        self._provided: frozenset[str] = frozenset()
 
     def set_functions(self, functions: dict[str, Callable[..., Any]]) -> None:
         for name in set(self._functions) - set(functions):
             if self.namespace.get(name) is self._functions[name]:
                 self.namespace[name] = _removed(name)
         self._functions = dict(functions)
+        self._provided = frozenset(functions)
         self.namespace.update(functions)
 
     def set_variables(self, values: dict[str, Any]) -> None:
@@ -72,7 +74,7 @@ class LocalExecutor(Executor):
     def run(self, code: str, *, timeout: float | None = None) -> ExecResult:
         start = time.perf_counter()
         try:
-            compiled = self.policy.compile(code)
+            compiled = self.policy.compile(code, provided=self._provided)
         except SyntaxError as exc:
             return ExecResult(error=format_syntax_error(exc), error_kind="syntax", duration=time.perf_counter() - start)
         except PolicyError as exc:

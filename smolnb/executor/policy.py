@@ -149,9 +149,15 @@ class Policy:
 
     # -- compile time -------------------------------------------------------------------------
 
-    def compile(self, code: str) -> types.CodeType:
-        """Check `code` against the policy and compile it; raises `PolicyError` or `SyntaxError`."""
+    def compile(self, code: str, *, provided: frozenset[str] = frozenset()) -> types.CodeType:
+        """Check `code` against the policy and compile it; raises `PolicyError` or `SyntaxError`.
+
+        Top-level functions the code defines under a `provided` name (small models like to
+        write their own `final_answer`) are dropped, so calls reach the real one.
+        """
         tree = ast.parse(code, filename=FILENAME, mode="exec")
+        if provided:
+            tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name in provided)]
         tree = _Guard(self).visit(tree)
         body = tree.body
         if body and isinstance(body[-1], ast.Expr):

@@ -1,0 +1,105 @@
+"""How well agents do on the `basics` suite with the local models.
+
+Prints success rate, mean steps, model calls and tokens per task for smolnb's CodeAgent on
+each model; if `smolagents` is installed, its CodeAgent on the same model, tasks and server.
+
+    python bench/agent_quality.py [--models local/qwen2.5-coder-0.5b ...] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from smolnb import CodeAgent  # noqa: E402
+from smolnb.harness import load_suite, score  # noqa: E402
+from smolnb.models.local import KNOWN_MODELS, LocalModel  # noqa: E402
+
+
+def run_smolnb(model: LocalModel, tasks, verbose: bool) -> list[dict]:
+    rows = []
+    for task in tasks:
+        start = time.perf_counter()
+        result = CodeAgent(model=model, max_steps=6).run(task.input)
+        verdict = score(task.scorer, result.output, task.target)
+        rows.append({"id": task.id, "ok": verdict.correct, "steps": len(result.action_steps), "calls": result.model_calls,
+                     "in": result.usage.input_tokens, "out": result.usage.output_tokens, "s": time.perf_counter() - start,
+                     "format_errors": result.format_errors, "output": repr(result.output)[:60]})  # fmt: skip
+        if verbose:
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def run_smolagents(model: LocalModel, tasks, verbose: bool) -> list[dict] | None:
+    try:
+        import smolagents
+    except ImportError:
+        return None
+    server = model.server()
+    rows = []
+    for task in tasks:
+        sm_model = smolagents.LiteLLMModel(model_id=f"openai/{model.name}", api_base=server.base_url, api_key="local",
+                                           temperature=0.0, max_tokens=768)  # fmt: skip
+        agent = smolagents.CodeAgent(tools=[], model=sm_model, max_steps=6, verbosity_level=0)
+        start = time.perf_counter()
+        try:
+            output = agent.run(task.input)
+        except Exception as exc:  # noqa: BLE001 - counted as a miss
+            output = f"error: {exc}"
+        steps = [s for s in agent.memory.steps if type(s).__name__ == "ActionStep"]
+        tin = sum(getattr(getattr(s, "token_usage", None), "input_tokens", 0) or 0 for s in steps)
+        tout = sum(getattr(getattr(s, "token_usage", None), "output_tokens", 0) or 0 for s in steps)
+        verdict = score(task.scorer, output, task.target)
+        rows.append({"id": task.id, "ok": verdict.correct, "steps": len(steps), "calls": len(steps), "in": tin, "out": tout,
+                     "s": time.perf_counter() - start, "output": repr(output)[:60]})  # fmt: skip
+        if verbose:
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def summary(label: str, rows: list[dict]) -> str:
+    n = len(rows)
+    ok = sum(r["ok"] for r in rows)
+    return (
+        f"{label:44s} {ok:3d}/{n:<3d} ({100 * ok / n:5.1f}%)  steps {statistics.mean(r['steps'] for r in rows):4.2f}  "
+        f"calls {statistics.mean(r['calls'] for r in rows):4.2f}  in-tokens {statistics.mean(r['in'] for r in rows):7.0f}  "
+        f"out-tokens {statistics.mean(r['out'] for r in rows):5.0f}  s/task {statistics.mean(r['s'] for r in rows):5.1f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", nargs="+", default=["local/qwen2.5-coder-0.5b", "local/qwen2.5-coder-1.5b"])
+    parser.add_argument("--suite", default="basics")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--no-smolagents", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    tasks = load_suite(args.suite)[: args.limit]
+    lines = []
+    for name in args.models:
+        model = LocalModel(name)
+        try:
+            model.weights()
+        except Exception as exc:  # noqa: BLE001 - e.g. the 1.5B packages are not installed
+            print(f"skipping {name}: {exc}")
+            continue
+        lines.append(summary(f"smolnb CodeAgent     {name}", run_smolnb(model, tasks, args.verbose)))
+        print(lines[-1], flush=True)
+        if not args.no_smolagents:
+            rows = run_smolagents(model, tasks, args.verbose)
+            if rows is not None:
+                lines.append(summary(f"smolagents CodeAgent {name}", rows))
+                print(lines[-1], flush=True)
+    print("\n".join(["", f"suite {args.suite}: {len(tasks)} tasks, temperature 0, max 6 steps", *lines]))
+    print("known local models:", ", ".join(KNOWN_MODELS))
+
+
+if __name__ == "__main__":
+    main()
