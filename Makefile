@@ -1,0 +1,40 @@
+# One task runner. `make demo` sets up and runs an agent on the local model; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXTRAS ?= dev,local
+TASK ?= How many prime numbers are there below 1000?
+
+.PHONY: install demo test test-fast lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Reinstall only when the dependencies change (pip keeps built wheels, e.g. llama-cpp-python, in its cache).
+$(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(VENV)/.installed-$(EXTRAS)
+
+demo: install
+	$(BIN)/smolnb run -v "$(TASK)"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not local_model"
+
+lint: install
+	$(BIN)/ruff check smolnb tests bench
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/local_model.py
+	$(BIN)/python bench/agent_quality.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

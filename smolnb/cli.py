@@ -1,0 +1,85 @@
+"""The `smolnb` command: run an agent, list models, and (later) evals and the run store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from .errors import SmolnbError
+
+__all__ = ["main"]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .agent import CodeAgent
+    from .events import Event, Step
+
+    def show(event: Event) -> None:
+        if isinstance(event, Step) and args.verbose:
+            print(f"--- step {event.step} ({event.kind}, {event.duration:.1f} s)", file=sys.stderr)
+            if event.code:
+                print(event.code, file=sys.stderr)
+            if event.observation:
+                print(f">>> {event.observation[:500]}", file=sys.stderr)
+
+    agent = CodeAgent(model=args.model, max_steps=args.max_steps, listeners=[show],
+                      authorized_imports=args.imports.split(",") if args.imports else ())  # fmt: skip
+    result = agent.run(" ".join(args.task))
+    print(result.output)
+    print(f"[{result.model}: {result.summary()}]", file=sys.stderr)
+    if result.error:
+        print(f"error: {result.error}", file=sys.stderr)
+    return 0 if result.status == "success" else 1
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .config import default_model
+    from .models.local import list_local_models
+
+    rows: list[dict[str, Any]] = list_local_models()
+    providers = {
+        "openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "mistral": "MISTRAL_API_KEY",
+        "gemini": "GEMINI_API_KEY", "groq": "GROQ_API_KEY", "ollama": "OLLAMA_API_BASE",
+    }  # fmt: skip
+    configured = [p for p, var in providers.items() if os.environ.get(var)]
+    if args.json:
+        print(json.dumps({"default": default_model(), "local": rows, "providers": configured}, indent=2))
+        return 0
+    print(f"default model: {default_model()}\n")
+    print(f"{'local model':28s} {'installed':9s} {'assembled':9s} {'MB':>6s}  path")
+    for row in rows:
+        print(f"{row['model']:28s} {str(row['installed']):9s} {str(row['assembled']):9s} {row['size_mb']:6d}  {row['path']}")
+    print(f"\nproviders with a key in the environment: {', '.join(configured) or 'none'} (any litellm model string works)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `smolnb` command."""
+    parser = argparse.ArgumentParser(prog="smolnb", description="Agents that think in Python code.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a code agent on a task and print its answer")
+    run.add_argument("task", nargs="+", help="the task, as text")
+    run.add_argument("-m", "--model", default=None, help="a litellm model string or local/<name> (default: SMOLNB_MODEL or local/qwen2.5-coder-0.5b)")
+    run.add_argument("--max-steps", type=int, default=6)
+    run.add_argument("--imports", default="", help="extra authorized imports, comma-separated")
+    run.add_argument("-v", "--verbose", action="store_true", help="show each step on stderr")
+    run.set_defaults(fn=_cmd_run)
+    models = sub.add_parser("models", help="list local models and configured providers")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(fn=_cmd_models)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except SmolnbError as exc:
+        print(f"smolnb: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("smolnb: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

