@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import threading
 from collections.abc import Coroutine
@@ -22,6 +23,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        if threading.current_thread() is threading.main_thread():
+            return _run_on_main_loop(coro)
         return asyncio.run(coro)
 
     result: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -37,9 +40,11 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         try:
             result.set_result(loop.run_until_complete(task))
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved here: it travels on through `result`
             result.set_exception(exc)
         finally:
-            loop.close()
+            _close(loop)
 
     thread = threading.Thread(target=target, name="smolnb-run", daemon=True)
     thread.start()
@@ -54,6 +59,44 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
             return result.result(timeout=5)
         except BaseException:
             raise KeyboardInterrupt from None
+
+
+_main_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _run_on_main_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run on one loop kept for sync calls from the main thread (a new loop per call costs more than a step).
+
+    Unlike `asyncio.run`, Ctrl-C raises KeyboardInterrupt at once inside the running code
+    instead of only scheduling a cancellation.
+    """
+    global _main_loop
+    if _main_loop is None or _main_loop.is_closed():
+        _main_loop = asyncio.new_event_loop()
+        atexit.register(_close, _main_loop)
+    loop = _main_loop
+    try:
+        return loop.run_until_complete(coro)
+    except BaseException:
+        # Leave no half-run task behind: the next call starts on a fresh loop.
+        _main_loop = None
+        _close(loop)
+        raise
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is left on `loop` (e.g. litellm's logging worker), then close it."""
+    if loop.is_closed():
+        return
+    try:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
 
 
 def interrupt_thread(thread_id: int | None, exc: type[BaseException] = KeyboardInterrupt) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 import types
@@ -117,6 +118,9 @@ class CodeAgent(MultiStepAgent):
             self._sync_functions(ctx)  # tools changed between steps of this run
         executor = self.executor
         assert executor is not None
+        if len(asyncio.all_tasks()) <= 1:
+            # Alone on this loop: run inline, a thread hop would cost more than the step.
+            return executor.run(code)
         return await run_in_thread(lambda: executor.run(code))
 
     async def _action_step(self, ctx: RunContext) -> Step:

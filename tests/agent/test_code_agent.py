@@ -261,3 +261,44 @@ async def test_cancelling_a_run_interrupts_its_code():
     with pytest.raises(asyncio.CancelledError):
         await task
     assert agent.last_result.status == "interrupted"
+
+
+def _interrupt_after(seconds):
+    import signal
+    import threading
+
+    # A real SIGINT to the main thread, as a kernel interrupt sends.
+    main = threading.main_thread().ident
+    timer = threading.Timer(seconds, lambda: signal.pthread_kill(main, signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_interrupt_in_a_plain_script_ends_with_status_interrupted():
+    import time
+
+    agent = CodeAgent(model=TestModel([py("import time\ntime.sleep(30)")]))
+    _interrupt_after(0.5)
+    start = time.monotonic()
+    result = agent.run("t")
+    assert result.status == "interrupted"
+    assert time.monotonic() - start < 5
+
+
+def test_interrupt_inside_a_running_loop_ends_with_status_interrupted():
+    import time
+
+    async def main():
+        agent = CodeAgent(model=TestModel([py("n = 0\nwhile True:\n    n += 1")]), code_timeout=60)
+        _interrupt_after(0.5)
+        start = time.monotonic()
+        return agent.run("t"), time.monotonic() - start
+
+    # Like a Jupyter kernel: a loop runs in the main thread and Ctrl-C raises KeyboardInterrupt
+    # (asyncio.run would instead turn the first Ctrl-C into a cancellation of `main`).
+    loop = asyncio.new_event_loop()
+    try:
+        result, elapsed = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert result.status == "interrupted" and elapsed < 5
