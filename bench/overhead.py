@@ -12,13 +12,16 @@ and, if `smolagents` is installed, the same figures for it side by side.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("SMOLNB_HOME", tempfile.mkdtemp(prefix="smolnb-bench-"))  # runs are stored, as by default
 
 SNIPPETS = {
     "loop arithmetic": "total = 0\nfor i in range(30000):\n    total += i * i % 7\n",

@@ -16,6 +16,8 @@ __all__ = [
     "Tool",
     "ToolCallingAgent",
     "get_model",
+    "load_ipython_extension",
+    "runs",
     "tool",
     "__version__",
 ]
@@ -33,6 +35,20 @@ if TYPE_CHECKING:
     from .agent import CodeAgent, RunResult, ToolCallingAgent
     from .models import get_model
     from .tools import Tool, tool
+
+
+def runs(**filters: Any) -> list[Any]:
+    """Stored runs, newest first (`status=`, `model=`, `limit=` filter them)."""
+    from .persistence import default_store
+
+    return default_store().runs(**filters)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext smolnb`: register the `%%agent` and `%agent` magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __getattr__(name: str) -> Any:

@@ -49,7 +49,11 @@ class Event:
     ts: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """Plain data (shallow: nested lists and dicts are shared, not copied)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key, value in data.items():
+            if isinstance(value, Usage):
+                data[key] = asdict(value)
         data["type"] = self.type
         return data
 

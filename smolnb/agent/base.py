@@ -46,6 +46,9 @@ class RunContext:
     format_errors: int = 0
     step: int = 0
     current: Step | None = None
+    resumed: bool = False
+    context: str = ""  # what the agent knows of its surroundings (e.g. the notebook's variables)
+    store: Listener | None = None
     start: float = field(default_factory=time.perf_counter)
 
 
@@ -83,6 +86,7 @@ class MultiStepAgent(ABC):
         max_observation_chars: int = 4000,
         model_params: dict[str, Any] | None = None,
         system_prompt: str | None = None,
+        store: Any = True,
     ) -> None:
         if max_steps < 1:
             raise UserError(f"max_steps must be at least 1, got {max_steps}")
@@ -108,6 +112,7 @@ class MultiStepAgent(ABC):
         self.max_observation_chars = max_observation_chars
         self.model_params = dict(model_params or {})
         self.system_prompt = system_prompt
+        self.store = store
         self.last_result: RunResult | None = None
 
     # -- public API ---------------------------------------------------------------------------
@@ -137,26 +142,87 @@ class MultiStepAgent(ABC):
         if not isinstance(task, str) or not task.strip():
             raise UserError("the task is empty: pass the question or instruction as text, e.g. agent.run('What is 2**10?')")
         ctx = RunContext(run_id=new_run_id(), task=task.strip())
-        self._emit(
-            ctx,
-            RunStart(
-                run_id=ctx.run_id,
-                task=ctx.task,
-                agent=self.name or type(self).__name__,
-                agent_type=self.agent_type,
-                model=self.model.model_id,
-                tools=self.tools.versions(),
-                parent_run_id=parent_run_id,
-                parent_step=parent_step,
-            ),
+        self._attach_store(ctx, None)
+        self._emit(ctx, self._run_start(ctx, parent_run_id, parent_step))
+        return await self._drive(ctx, (max_steps or self.max_steps), variables or {})
+
+    def resume_run(self, run_id: str, *, max_steps: int | None = None) -> RunResult:
+        """Continue a stored run from its last completed step (sync twin of `aresume_run`)."""
+        try:
+            return run_sync(self.aresume_run(run_id, max_steps=max_steps))
+        except KeyboardInterrupt:
+            if self.last_result is not None and self.last_result.status == "interrupted":
+                return self.last_result
+            raise
+
+    async def aresume_run(self, run_id: str, *, max_steps: int | None = None, store: Any = None) -> RunResult:
+        """Continue a stored run that stopped (max steps, error, interrupt, crash) where it stopped.
+
+        Completed steps are not redone: their model replies and observations are read back
+        from the store. `max_steps` more steps are allowed (the agent's own limit by default).
+        """
+        from ..persistence import default_store
+
+        source = store or (self.store if self.store not in (True, None, False) else default_store())
+        record = source.get(run_id)
+        if record.status == "success":
+            raise UserError(f"run {record.run_id} already finished with an answer; start a new run instead")
+        ctx = RunContext(run_id=record.run_id, task=record.task)
+        self._attach_store(ctx, source)
+        self._restore(ctx, source.events(record.run_id, with_children=False))
+        ctx.resumed = True
+        self._emit(ctx, self._run_start(ctx, record.parent_run_id, None))
+        return await self._drive(ctx, ctx.step + (max_steps or self.max_steps), {})
+
+    def _attach_store(self, ctx: RunContext, store: Any) -> None:
+        if store is not None:
+            ctx.store = store.listener
+        elif self.store is True:
+            from ..persistence import default_store
+
+            ctx.store = default_store().listener
+        elif self.store:
+            ctx.store = self.store.listener
+
+    def _run_start(self, ctx: RunContext, parent_run_id: str | None, parent_step: int | None) -> RunStart:
+        return RunStart(
+            run_id=ctx.run_id,
+            step=ctx.step,
+            task=ctx.task,
+            agent=self.name or type(self).__name__,
+            agent_type=self.agent_type,
+            model=self.model.model_id,
+            tools=self.tools.versions(),
+            parent_run_id=parent_run_id,
+            parent_step=parent_step,
         )
+
+    def _restore(self, ctx: RunContext, events: list[Event]) -> None:
+        """Rebuild the conversation and counters of a run from its stored events."""
+        for event in events:
+            if isinstance(event, ModelCall) and event.error is None:
+                ctx.model_calls += 1
+                ctx.usage = ctx.usage + event.usage
+            elif isinstance(event, Step) and event.kind != "final" and event.error_kind not in ("model", "interrupted"):
+                ctx.steps.append(event)
+                ctx.step = max(ctx.step, event.step)
+                if event.kind == "planning":
+                    ctx.plan = event.thought
+                else:
+                    ctx.history += self._replay_messages(event)
+                    ctx.format_errors += event.error_kind == "format"
+
+    def _replay_messages(self, step: Step) -> list[Message]:
+        """The messages a completed step added to the conversation."""
+        return [{"role": "assistant", "content": step.model_output}, {"role": "user", "content": step.observation}]
+
+    async def _drive(self, ctx: RunContext, limit: int, variables: dict[str, Any]) -> RunResult:
         status: Status = "max_steps"
         output: Any = None
         error: str | None = None
         interrupted: BaseException | None = None
         try:
-            await self._start_run(ctx, variables or {})
-            limit = max_steps or self.max_steps
+            await self._start_run(ctx, variables)
             while ctx.step < limit:
                 ctx.step += 1
                 if self.planning_interval and (ctx.step - 1) % self.planning_interval == 0:
@@ -221,15 +287,17 @@ class MultiStepAgent(ABC):
 
     # -- shared machinery ---------------------------------------------------------------------
 
-    def _emit(self, ctx: RunContext, event: Event) -> None:
+    def _emit(self, ctx: RunContext, event: Event, *, store: bool = True) -> None:
         ctx.events.append(event)
+        if store and ctx.store is not None:
+            ctx.store(event)
         for listener in self.listeners:
             listener(event)
 
     def _messages(self, ctx: RunContext) -> list[Message]:
         messages: list[Message] = [
             {"role": "system", "content": self.system_prompt or self._system_prompt()},
-            {"role": "user", "content": prompts.TASK.format(task=ctx.task)},
+            {"role": "user", "content": prompts.TASK.format(task=ctx.task) + ctx.context},
         ]
         if ctx.plan:
             messages.append({"role": "assistant", "content": prompts.PLAN_MESSAGE.format(plan=ctx.plan)})
@@ -325,7 +393,8 @@ class MultiStepAgent(ABC):
             start = time.perf_counter()
             parent_step = ctx.step
             sub_listeners = agent.listeners
-            agent.listeners = sub_listeners + [lambda e: self._emit(ctx, e) if e.run_id != ctx.run_id else None]
+            # The helper stores its own events; the manager's listeners (and result) see them too.
+            agent.listeners = sub_listeners + [lambda e: self._emit(ctx, e, store=False) if e.run_id != ctx.run_id else None]
             try:
                 result = run_sync(agent.arun(task, parent_run_id=ctx.run_id, parent_step=parent_step))
             finally:

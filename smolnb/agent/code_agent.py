@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import FinalAnswer
 from ..events import Step
 from ..executor import Executor, Policy, make_executor
-from ..executor.base import ExecResult
+from ..executor.base import ExecResult, short_repr
 from . import prompts
 from .base import MultiStepAgent, RunContext, run_in_thread
 from .parsing import extract_code, split_thought
@@ -72,6 +72,19 @@ class CodeAgent(MultiStepAgent):
         self.executor: Executor | None = executor if isinstance(executor, Executor) else None
         self._tool_revision = -1
 
+    @classmethod
+    def resume(cls, run_id: str, *, model: Any = None, max_steps: int | None = None, **kwargs: Any) -> Any:
+        """Continue a stored run where it stopped, with the model it used unless `model` is given.
+
+        Example:
+            >>> result = CodeAgent.resume(run_id)  # doctest: +SKIP
+        """
+        from ..persistence import default_store
+
+        record = default_store().get(run_id)
+        agent = cls(model=model or record.model, **kwargs)
+        return agent.resume_run(record.run_id, max_steps=max_steps)
+
     # -- prompt -------------------------------------------------------------------------------
 
     def _system_prompt(self) -> str:
@@ -99,6 +112,10 @@ class CodeAgent(MultiStepAgent):
         self._sync_functions(ctx)
         if variables:
             self.executor.set_variables(variables)
+        if ctx.resumed and ctx.history and self.namespace is None:
+            ctx.history.append({"role": "user", "content": prompts.RESUMED})
+        if self.namespace is not None:
+            ctx.context = describe_variables(self.namespace, skip=set(self._functions(ctx)) | {"final_answer"})
 
     def _end_run(self, ctx: RunContext) -> None:
         # A fresh namespace per run unless the caller gave one (the notebook's) or an executor.
@@ -144,6 +161,14 @@ class CodeAgent(MultiStepAgent):
         step.code = code
         result = await self._run_code(ctx, code)
         return self._finish_action(ctx, step, result)
+
+    def _replay_messages(self, step: Step) -> list[dict[str, Any]]:
+        if step.code is None:
+            return [{"role": "assistant", "content": step.model_output}, {"role": "user", "content": step.observation}]
+        return [
+            {"role": "assistant", "content": _as_reply(step.thought, step.code)},
+            {"role": "user", "content": "Observation:\n" + self._truncate(step.observation)},
+        ]
 
     def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult) -> Step:
         observation = self._observation(result)
@@ -206,6 +231,41 @@ class CodeAgent(MultiStepAgent):
                 answer = result.final_value
         self._close_step(ctx, step, is_final=True, final_value=answer)
         return answer
+
+
+_HIDDEN = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+
+
+def describe_variables(namespace: dict[str, Any], *, skip: set[str] = frozenset(), budget: int = 1500) -> str:  # type: ignore[assignment]
+    """Name, type and a short repr of the user's variables, for the prompt, within `budget` characters."""
+    lines = []
+    used = 0
+    for name, value in list(namespace.items()):
+        if name.startswith("_") or name in _HIDDEN or name in skip:
+            continue
+        if isinstance(value, types.ModuleType | types.FunctionType | type) or callable(value) and not hasattr(value, "shape"):
+            continue
+        kind = type(value).__name__
+        shape = getattr(value, "shape", None)
+        if shape is not None:
+            kind += f" shape={tuple(shape)}"
+        elif hasattr(value, "__len__"):
+            try:
+                kind += f" len={len(value)}"
+            except Exception:  # noqa: BLE001 - some objects lie about __len__
+                pass
+        columns = getattr(value, "columns", None)
+        extra = f" columns={list(columns)[:12]}" if columns is not None else ""
+        text = short_repr(value).replace("\n", " ")[:120]
+        line = f"- {name}: {kind}{extra} = {text}"
+        if used + len(line) > budget:
+            lines.append(f"- ... ({len(namespace)} names in all; print() others you need)")
+            break
+        lines.append(line)
+        used += len(line)
+    if not lines:
+        return ""
+    return "\n\nVariables already defined in the session (use them directly):\n" + "\n".join(lines)
 
 
 def _as_reply(thought: str, code: str) -> str:

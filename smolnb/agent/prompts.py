@@ -79,3 +79,6 @@ FINAL = """You have used all your steps. Give your best answer now from what you
 ```python
 final_answer(...)
 ```"""
+
+RESUMED = """This run was stopped and is now resumed in a new Python session: variables from earlier steps are gone.
+Re-create what you still need, then continue the task."""

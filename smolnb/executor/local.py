@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -83,6 +84,7 @@ class LocalExecutor(Executor):
         ns = self.namespace
         saved_builtins = ns.get("__builtins__", _UNSET)
         ns["__builtins__"] = self._builtins
+        shielded = self._shield(ns)
         ns.pop("__snb_last__", None)
         result = ExecResult()
         limit = self.timeout if timeout is None else timeout
@@ -110,6 +112,9 @@ class LocalExecutor(Executor):
         except Exception as exc:  # noqa: BLE001 - the model sees it and can act on it
             result.error, result.error_kind = format_exception(exc, code), "exception"
         finally:
+            for name, (original, stand_in) in shielded.items():
+                if ns.get(name) is stand_in:
+                    ns[name] = original
             last = ns.pop("__snb_last__", None)
             if saved_builtins is _UNSET:
                 ns.pop("__builtins__", None)
@@ -120,6 +125,35 @@ class LocalExecutor(Executor):
         result.stdout = self._output.take()
         result.duration = time.perf_counter() - start
         return result
+
+
+    def _shield(self, ns: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """While code runs, modules the user imported into a shared namespace are policy views
+        (or refusals, when not authorized), so `os.system` is not one name away."""
+        shielded = {}
+        for name, value in ns.items():
+            if isinstance(value, types.ModuleType) and not value.__dict__.get("__smolnb_view__") and not name.startswith("__"):
+                if self.policy.is_allowed_module(value.__name__):
+                    stand_in: Any = self.policy.module(value.__name__)
+                else:
+                    stand_in = _RefusedModule(value.__name__)
+                shielded[name] = (value, stand_in)
+        for name, (_, stand_in) in shielded.items():
+            ns[name] = stand_in
+        return shielded
+
+
+class _RefusedModule:
+    """Stands for a module the user imported but the policy does not authorize."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        raise PolicyError(f"the module {self._name!r} is not an authorized import, so agent code cannot use it")
+
+    def __repr__(self) -> str:
+        return f"<module {self._name!r} (not authorized for agent code)>"
 
 
 _UNSET = object()

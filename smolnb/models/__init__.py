@@ -19,7 +19,15 @@ __all__ = [
     "TestModel",
     "ToolCallRequest",
     "get_model",
+    "register_model",
 ]
+
+_REGISTRY: dict[str, Model | Any] = {}
+
+
+def register_model(name: str, model: Model | Any) -> None:
+    """Make `model` (a `Model`, or a function returning one) available by `name`, e.g. in `%%agent -m name`."""
+    _REGISTRY[name] = model
 
 
 def get_model(spec: str | Model | None = None, **params: Any) -> Model:
@@ -31,6 +39,9 @@ def get_model(spec: str | Model | None = None, **params: Any) -> Model:
     if isinstance(spec, Model):
         return spec
     spec = spec or default_model()
+    if isinstance(spec, str) and spec in _REGISTRY:
+        entry = _REGISTRY[spec]
+        return entry if isinstance(entry, Model) else entry()
     if not isinstance(spec, str) or not spec.strip():
         raise UserError(f"model must be a model string such as 'openai/gpt-4o-mini' or a Model, not {spec!r}")
     if spec.startswith("local/") or spec.endswith(".gguf"):

@@ -128,3 +128,17 @@ def test_subprocess_killed_when_code_ignores_the_limit():
         assert ex.pid() != first
     finally:
         ex.close()
+
+
+def test_shared_namespace_modules_are_guarded_and_restored():
+    import json
+    import os
+
+    ns = {"os": os, "json": json, "data": [1, 2, 3]}
+    ex = LocalExecutor(namespace=ns)
+    refused = ex.run("os.system('true')")
+    assert refused.error_kind == "policy" and "'os' is not an authorized import" in refused.error
+    assert ex.run("print(json.dumps(data))").stdout == "[1, 2, 3]\n"
+    assert ns["os"] is os and ns["json"] is json  # the user's namespace is whole again
+    ex.run("total = sum(data)")
+    assert ns["total"] == 6

@@ -1,0 +1,266 @@
+"""`%%agent` and `%agent`."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.display import display
+from traitlets import Bool, Int, Unicode
+
+from ..errors import SmolnbError
+
+__all__ = ["AgentMagics"]
+
+HELP = """\
+%%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--no-memory] [--name NAME]
+<the task, free text>
+    Run a code agent on the task. Its code runs in this notebook's namespace.
+    -o VAR binds the answer to VAR; the full result is always in `_agent`.
+
+%agent models              local models and configured providers
+%agent tools               tools %%agent can use (--tools picks them by name)
+%agent runs [N]            recent runs
+%agent show RUN_ID         the trace of a run
+%agent resume RUN_ID       continue a run that stopped (max steps, error, interrupt)
+%agent config [KEY=VALUE]  show or set defaults: model, max_steps, memory, executor
+%agent help                this text
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would print and exit; a notebook wants an error
+        raise UsageError(f"%%agent: {message}. Usage: %%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--no-memory] [--name NAME]")
+
+
+def _cell_parser() -> _Parser:
+    parser = _Parser(prog="%%agent", add_help=False)
+    parser.add_argument("-m", "--model")
+    parser.add_argument("-o", "--output")
+    parser.add_argument("--max-steps", type=int)
+    parser.add_argument("--tools", default="")
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--name")
+    parser.add_argument("--executor")
+    return parser
+
+
+@dataclass
+class CellOptions:
+    model: str | None
+    output: str | None
+    max_steps: int | None
+    tools: list[str]
+    no_memory: bool
+    name: str | None
+    executor: str | None
+
+
+class _Table:
+    """A small table that shows as HTML in a notebook and as text in a terminal."""
+
+    def __init__(self, header: list[str], rows: list[list[Any]], note: str = "") -> None:
+        self.header, self.rows, self.note = header, rows, note
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        cells = [self.header] + [[str(c) for c in row] for row in self.rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(self.header))]
+        text = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells)
+        head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.header)
+        body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in self.rows)
+        note_html = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        return {"text/plain": text + (f"\n{self.note}" if self.note else ""), "text/html": f"<table>{head}{body}</table>{note_html}"}
+
+
+@magics_class
+class AgentMagics(Magics):
+    """The magics; settings are traitlets, so `c.AgentMagics.model = ...` in IPython config works."""
+
+    model = Unicode("", help="Default model for %%agent ('' means SMOLNB_MODEL or the local default).").tag(config=True)
+    max_steps = Int(10, help="Default step limit for %%agent.").tag(config=True)
+    memory = Bool(True, help="Give %%agent the session's Memory when one is set.").tag(config=True)
+    executor = Unicode("local", help="'local' (in the kernel) or 'subprocess'.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._tools: Any = None
+
+    # -- %%agent ------------------------------------------------------------------------------
+
+    @cell_magic
+    def agent(self, line: str, cell: str) -> None:
+        """Run a code agent on the cell's text; `%agent help` has the options."""
+        options = self._parse_cell(line)
+        task = (cell or "").strip()
+        if not task:
+            raise UsageError("%%agent: the cell is empty. Write the task below the %%agent line.")
+        try:
+            agent = self._make_agent(options)
+        except SmolnbError as exc:
+            raise UsageError(f"%%agent: {exc}") from None
+        self._run(agent, lambda: agent.run(task), options.output)
+
+    def _parse_cell(self, line: str) -> CellOptions:
+        try:
+            args = _cell_parser().parse_args(shlex.split(line))
+        except ValueError as exc:
+            raise UsageError(f"%%agent: {exc}") from None
+        if args.output is not None and not args.output.isidentifier():
+            raise UsageError(f"%%agent: -o needs a variable name, got {args.output!r}")
+        if args.max_steps is not None and args.max_steps < 1:
+            raise UsageError("%%agent: --max-steps must be at least 1")
+        return CellOptions(args.model, args.output, args.max_steps, [t for t in args.tools.split(",") if t.strip()],
+                           args.no_memory, args.name, args.executor)  # fmt: skip
+
+    def _make_agent(self, options: CellOptions) -> Any:
+        from ..agent import CodeAgent
+        from ..errors import UserError, did_you_mean
+
+        tools = []
+        for name in options.tools:
+            name = name.strip()
+            found = self.tools[name] if name in self.tools else self.shell.user_ns.get(name)
+            if found is None:
+                raise UserError(f"no tool named {name!r}.{did_you_mean(name, self.tools.names())} Add one with "
+                                "%agent tools add, or define an @tool function in the notebook.")  # fmt: skip
+            tools.append(found)
+        return CodeAgent(
+            model=options.model or self.model or None,
+            tools=tools,
+            max_steps=options.max_steps or self.max_steps,
+            name=options.name,
+            executor=options.executor or self.executor,
+            namespace=self.shell.user_ns,
+        )
+
+    def _run(self, agent: Any, call: Any, output: str | None) -> None:
+        from ..widgets import TraceView
+
+        live = self._live_widget()
+        handle = None
+        if live is not None:
+            agent.listeners.append(live)
+            handle = display(live.widget, display_id=True)
+        try:
+            result = call()
+        except SmolnbError as exc:
+            raise UsageError(f"%%agent: {exc}") from None
+        finally:
+            if live is not None:
+                agent.listeners.remove(live)
+        view = TraceView(result.events)
+        if handle is not None:
+            handle.update(view)  # the saved notebook keeps static HTML and text, no widget state
+        else:
+            display(view)
+        self.shell.user_ns["_agent"] = result
+        if output:
+            self.shell.user_ns[output] = result.output
+
+    def _live_widget(self) -> Any:
+        if getattr(self.shell, "kernel", None) is None:
+            return None  # a terminal: the text trace is shown when the run ends
+        try:
+            from ..widgets import TraceWidget
+
+            return TraceWidget()
+        except SmolnbError:
+            return None
+
+    # -- %agent -------------------------------------------------------------------------------
+
+    @property
+    def tools(self) -> Any:
+        if self._tools is None:
+            from ..tools import ToolSet
+
+            self._tools = ToolSet()
+        return self._tools
+
+    @line_magic("agent")
+    def agent_line(self, line: str) -> Any:
+        """`%agent models | tools | runs | show ID | resume ID | config K=V | help`."""
+        words = shlex.split(line)
+        command, args = (words[0], words[1:]) if words else ("help", [])
+        handler = getattr(self, f"_cmd_{command}", None)
+        if handler is None:
+            from ..errors import did_you_mean
+
+            commands = ["models", "tools", "runs", "show", "resume", "config", "help"]
+            raise UsageError(f"%agent: unknown command {command!r}.{did_you_mean(command, commands)} Commands: {', '.join(commands)}")
+        try:
+            return handler(args)
+        except SmolnbError as exc:
+            raise UsageError(f"%agent {command}: {exc}") from None
+
+    def _cmd_help(self, args: list[str]) -> None:
+        print(HELP)
+
+    def _cmd_models(self, args: list[str]) -> Any:
+        from ..config import default_model
+        from ..models.local import list_local_models
+
+        rows = [[r["model"], r["description"], "yes" if r["installed"] else f"no: {r['install']}", "yes" if r["assembled"] else "no", r["size_mb"]]
+                for r in list_local_models()]  # fmt: skip
+        return _Table(["model", "what", "installed", "assembled", "MB"], rows,
+                      f"default: {self.model or default_model()} · any litellm model string works, e.g. openai/gpt-4o-mini")  # fmt: skip
+
+    def _cmd_tools(self, args: list[str]) -> Any:
+        rows = [[t.name, t.version, t.signature(), t.description] for t in self.tools]
+        from ..tools import Tool
+
+        in_ns = [[name, value.version, value.signature(), value.description + " (notebook)"]
+                 for name, value in self.shell.user_ns.items() if isinstance(value, Tool) and not name.startswith("_")]  # fmt: skip
+        return _Table(["tool", "version", "call", "description"], rows + in_ns, "use them with %%agent --tools name,name")
+
+    def _store(self) -> Any:
+        from ..persistence import default_store
+
+        return default_store()
+
+    def _cmd_runs(self, args: list[str]) -> Any:
+        limit = int(args[0]) if args and args[0].isdigit() else 20
+        rows = []
+        import time
+
+        for r in self._store().runs(limit=limit):
+            when = time.strftime("%m-%d %H:%M:%S", time.localtime(r.created))
+            rows.append([r.run_id, when, r.status, r.model, r.steps, f"{r.input_tokens + r.output_tokens:,}",
+                         f"{r.duration:.1f} s" if r.duration else "-", r.task[:60]])  # fmt: skip
+        return _Table(["run", "when", "status", "model", "steps", "tokens", "time", "task"], rows)
+
+    def _cmd_show(self, args: list[str]) -> Any:
+        from ..widgets import TraceView
+
+        if not args:
+            raise UsageError("%agent show needs a run id; `%agent runs` lists them")
+        return TraceView(self._store().events(args[0]))
+
+    def _cmd_resume(self, args: list[str]) -> None:
+        if not args:
+            raise UsageError("%agent resume needs a run id; `%agent runs` lists them")
+        from ..agent import CodeAgent
+
+        record = self._store().get(args[0])
+        agent = CodeAgent(model=record.model, max_steps=self.max_steps, namespace=self.shell.user_ns, executor=self.executor)
+        self._run(agent, lambda: agent.resume_run(record.run_id), None)
+
+    def _cmd_config(self, args: list[str]) -> Any:
+        names = {"model": str, "max_steps": int, "memory": lambda v: v.lower() in ("1", "true", "yes", "on"), "executor": str}
+        for item in args:
+            key, sep, value = item.partition("=")
+            key = key.strip().replace("-", "_")
+            if not sep or key not in names:
+                from ..errors import did_you_mean
+
+                raise UsageError(f"%agent config: use KEY=VALUE with KEY one of {', '.join(names)}.{did_you_mean(key, names)}")
+            try:
+                setattr(self, key, names[key](value.strip()))  # type: ignore[operator]
+            except Exception as exc:  # noqa: BLE001 - traitlets says why
+                raise UsageError(f"%agent config: bad value for {key}: {exc}") from None
+        return _Table(["setting", "value"], [[k, getattr(self, k)] for k in names])

@@ -1,0 +1,268 @@
+"""The run store: every run and its events in SQLite under `SMOLNB_HOME`.
+
+Events are buffered and written in one transaction at the end of each step and of each model
+call, so a crash loses at most the call in flight. The schema evolves through named, ordered
+migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import home
+from ..errors import BackendError, UserError, did_you_mean
+from ..events import Event, ModelCall, RunEnd, RunStart, Step, event_from_dict
+
+__all__ = ["RunRecord", "RunStore", "default_store"]
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "001_runs_and_events",
+        """
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            task TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            agent_type TEXT NOT NULL,
+            model TEXT NOT NULL,
+            tools TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'running',
+            output TEXT,
+            error TEXT,
+            parent_run_id TEXT,
+            steps INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            created REAL NOT NULL,
+            updated REAL NOT NULL,
+            duration REAL
+        );
+        CREATE TABLE events (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        );
+        CREATE INDEX runs_created ON runs(created DESC);
+        """,
+    ),
+    ("002_runs_pid", "ALTER TABLE runs ADD COLUMN pid INTEGER;"),
+]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=repr, ensure_ascii=False)
+
+
+@dataclass
+class RunRecord:
+    """A stored run, as `smolnb.runs()` lists it."""
+
+    run_id: str
+    task: str
+    agent: str
+    model: str
+    status: str
+    output: str | None
+    error: str | None
+    steps: int
+    input_tokens: int
+    output_tokens: int
+    created: float
+    duration: float | None
+    parent_run_id: str | None
+
+    def __repr__(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created))
+        return f"<run {self.run_id} {self.status} {when} {self.model} {self.task[:40]!r}>"
+
+
+class RunStore:
+    """SQLite run store. `store.listener` is what an agent calls with each event."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else home() / "runs.db"
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[Event]] = {}
+        self._seq: dict[str, int] = {}
+        self._migrate()
+
+    # -- connection and schema ----------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.DatabaseError as exc:
+                raise BackendError(
+                    f"the run store {self.path} cannot be opened ({exc}). Move the file aside to start a new "
+                    "store; your earlier runs stay in the old file."
+                ) from exc
+            self._local.conn = conn
+        return conn
+
+    def _migrate(self) -> None:
+        conn = self._connect()
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied REAL NOT NULL)")
+            done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+            for name, sql in MIGRATIONS:
+                if name in done:
+                    continue
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if name not in {row[0] for row in conn.execute("SELECT name FROM _migrations")}:
+                        for statement in filter(str.strip, sql.split(";")):
+                            conn.execute(statement)
+                        conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.DatabaseError as exc:
+            raise BackendError(
+                f"the run store {self.path} is unreadable ({exc}). Move the file aside to start a new store; "
+                "nothing in it was changed."
+            ) from exc
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def listener(self, event: Event) -> None:
+        """Buffer `event`; write the buffer at the end of a model call, a step or the run."""
+        with self._lock:
+            self._pending.setdefault(event.run_id, []).append(event)
+        if isinstance(event, RunStart | ModelCall | Step | RunEnd):
+            self.flush(event.run_id)
+
+    def flush(self, run_id: str) -> None:
+        with self._lock:
+            events = self._pending.pop(run_id, [])
+        if not events:
+            return
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for event in events:
+                self._write(conn, event)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _write(self, conn: sqlite3.Connection, event: Event) -> None:
+        now = time.time()
+        if isinstance(event, RunStart):
+            import os
+
+            # A resumed run starts again under its old id: keep its row (and so its events).
+            conn.execute(
+                "INSERT INTO runs (run_id, task, agent, agent_type, model, tools, status, parent_run_id, created, updated, pid)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
+                " ON CONFLICT(run_id) DO UPDATE SET status = 'running', model = excluded.model, tools = excluded.tools,"
+                " updated = excluded.updated, pid = excluded.pid, error = NULL",
+                (event.run_id, event.task, event.agent, event.agent_type, event.model, _json(event.tools),
+                 event.parent_run_id, event.ts, now, os.getpid()),
+            )  # fmt: skip
+        seq = self._seq.get(event.run_id)
+        if seq is None:
+            row = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM events WHERE run_id = ?", (event.run_id,)).fetchone()
+            seq = int(row[0])
+        seq += 1
+        self._seq[event.run_id] = seq
+        conn.execute(
+            "INSERT INTO events (run_id, seq, type, step, data) VALUES (?, ?, ?, ?, ?)",
+            (event.run_id, seq, event.type, event.step, _json(event.to_dict())),
+        )
+        if isinstance(event, Step):
+            conn.execute("UPDATE runs SET steps = MAX(steps, ?), updated = ? WHERE run_id = ?", (event.step, now, event.run_id))
+        elif isinstance(event, RunEnd):
+            conn.execute(
+                "UPDATE runs SET status = ?, output = ?, error = ?, input_tokens = ?, output_tokens = ?, duration = ?,"
+                " steps = ?, updated = ? WHERE run_id = ?",
+                (event.status, _json(event.output), event.error, event.usage.input_tokens, event.usage.output_tokens,
+                 event.duration, event.steps, now, event.run_id),
+            )  # fmt: skip
+            self._seq.pop(event.run_id, None)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def runs(self, *, status: str | None = None, model: str | None = None, limit: int = 50, top_level: bool = True) -> list[RunRecord]:
+        """Stored runs, newest first."""
+        query = "SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration, parent_run_id FROM runs"
+        clauses, params = [], []
+        if status:
+            clauses.append("status = ?")
+            params.append(status)
+        if model:
+            clauses.append("model = ?")
+            params.append(model)
+        if top_level:
+            clauses.append("parent_run_id IS NULL")
+        if clauses:
+            query += " WHERE " + " AND ".join(clauses)
+        query += " ORDER BY created DESC LIMIT ?"
+        params.append(limit)
+        return [RunRecord(*row) for row in self._connect().execute(query, params)]
+
+    def get(self, run_id: str) -> RunRecord:
+        rows = [RunRecord(*row) for row in self._connect().execute(
+            "SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration, parent_run_id"
+            " FROM runs WHERE run_id = ? OR run_id LIKE ?", (run_id, f"%{run_id}"))]  # fmt: skip
+        if len(rows) != 1:
+            recent = [r.run_id for r in self.runs(limit=20)]
+            hint = did_you_mean(run_id, recent) if not rows else f" It matches {len(rows)} runs: give more of the id."
+            raise UserError(f"no run {run_id!r} in {self.path}.{hint} `%agent runs` lists recent runs.")
+        return rows[0]
+
+    def events(self, run_id: str, *, with_children: bool = True) -> list[Event]:
+        """The events of a run (and of the managed-agent runs it started), in order."""
+        record = self.get(run_id)
+        ids = [record.run_id]
+        if with_children:
+            frontier = [record.run_id]
+            while frontier:
+                marks = ",".join("?" * len(frontier))
+                frontier = [r[0] for r in self._connect().execute(f"SELECT run_id FROM runs WHERE parent_run_id IN ({marks})", frontier)]  # noqa: S608
+                ids += frontier
+        out: list[Event] = []
+        for rid in ids:
+            out += [event_from_dict(json.loads(r[0])) for r in self._connect().execute(
+                "SELECT data FROM events WHERE run_id = ? ORDER BY seq", (rid,))]  # fmt: skip
+        out.sort(key=lambda e: e.ts)
+        return out
+
+    def delete(self, run_id: str) -> None:
+        record = self.get(run_id)
+        conn = self._connect()
+        conn.execute("DELETE FROM runs WHERE run_id = ? OR parent_run_id = ?", (record.run_id, record.run_id))
+
+
+_default: RunStore | None = None
+_default_path: Path | None = None
+
+
+def default_store() -> RunStore:
+    """The store under the current `SMOLNB_HOME` (re-opened when that changes)."""
+    global _default, _default_path
+    path = home() / "runs.db"
+    if _default is None or _default_path != path:
+        _default, _default_path = RunStore(path), path
+    return _default
+
+
+Listener = Callable[[Event], None]

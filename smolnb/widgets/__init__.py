@@ -1,0 +1,6 @@
+"""Widgets: the step trace (live and static) and its renderers."""
+
+from .render import TraceState, render_html, render_text
+from .trace import TraceView, TraceWidget
+
+__all__ = ["TraceState", "TraceView", "TraceWidget", "render_html", "render_text"]

@@ -1,0 +1,247 @@
+"""Render a run from its events alone, as HTML or as plain text.
+
+A live run and a stored one render the same, because both are nothing but their events.
+Managed-agent runs nest inside the step that called them.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage
+
+__all__ = ["RunView", "TraceState", "render_html", "render_text"]
+
+FOLD = 1200  # characters of output shown before "show more"
+
+
+@dataclass
+class StepView:
+    number: int
+    kind: str = "action"
+    step: Step | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    children: list[RunView] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    started: float = field(default_factory=time.time)
+
+
+@dataclass
+class RunView:
+    start: RunStart
+    steps: list[StepView] = field(default_factory=list)
+    end: RunEnd | None = None
+    usage: Usage = field(default_factory=Usage)
+    model_calls: int = 0
+
+    def step(self, number: int, kind: str = "action") -> StepView:
+        for view in reversed(self.steps):
+            if view.number == number and (view.kind == kind or view.step is None):
+                return view
+        view = StepView(number, kind)
+        self.steps.append(view)
+        return view
+
+
+class TraceState:
+    """Folds events into a tree of runs and steps."""
+
+    def __init__(self, events: list[Event] | None = None) -> None:
+        self.runs: dict[str, RunView] = {}
+        self.roots: list[RunView] = []
+        for event in events or []:
+            self.add(event)
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, RunStart):
+            view = RunView(event)
+            self.runs[event.run_id] = view
+            parent = self.runs.get(event.parent_run_id or "")
+            if parent is not None:
+                parent.step(event.parent_step or 0).children.append(view)
+            else:
+                self.roots.append(view)
+            return
+        run = self.runs.get(event.run_id)
+        if run is None:
+            return
+        if isinstance(event, StepStart):
+            run.steps.append(StepView(event.step, event.kind))
+        elif isinstance(event, ModelCall):
+            run.model_calls += 1
+            run.usage = run.usage + event.usage
+            run.step(event.step).usage = run.step(event.step).usage + event.usage
+        elif isinstance(event, ToolCall):
+            run.step(event.step).tool_calls.append(event)
+        elif isinstance(event, Step):
+            view = run.step(event.step, event.kind)
+            view.step, view.kind = event, event.kind
+        elif isinstance(event, RunEnd):
+            run.end = event
+
+
+# -- HTML -------------------------------------------------------------------------------------
+
+_CSS = """<style>
+.snb{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.45;border-left:3px solid #8c959f;padding:4px 10px;margin:4px 0}
+.snb .snb-head{font-weight:600;margin-bottom:4px}
+.snb details{margin:3px 0;border:1px solid #d0d7de;border-radius:6px;padding:2px 8px}
+.snb summary{cursor:pointer;color:#57606a}
+.snb pre{white-space:pre-wrap;margin:4px 0;padding:6px;border-radius:4px;background:#f6f8fa;font-size:12px}
+.snb .snb-error{border-color:#cf222e}.snb .snb-error>summary{color:#cf222e}
+.snb pre.snb-err{background:#ffebe9;color:#82071e}
+.snb .snb-planning{border-style:dashed}
+.snb .snb-status{margin-top:4px;font-weight:600}
+.snb .snb-success{color:#1a7f37}.snb .snb-max_steps{color:#9a6700}.snb .snb-error-status{color:#cf222e}.snb .snb-interrupted{color:#6e7781}.snb .snb-running{color:#0969da}
+.snb .snb-answer{margin-top:4px;padding:6px;background:#dafbe1;border-radius:4px}
+.snb .snb-tool{font-family:monospace;font-size:12px;color:#8250df}
+</style>"""
+
+
+def _highlight(code: str) -> str:
+    try:
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+        from pygments.lexers import PythonLexer
+    except ImportError:
+        return html.escape(code)
+    return str(highlight(code, PythonLexer(), HtmlFormatter(nowrap=True, noclasses=True)))
+
+
+def _folded(text: str, css: str = "") -> str:
+    cls = f' class="{css}"' if css else ""
+    if len(text) <= FOLD:
+        return f"<pre{cls}>{html.escape(text)}</pre>"
+    head, rest = text[:FOLD], text[FOLD:]
+    return (
+        f"<pre{cls}>{html.escape(head)}</pre><details class='snb-more'><summary>show more "
+        f"({len(rest):,} characters)</summary><pre{cls}>{html.escape(rest)}</pre></details>"
+    )
+
+
+def _step_html(run: RunView, view: StepView, last: bool) -> str:
+    step = view.step
+    kind = view.kind
+    label = {"planning": "Planning", "final": "Final answer"}.get(kind, f"Step {view.number}")
+    parts: list[str] = []
+    css = ["snb-step", f"snb-{kind}"]
+    if step is None:
+        summary = f"{label} · running…"
+    else:
+        if step.error:
+            css.append("snb-error")
+        tokens = f"{step.usage.input_tokens:,}→{step.usage.output_tokens:,} tokens"
+        flag = f" · {html.escape(step.error_kind or 'error')}" if step.error else ""
+        summary = f"{label} · {step.duration:.2f} s · {tokens}{flag}"
+        if step.thought:
+            parts.append(f"<div class='snb-thought'>{html.escape(step.thought)}</div>")
+        if step.code:
+            parts.append(f"<pre class='snb-code'>{_highlight(step.code)}</pre>")
+        for call in view.tool_calls:
+            args = ", ".join(f"{k}={v}" for k, v in call.arguments.items())
+            outcome = f"→ error: {call.error}" if call.error else f"→ {call.result}"
+            parts.append(f"<div class='snb-tool'>{html.escape(call.name)}({html.escape(args)}) {html.escape(outcome or '')}</div>")
+        for child in view.children:
+            parts.append(_run_html(child, nested=True))
+        if step.stdout:
+            parts.append(_folded(step.stdout.rstrip("\n"), "snb-stdout"))
+        if step.error:
+            parts.append(_folded(step.error, "snb-err"))
+        elif kind == "planning":
+            pass
+        elif step.observation and step.observation != step.stdout.rstrip("\n"):
+            parts.append(_folded(step.observation, "snb-obs"))
+    for child in view.children if step is None else []:
+        parts.append(_run_html(child, nested=True))
+    opened = " open" if last or (step is not None and step.error and kind != "action") else ""
+    return f"<details class='{' '.join(css)}'{opened}><summary>{summary}</summary>{''.join(parts)}</details>"
+
+
+def _status_html(run: RunView) -> str:
+    steps = sum(1 for s in run.steps if s.kind == "action")
+    if run.end is None:
+        elapsed = time.time() - run.start.ts
+        return (f"<div class='snb-status snb-running'>running · {steps} steps · {run.model_calls} model calls · "
+                f"{run.usage.input_tokens:,} in / {run.usage.output_tokens:,} out tokens · {elapsed:.1f} s</div>")  # fmt: skip
+    end = run.end
+    css = "snb-error-status" if end.status == "error" else f"snb-{end.status}"
+    mark = {"success": "✔", "max_steps": "⚠", "error": "✖", "interrupted": "■"}.get(end.status, "")
+    text = (f"{mark} {end.status.replace('_', ' ')} · {steps} steps · {run.model_calls} model calls · "
+            f"{end.usage.input_tokens:,} in / {end.usage.output_tokens:,} out tokens · {end.duration:.2f} s")  # fmt: skip
+    out = f"<div class='snb-status {css}'>{html.escape(text)}</div>"
+    if end.error:
+        out += f"<pre class='snb-err'>{html.escape(end.error)}</pre>"
+    if end.status in ("success", "max_steps"):
+        out += f"<div class='snb-answer'><b>Answer:</b> {html.escape(repr(end.output) if not isinstance(end.output, str) else end.output)}</div>"
+    return out
+
+
+def _run_html(run: RunView, nested: bool = False) -> str:
+    start = run.start
+    who = html.escape(start.agent or "agent")
+    head = f"<div class='snb-head'>{'↳ ' if nested else ''}{who} · {html.escape(start.model)} · {html.escape(start.task[:300])}</div>"
+    steps = "".join(_step_html(run, view, i == len(run.steps) - 1 and run.end is None) for i, view in enumerate(run.steps))
+    return f"<div class='snb' data-run-id='{html.escape(start.run_id)}'>{head}{steps}{_status_html(run)}</div>"
+
+
+def render_html(state: TraceState) -> str:
+    """The whole trace as one HTML fragment (collapsible steps, folded long outputs)."""
+    return _CSS + "".join(_run_html(run) for run in state.roots)
+
+
+# -- text -------------------------------------------------------------------------------------
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _run_text(run: RunView, depth: int = 0) -> list[str]:
+    pad = "    " * depth
+    start = run.start
+    lines = [f"{pad}{'↳ ' if depth else ''}{start.agent} · {start.model} · {start.task[:200]}"]
+    for view in run.steps:
+        step = view.step
+        label = {"planning": "planning", "final": "final answer"}.get(view.kind, f"step {view.number}")
+        if step is None:
+            lines.append(f"{pad}── {label} · running…")
+            continue
+        flag = f" · {step.error_kind or 'error'}" if step.error else ""
+        lines.append(f"{pad}── {label} · {step.duration:.2f} s · {step.usage.input_tokens}→{step.usage.output_tokens} tokens{flag}")
+        if step.thought:
+            lines.append(_indent(step.thought[:FOLD], pad + "   "))
+        if step.code:
+            lines.append(_indent(step.code, pad + "   │ "))
+        for call in view.tool_calls:
+            lines.append(f"{pad}   tool {call.name}({', '.join(f'{k}={v}' for k, v in call.arguments.items())}) → {call.error or call.result}")
+        for child in view.children:
+            lines.extend(_run_text(child, depth + 1))
+        shown = step.error or step.observation
+        if shown and view.kind != "planning":
+            cut = shown if len(shown) <= FOLD else shown[:FOLD] + f"\n… ({len(shown) - FOLD:,} more characters)"
+            lines.append(_indent(cut, pad + "   > "))
+    if run.end is None:
+        lines.append(f"{pad}running · {run.model_calls} model calls")
+    else:
+        end = run.end
+        steps = sum(1 for s in run.steps if s.kind == "action")
+        lines.append(f"{pad}{end.status} · {steps} steps · {run.model_calls} model calls · "
+                     f"{end.usage.input_tokens} in / {end.usage.output_tokens} out tokens · {end.duration:.2f} s")  # fmt: skip
+        if end.error:
+            lines.append(f"{pad}error: {end.error}")
+        if end.status in ("success", "max_steps"):
+            lines.append(f"{pad}answer: {end.output!r}" if not isinstance(end.output, str) else f"{pad}answer: {end.output}")
+    return lines
+
+
+def render_text(state: TraceState) -> str:
+    """The same information as `render_html`, readable in a terminal."""
+    return "\n".join(line for run in state.roots for line in _run_text(run))
+
+
+def as_mimebundle(events: list[Event]) -> dict[str, Any]:
+    state = TraceState(events)
+    return {"text/plain": render_text(state), "text/html": render_html(state)}

@@ -1,0 +1,146 @@
+"""The magics in a real IPython InteractiveShell."""
+
+import pytest
+
+pytest.importorskip("IPython")
+
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+
+from smolnb.models import TestModel, register_model  # noqa: E402
+
+
+def py(code: str) -> str:
+    return f"Thought: go.\n```python\n{code}\n```"
+
+
+@pytest.fixture
+def ip():
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "smolnb")
+    yield shell
+    shell.user_ns.pop("_agent", None)
+
+
+@pytest.fixture
+def model():
+    m = TestModel(model_id="scripted")
+    register_model("scripted", m)
+    return m
+
+
+def run_cell(ip, line, cell):
+    result = ip.run_cell(f"%%agent {line}\n{cell}")
+    return result
+
+
+def test_load_ext_is_cheap_and_registers_magics(ip):
+    assert "agent" in ip.magics_manager.magics["cell"]
+    assert "agent" in ip.magics_manager.magics["line"]
+
+
+def test_agent_code_uses_and_leaves_notebook_variables(ip, model, capsys):
+    ip.run_cell("prices = [3, 4, 5]")
+    model.enqueue(py("total = sum(prices)\nprint(total)"), py("final_answer(total * 2)"))
+    result = run_cell(ip, "-m scripted -o answer", "Double the total of prices.")
+    assert result.success, result.error_in_exec
+    assert ip.user_ns["answer"] == 24
+    assert ip.user_ns["total"] == 12  # variables the agent made stay in the notebook
+    assert ip.user_ns["_agent"].status == "success"
+    prompt = model.calls[0]["messages"][1]["content"]
+    assert "prices: list len=3 = [3, 4, 5]" in prompt  # the model is told what exists
+    out = capsys.readouterr().out
+    assert "total = sum(prices)" in out and "answer: 24" in out  # text trace in a terminal
+
+
+def test_max_steps_name_and_tools_options(ip, model):
+    ip.run_cell(
+        "from smolnb import tool\n"
+        "@tool\n"
+        "def shout(text: str) -> str:\n"
+        "    '''Upper-case a text.\n\n    Args:\n        text: The text.\n    '''\n"
+        "    return text.upper()\n"
+    )
+    model.enqueue(py("print(shout('hi'))"), "no code", "still none")
+    run_cell(ip, "-m scripted --max-steps 1 --tools shout --name helper", "Shout hi.")
+    result = ip.user_ns["_agent"]
+    assert result.status == "max_steps"
+    assert result.steps[0].stdout == "HI\n"
+    assert "shout(text: string) -> string" in model.calls[0]["messages"][0]["content"]
+
+
+def test_no_memory_flag_is_accepted(ip, model):
+    model.enqueue(py("final_answer('ok')"))
+    assert run_cell(ip, "-m scripted --no-memory", "t").success
+
+
+def test_unknown_option_is_a_usage_error_not_a_traceback(ip, capsys):
+    result = run_cell(ip, "--bogus 3", "t")
+    assert not result.success
+    err = capsys.readouterr().err
+    assert "UsageError" in err and "unrecognized arguments: --bogus 3" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_model_is_a_clear_error(ip, capsys):
+    result = run_cell(ip, "-m gpt4", "t")
+    assert not result.success
+    err = capsys.readouterr().err
+    assert "unknown model 'gpt4'" in err and "Traceback" not in err
+
+
+def test_empty_cell(ip, capsys):
+    assert not run_cell(ip, "", "   ").success
+    assert "the cell is empty" in capsys.readouterr().err
+
+
+def test_line_commands(ip, model, capsys):
+    model.enqueue(py("final_answer(7)"))
+    run_cell(ip, "-m scripted", "Seven.")
+    run_id = ip.user_ns["_agent"].run_id
+    capsys.readouterr()
+
+    runs = ip.run_line_magic("agent", "runs")
+    assert run_id in runs._repr_mimebundle_()["text/plain"]
+    shown = ip.run_line_magic("agent", f"show {run_id}")
+    text = shown._repr_mimebundle_()["text/plain"]
+    assert "final_answer(7)" in text and "answer: 7" in text
+    assert "final_answer(7)" in shown._repr_mimebundle_()["text/html"]
+    models = ip.run_line_magic("agent", "models")._repr_mimebundle_()["text/plain"]
+    assert "local/qwen2.5-coder-0.5b" in models
+    tools = ip.run_line_magic("agent", "tools")._repr_mimebundle_()["text/plain"]
+    assert "tool" in tools
+    config = ip.run_line_magic("agent", "config max_steps=3 model=scripted")._repr_mimebundle_()["text/plain"]
+    assert "max_steps  3" in config and "model      scripted" in config
+    ip.run_line_magic("agent", "help")
+    assert "%%agent [-m MODEL]" in capsys.readouterr().out
+    ip.run_line_magic("agent", "config max_steps=10 model=")
+
+
+def test_resume_continues_a_stopped_run(ip, model):
+    model.enqueue(py("step_one = 1"), "no code at all")
+    run_cell(ip, "-m scripted --max-steps 1", "Count.")
+    first = ip.user_ns["_agent"]
+    assert first.status == "max_steps"
+    model.enqueue(py("final_answer(step_one + 1)"))
+    ip.run_line_magic("agent", f"resume {first.run_id}")
+    resumed = ip.user_ns["_agent"]
+    assert resumed.run_id == first.run_id and resumed.status == "success" and resumed.output == 2
+    # the completed step was read back, not asked of the model again
+    assert "step_one = 1" in model.calls[-1]["messages"][2]["content"]
+
+
+def test_line_command_errors(ip, capsys):
+    for line in ("show nope-not-a-run", "frobnicate", "config colour=red", "resume"):
+        ip.run_cell(f"%agent {line}")
+    err = capsys.readouterr().err
+    assert "no run 'nope-not-a-run'" in err
+    assert "unknown command 'frobnicate'" in err
+    assert "KEY one of model, max_steps, memory, executor" in err
+    assert "needs a run id" in err
+    assert "Traceback" not in err
+
+
+def test_traitlets_config(ip):
+    from smolnb.magics.agent_magics import AgentMagics
+
+    assert AgentMagics.class_traits()["max_steps"].metadata.get("config") is True
