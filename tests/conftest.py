@@ -1,6 +1,12 @@
 import os
+from pathlib import Path
 
 import pytest
+
+# Assembled local models are reused across tests (and runs): they live outside each test's home.
+os.environ.setdefault(
+    "SMOLNB_MODELS", str(Path(os.environ.get("SMOLNB_HOME") or Path.home() / ".smolnb").expanduser() / "models")
+)
 
 
 @pytest.fixture(autouse=True)

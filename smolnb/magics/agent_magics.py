@@ -18,7 +18,7 @@ from ..errors import SmolnbError
 __all__ = ["AgentMagics"]
 
 HELP = """\
-%%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--no-memory] [--name NAME]
+%%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--imports a,b] [--no-memory] [--name NAME]
 <the task, free text>
     Run a code agent on the task. Its code runs in this notebook's namespace.
     -o VAR binds the answer to VAR; the full result is always in `_agent`.
@@ -28,7 +28,7 @@ HELP = """\
 %agent runs [N]            recent runs
 %agent show RUN_ID         the trace of a run
 %agent resume RUN_ID       continue a run that stopped (max steps, error, interrupt)
-%agent config [KEY=VALUE]  show or set defaults: model, max_steps, memory, executor
+%agent config [KEY=VALUE]  show or set defaults: model, max_steps, memory, executor, imports
 %agent help                this text
 """
 
@@ -47,6 +47,7 @@ def _cell_parser() -> _Parser:
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--name")
     parser.add_argument("--executor")
+    parser.add_argument("--imports", default="")
     return parser
 
 
@@ -59,6 +60,7 @@ class CellOptions:
     no_memory: bool
     name: str | None
     executor: str | None
+    imports: list[str]
 
 
 class _Table:
@@ -85,6 +87,7 @@ class AgentMagics(Magics):
     max_steps = Int(10, help="Default step limit for %%agent.").tag(config=True)
     memory = Bool(True, help="Give %%agent the session's Memory when one is set.").tag(config=True)
     executor = Unicode("local", help="'local' (in the kernel) or 'subprocess'.").tag(config=True)
+    imports = Unicode("", help="Extra authorized imports for %%agent, comma-separated (e.g. 'pandas,numpy').").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -115,7 +118,8 @@ class AgentMagics(Magics):
         if args.max_steps is not None and args.max_steps < 1:
             raise UsageError("%%agent: --max-steps must be at least 1")
         return CellOptions(args.model, args.output, args.max_steps, [t for t in args.tools.split(",") if t.strip()],
-                           args.no_memory, args.name, args.executor)  # fmt: skip
+                           args.no_memory, args.name, args.executor,
+                           [m.strip() for m in args.imports.split(",") if m.strip()])  # fmt: skip
 
     def _make_agent(self, options: CellOptions) -> Any:
         from ..agent import CodeAgent
@@ -136,6 +140,7 @@ class AgentMagics(Magics):
             name=options.name,
             executor=options.executor or self.executor,
             namespace=self.shell.user_ns,
+            authorized_imports=[*self.imports.split(","), *options.imports] if self.imports else options.imports,
         )
 
     def _run(self, agent: Any, call: Any, output: str | None) -> None:
@@ -251,7 +256,8 @@ class AgentMagics(Magics):
         self._run(agent, lambda: agent.resume_run(record.run_id), None)
 
     def _cmd_config(self, args: list[str]) -> Any:
-        names = {"model": str, "max_steps": int, "memory": lambda v: v.lower() in ("1", "true", "yes", "on"), "executor": str}
+        names = {"model": str, "max_steps": int, "memory": lambda v: v.lower() in ("1", "true", "yes", "on"), "executor": str,
+                 "imports": str}  # fmt: skip
         for item in args:
             key, sep, value = item.partition("=")
             key = key.strip().replace("-", "_")

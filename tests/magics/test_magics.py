@@ -135,7 +135,7 @@ def test_line_command_errors(ip, capsys):
     err = capsys.readouterr().err
     assert "no run 'nope-not-a-run'" in err
     assert "unknown command 'frobnicate'" in err
-    assert "KEY one of model, max_steps, memory, executor" in err
+    assert "KEY one of model, max_steps, memory, executor, imports" in err
     assert "needs a run id" in err
     assert "Traceback" not in err
 

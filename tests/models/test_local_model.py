@@ -30,16 +30,16 @@ if not have_local:
 pytestmark = pytest.mark.local_model
 
 
-@pytest.fixture(scope="module")
-def shared_home(tmp_path_factory):
-    # Assemble the weights once for the module, not once per test.
-    return tmp_path_factory.mktemp("local-home")
+@pytest.fixture
+def home(smolnb_home):
+    return smolnb_home
 
 
 @pytest.fixture
-def home(shared_home, monkeypatch):
-    monkeypatch.setenv("SMOLNB_HOME", str(shared_home))
-    return shared_home
+def private_models(tmp_path, monkeypatch):
+    # The corruption test damages the file: it works on its own copy, not the shared one.
+    monkeypatch.setenv("SMOLNB_MODELS", str(tmp_path / "models"))
+    return tmp_path / "models"
 
 
 def test_agent_answers_suite_tasks_with_the_local_model(home):
@@ -52,7 +52,7 @@ def test_agent_answers_suite_tasks_with_the_local_model(home):
     assert right >= 4, f"{right}/5 right"
 
 
-def test_weights_are_verified_and_a_corrupt_file_is_rebuilt(home):
+def test_weights_are_verified_and_a_corrupt_file_is_rebuilt(home, private_models):
     path = ensure_weights("qwen2.5-coder-0.5b")
     assert path.stat().st_size == KNOWN_MODELS["qwen2.5-coder-0.5b"].size
     from smolnb.models import local

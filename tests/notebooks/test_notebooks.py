@@ -1,0 +1,38 @@
+"""Every notebook in notebooks/ runs top to bottom on the embedded defaults (nbclient, a real kernel)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import required
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+
+ready = all(importlib.util.find_spec(m) for m in ("nbclient", "ipykernel", "llama_cpp", "pandas"))
+if not ready:
+    if required("notebooks"):
+        pytest.fail("notebooks must run here (CI=true) but nbclient, ipykernel, pandas or smolnb[local] is missing: run `make install`",
+                    pytrace=False)  # fmt: skip
+    pytest.skip("notebook dependencies are not installed", allow_module_level=True)
+
+pytestmark = pytest.mark.local_model
+
+
+def test_there_are_notebooks():
+    assert any(p.name == "quickstart.ipynb" for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_without_error(path, tmp_path, smolnb_home):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # raises CellExecutionError, naming the cell, on any error
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    # the %%agent cell left a readable trace for frontends without widgets
+    texts = [o.get("data", {}).get("text/plain", "") for o in outputs]
+    assert any("model calls" in t for t in texts)

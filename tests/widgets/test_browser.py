@@ -1,0 +1,127 @@
+"""A real JupyterLab in headless Chromium: a %%agent cell shows its steps, code and answer.
+
+JupyterLab is started on 127.0.0.1 by the test and stopped by it; Debian's Chromium is driven
+by Playwright (never a browser Playwright downloads). The screenshot it takes is the README's.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import required
+
+CHROMIUM = os.environ.get("SMOLNB_CHROMIUM", "/usr/bin/chromium")
+missing = [m for m in ("playwright", "jupyterlab", "ipywidgets", "llama_cpp") if importlib.util.find_spec(m) is None]
+if missing or not Path(CHROMIUM).exists():
+    if required("browser"):
+        pytest.fail(f"the browser test must run here (CI=true) but {', '.join(missing) or CHROMIUM} is missing: "
+                    "run `make install` and `apt-get install -y chromium`", pytrace=False)  # fmt: skip
+    pytest.skip(f"browser test needs {', '.join(missing) or CHROMIUM}", allow_module_level=True)
+
+pytestmark = pytest.mark.local_model
+
+NOTEBOOK = {
+    "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%load_ext smolnb"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "%%agent --max-steps 4\nHow many prime numbers are there below 1000?"},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path, smolnb_home):
+    root = tmp_path / "lab"
+    root.mkdir()
+    (root / "widget.ipynb").write_text(json.dumps(NOTEBOOK))
+    port = free_port()
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}  # fmt: skip
+    log = (tmp_path / "lab.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+         f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True", "--ServerApp.port_retries=0", "--allow-root", "--LabApp.extension_manager=readonly"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status", timeout=2)  # noqa: S310 - loopback
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(f"{lab}/lab/tree/widget.ipynb")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=90_000)  # fmt: skip
+            page.wait_for_function("window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=90_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            # live: the widget shows the running step before the run ends
+            page.wait_for_selector(".smolnb-trace .snb, .snb", timeout=120_000)
+            page.wait_for_selector(".snb .snb-answer", timeout=300_000)
+            trace = page.locator(".snb").first
+            steps = trace.locator("details.snb-step")
+            assert steps.count() >= 1
+            code = trace.locator("pre.snb-code").first.text_content()
+            assert "final_answer" in code or "print" in code
+            status = trace.locator(".snb-status").first.inner_text()
+            assert "success" in status or "max steps" in status
+            answer = trace.locator(".snb-answer").first.inner_text()
+            assert answer.startswith("Answer:")
+            no_news = page.get_by_role("button", name="No")
+            if no_news.count():
+                no_news.first.click()  # JupyterLab's "notify me about news?" toast
+                page.wait_for_timeout(1500)
+            page.locator(".snb").first.scroll_into_view_if_needed()
+            shot = tmp_path / "widget.png"
+            page.screenshot(path=str(shot), full_page=False)
+            target = os.environ.get("SMOLNB_SCREENSHOT")
+            if target:
+                shutil.copy(shot, target)
+        finally:
+            browser.close()
