@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import sys
 import concurrent.futures
 import threading
 from collections.abc import Coroutine
@@ -89,6 +91,10 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
     if loop.is_closed():
         return
     try:
+        worker = getattr(sys.modules.get("litellm.litellm_core_utils.logging_worker"), "GLOBAL_LOGGING_WORKER", None)
+        if worker is not None:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(worker.stop())  # litellm's own shutdown of its logging task
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
             task.cancel()

@@ -79,6 +79,7 @@ class StepStart(Event):
 @dataclass
 class ModelCall(Event):
     type: ClassVar[str] = "model_call"
+    purpose: str = "action"  # action | planning | final
     model: str = ""
     messages: list[dict[str, Any]] = field(default_factory=list)
     output: str = ""

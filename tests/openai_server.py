@@ -21,6 +21,7 @@ class ScriptedOpenAIServer:
         self.replies: deque[Any] = deque()
         self.requests: list[dict[str, Any]] = []
         self.default: Any = None
+        self.responder: Any = None  # body -> reply, used when no reply is queued
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,7 +35,12 @@ class ScriptedOpenAIServer:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append({"path": self.path, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()}})
-                reply = server.replies.popleft() if server.replies else server.default
+                if server.replies:
+                    reply = server.replies.popleft()
+                elif server.responder is not None:
+                    reply = server.responder(body)
+                else:
+                    reply = server.default
                 if reply is None:
                     self._send(500, {"error": {"message": "no scripted reply left"}})
                 elif isinstance(reply, tuple):

@@ -16,7 +16,7 @@ from typing import Any
 from .._sync import interrupt_thread, run_sync
 from ..errors import ModelError, ToolError, UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage
-from ..models import Message, Model, ModelResponse, get_model
+from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
 from ..tools import Tool, ToolSet
 from . import prompts
 from .result import RunResult, Status
@@ -47,6 +47,7 @@ class RunContext:
     step: int = 0
     current: Step | None = None
     resumed: bool = False
+    replay: ModelCall | None = None  # a model reply recorded before a crash, used instead of asking again
     context: str = ""  # what the agent knows of its surroundings (e.g. the notebook's variables)
     store: Listener | None = None
     start: float = field(default_factory=time.perf_counter)
@@ -198,19 +199,36 @@ class MultiStepAgent(ABC):
         )
 
     def _restore(self, ctx: RunContext, events: list[Event]) -> None:
-        """Rebuild the conversation and counters of a run from its stored events."""
+        """Rebuild the conversation and counters of a run from its stored events.
+
+        A model reply recorded for a step that did not finish is kept to be used again, so a
+        completed model call is never repeated; tool calls of that step are reported to the
+        model, so a tool with side effects is not silently run twice.
+        """
+        pending: ModelCall | None = None
+        tools: list[ToolCall] = []
         for event in events:
             if isinstance(event, ModelCall) and event.error is None:
                 ctx.model_calls += 1
                 ctx.usage = ctx.usage + event.usage
+                pending = event if event.purpose == "action" else None
+            elif isinstance(event, ToolCall):
+                tools.append(event)
             elif isinstance(event, Step) and event.kind != "final" and event.error_kind not in ("model", "interrupted"):
                 ctx.steps.append(event)
                 ctx.step = max(ctx.step, event.step)
+                pending, tools = None, []
                 if event.kind == "planning":
                     ctx.plan = event.thought
                 else:
                     ctx.history += self._replay_messages(event)
                     ctx.format_errors += event.error_kind == "format"
+        if pending is not None and pending.step == ctx.step + 1:
+            ctx.replay = pending
+        tools = [t for t in tools if t.step == ctx.step + 1]
+        if tools:
+            done = "\n".join(f"- {t.name}({', '.join(f'{k}={v}' for k, v in t.arguments.items())}) -> {t.error or t.result}" for t in tools)
+            ctx.history.append({"role": "user", "content": prompts.TOOLS_BEFORE_CRASH.format(calls=done)})
 
     def _replay_messages(self, step: Step) -> list[Message]:
         """The messages a completed step added to the conversation."""
@@ -322,12 +340,19 @@ class MultiStepAgent(ABC):
     async def _call_model(
         self, ctx: RunContext, step: Step, messages: list[Message], **kwargs: Any
     ) -> ModelResponse:
+        purpose = step.kind
+        replay = ctx.replay
+        if replay is not None and replay.step == ctx.step and purpose == "action":
+            ctx.replay = None  # recorded before the run stopped: counted then, not asked again
+            step.model_calls += 1
+            step.usage = step.usage + replay.usage
+            return ModelResponse(replay.output, [ToolCallRequest(**c) for c in replay.tool_calls], replay.usage)
         start = time.perf_counter()
         params = {**self.model_params, **kwargs}
         try:
             response = await self.model.agenerate(messages, **params)
         except ModelError as exc:
-            self._emit(ctx, ModelCall(run_id=ctx.run_id, step=ctx.step, model=self.model.model_id,
+            self._emit(ctx, ModelCall(run_id=ctx.run_id, step=ctx.step, purpose=purpose, model=self.model.model_id,
                                       messages=messages, error=str(exc), duration=time.perf_counter() - start))  # fmt: skip
             raise
         duration = time.perf_counter() - start
@@ -338,7 +363,7 @@ class MultiStepAgent(ABC):
         step.model_duration += duration
         self._emit(
             ctx,
-            ModelCall(run_id=ctx.run_id, step=ctx.step, model=self.model.model_id, messages=messages,
+            ModelCall(run_id=ctx.run_id, step=ctx.step, purpose=purpose, model=self.model.model_id, messages=messages,
                       output=response.content, tool_calls=[c.to_dict() for c in response.tool_calls],
                       usage=response.usage, duration=duration),
         )  # fmt: skip

@@ -82,3 +82,7 @@ final_answer(...)
 
 RESUMED = """This run was stopped and is now resumed in a new Python session: variables from earlier steps are gone.
 Re-create what you still need, then continue the task."""
+
+TOOLS_BEFORE_CRASH = """Before the run stopped, the code of the next step had already made these tool calls:
+{calls}
+They may have had effects; do not repeat them unless you must."""

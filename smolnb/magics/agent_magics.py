@@ -25,7 +25,7 @@ HELP = """\
 
 %agent models              local models and configured providers
 %agent tools               tools %%agent can use (--tools picks them by name)
-%agent runs [N]            recent runs
+%agent runs [N] [--table]  recent runs (in JupyterLab a browser: choose one to open its trace)
 %agent show RUN_ID         the trace of a run
 %agent resume RUN_ID       continue a run that stopped (max steps, error, interrupt)
 %agent config [KEY=VALUE]  show or set defaults: model, max_steps, memory, executor, imports
@@ -230,6 +230,13 @@ class AgentMagics(Magics):
 
     def _cmd_runs(self, args: list[str]) -> Any:
         limit = int(args[0]) if args and args[0].isdigit() else 20
+        if getattr(self.shell, "kernel", None) is not None and "--table" not in args:
+            try:
+                from ..widgets import RunBrowser
+
+                return RunBrowser(self._store(), limit=limit)  # choose a run to open its trace
+            except ImportError:
+                pass
         rows = []
         import time
 

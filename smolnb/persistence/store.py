@@ -8,6 +8,7 @@ migrations.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any
 
 from ..config import home
 from ..errors import BackendError, UserError, did_you_mean
-from ..events import Event, ModelCall, RunEnd, RunStart, Step, event_from_dict
+from ..events import Event, ModelCall, RunEnd, RunStart, Step, ToolCall, event_from_dict
 
 __all__ = ["RunRecord", "RunStore", "default_store"]
 
@@ -146,7 +147,7 @@ class RunStore:
         """Buffer `event`; write the buffer at the end of a model call, a step or the run."""
         with self._lock:
             self._pending.setdefault(event.run_id, []).append(event)
-        if isinstance(event, RunStart | ModelCall | Step | RunEnd):
+        if isinstance(event, RunStart | ModelCall | ToolCall | Step | RunEnd):
             self.flush(event.run_id)
 
     def flush(self, run_id: str) -> None:
@@ -167,8 +168,6 @@ class RunStore:
     def _write(self, conn: sqlite3.Connection, event: Event) -> None:
         now = time.time()
         if isinstance(event, RunStart):
-            import os
-
             # A resumed run starts again under its old id: keep its row (and so its events).
             conn.execute(
                 "INSERT INTO runs (run_id, task, agent, agent_type, model, tools, status, parent_run_id, created, updated, pid)"
@@ -203,7 +202,8 @@ class RunStore:
 
     def runs(self, *, status: str | None = None, model: str | None = None, limit: int = 50, top_level: bool = True) -> list[RunRecord]:
         """Stored runs, newest first."""
-        query = "SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration, parent_run_id FROM runs"
+        query = ("SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration,"
+                 " parent_run_id, pid FROM runs")  # fmt: skip
         clauses, params = [], []
         if status:
             clauses.append("status = ?")
@@ -217,12 +217,24 @@ class RunStore:
             query += " WHERE " + " AND ".join(clauses)
         query += " ORDER BY created DESC LIMIT ?"
         params.append(limit)
-        return [RunRecord(*row) for row in self._connect().execute(query, params)]
+        return [self._alive(RunRecord(*row[:-1]), row[-1]) for row in self._connect().execute(query, params)]
+
+    @staticmethod
+    def _alive(record: RunRecord, pid: int | None) -> RunRecord:
+        """A run still marked running whose process is gone is reported as crashed."""
+        if record.status == "running" and pid and pid != os.getpid():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                record.status = "crashed"
+            except PermissionError:
+                pass
+        return record
 
     def get(self, run_id: str) -> RunRecord:
-        rows = [RunRecord(*row) for row in self._connect().execute(
-            "SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration, parent_run_id"
-            " FROM runs WHERE run_id = ? OR run_id LIKE ?", (run_id, f"%{run_id}"))]  # fmt: skip
+        rows = [self._alive(RunRecord(*row[:-1]), row[-1]) for row in self._connect().execute(
+            "SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration,"
+            " parent_run_id, pid FROM runs WHERE run_id = ? OR run_id LIKE ?", (run_id, f"%{run_id}"))]  # fmt: skip
         if len(rows) != 1:
             recent = [r.run_id for r in self.runs(limit=20)]
             hint = did_you_mean(run_id, recent) if not rows else f" It matches {len(rows)} runs: give more of the id."

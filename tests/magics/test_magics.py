@@ -144,3 +144,19 @@ def test_traitlets_config(ip):
     from smolnb.magics.agent_magics import AgentMagics
 
     assert AgentMagics.class_traits()["max_steps"].metadata.get("config") is True
+
+
+def test_run_browser_opens_the_chosen_trace(ip, model):
+    pytest.importorskip("ipywidgets")
+    from smolnb.persistence import default_store
+    from smolnb.widgets import RunBrowser
+
+    model.enqueue(py("final_answer('browsed')"))
+    run_cell(ip, "-m scripted", "Browse me.")
+    run_id = ip.user_ns["_agent"].run_id
+    browser = RunBrowser(default_store())
+    assert run_id in browser.table.value and "Browse me." in browser.table.value
+    assert browser.trace.value == ""
+    browser.select(run_id)
+    assert "final_answer(&#x27;browsed&#x27;)" in browser.trace.value or "browsed" in browser.trace.value
+    assert "snb-answer" in browser.trace.value
