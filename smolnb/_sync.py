@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import sys
 import concurrent.futures
 import threading
@@ -93,8 +94,16 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
     try:
         worker = getattr(sys.modules.get("litellm.litellm_core_utils.logging_worker"), "GLOBAL_LOGGING_WORKER", None)
         if worker is not None:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(worker.stop())  # litellm's own shutdown of its logging task
+            # Shut litellm's logging task down its own way; its shutdown logs spurious errors.
+            quiet = logging.getLogger("LiteLLM")
+            level = quiet.level
+            quiet.setLevel(logging.CRITICAL)
+            try:
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(asyncio.sleep(0))
+                    loop.run_until_complete(worker.stop())
+            finally:
+                quiet.setLevel(level)
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
             task.cancel()

@@ -16,6 +16,7 @@ __all__ = [
     "ModelCall",
     "RunEnd",
     "RunStart",
+    "Snapshot",
     "Step",
     "StepStart",
     "ToolCall",
@@ -68,6 +69,7 @@ class RunStart(Event):
     tools: dict[str, str] = field(default_factory=dict)  # name -> version
     parent_run_id: str | None = None
     parent_step: int | None = None
+    forked_from: str | None = None  # "run_id@step" for a fork
 
 
 @dataclass
@@ -125,6 +127,15 @@ class Step(Event):
 
 
 @dataclass
+class Snapshot(Event):
+    """The code's variables after a step (pickled, base64), and those left out by name and type."""
+
+    type: ClassVar[str] = "snapshot"
+    data: str = ""
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class RunEnd(Event):
     type: ClassVar[str] = "run_end"
     status: str = "success"
@@ -136,7 +147,7 @@ class RunEnd(Event):
 
 
 _TYPES: dict[str, type[Event]] = {
-    cls.type: cls for cls in (RunStart, StepStart, ModelCall, ToolCall, Step, RunEnd)
+    cls.type: cls for cls in (RunStart, StepStart, ModelCall, ToolCall, Step, Snapshot, RunEnd)
 }
 
 

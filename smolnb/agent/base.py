@@ -15,7 +15,7 @@ from typing import Any
 
 from .._sync import interrupt_thread, run_sync
 from ..errors import ModelError, ToolError, UserError
-from ..events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage
+from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
 from ..tools import Tool, ToolSet
 from . import prompts
@@ -47,6 +47,7 @@ class RunContext:
     step: int = 0
     current: Step | None = None
     resumed: bool = False
+    snapshot: Snapshot | None = None  # the latest stored variables, for resume
     replay: ModelCall | None = None  # a model reply recorded before a crash, used instead of asking again
     context: str = ""  # what the agent knows of its surroundings (e.g. the notebook's variables)
     store: Listener | None = None
@@ -175,6 +176,104 @@ class MultiStepAgent(ABC):
         self._emit(ctx, self._run_start(ctx, record.parent_run_id, None))
         return await self._drive(ctx, ctx.step + (max_steps or self.max_steps), {})
 
+    # -- configuration to and from a file ---------------------------------------------------------
+
+    def to_config(self) -> dict[str, Any]:
+        """The agent as plain data: model, tools by reference and version, prompts, limits, helpers."""
+        from ..tools.tool import FunctionTool
+
+        tools = []
+        for item in self.tools:
+            target = item.fn if isinstance(item, FunctionTool) else type(item)
+            tools.append({"name": item.name, "version": item.version, "ref": f"{target.__module__}:{target.__qualname__}",
+                          "kind": "function" if isinstance(item, FunctionTool) else "class"})  # fmt: skip
+        memory = getattr(self.memory, "uri", None) if self.memory is not None else None
+        return {
+            "type": type(self).__name__,
+            "model": self.model.model_id,
+            "tools": tools,
+            "max_steps": self.max_steps,
+            "planning_interval": self.planning_interval,
+            "name": self.name,
+            "description": self.description,
+            "system_prompt": self.system_prompt,
+            "model_params": self.model_params,
+            "memory": memory,
+            "managed_agents": [a.to_config() for a in self.managed_agents.values()],
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write `to_config()` to a JSON file."""
+        import json
+        from pathlib import Path
+
+        Path(path).write_text(json.dumps(self.to_config(), indent=2))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], **overrides: Any) -> MultiStepAgent:
+        """Rebuild an agent saved with `save` (keyword arguments override saved settings, e.g. model=)."""
+        import json
+        from pathlib import Path
+
+        return cls.from_config(json.loads(Path(path).read_text()), **overrides)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], **overrides: Any) -> MultiStepAgent:
+        import importlib
+
+        from .code_agent import CodeAgent
+        from .tool_calling import ToolCallingAgent
+
+        kinds = {"CodeAgent": CodeAgent, "ToolCallingAgent": ToolCallingAgent}
+        kind = kinds.get(config.get("type", cls.__name__), cls)
+        tools = []
+        for ref in config.get("tools", []):
+            module, _, qualname = ref["ref"].partition(":")
+            try:
+                target: Any = importlib.import_module(module)
+                for part in qualname.split("."):
+                    target = getattr(target, part)
+            except (ImportError, AttributeError) as exc:
+                raise UserError(f"tool {ref['name']!r} ({ref['ref']}) cannot be imported: {exc}. Define it in an importable "
+                                "module, or pass tools=[...] to load().") from None  # fmt: skip
+            from ..tools import as_tool
+
+            # a decorated function resolves to its Tool; a Tool class is instantiated
+            item = target if isinstance(target, Tool) else as_tool(target() if ref.get("kind") == "class" else target)
+            if item.version != ref["version"]:
+                raise UserError(f"tool {ref['name']!r} is now version {item.version}, but the agent was saved with "
+                                f"{ref['version']}: pass tools=[...] to load() to accept the new version")  # fmt: skip
+            tools.append(item)
+        settings = {k: v for k, v in config.items() if k not in ("type", "tools", "managed_agents", "memory")}
+        settings["tools"] = tools
+        settings["managed_agents"] = [cls.from_config(sub) for sub in config.get("managed_agents", [])]
+        settings.update(overrides)
+        return kind(**settings)
+
+    def fork(self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None) -> RunResult:
+        """Start a new run from step `step` of a stored run, with this agent's model and tools
+        (and a new task, if given): "what if a bigger model had taken over at step 3?"."""
+        return run_sync(self.afork(run_id, step=step, task=task, max_steps=max_steps, store=store))
+
+    async def afork(self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None) -> RunResult:
+        """Async twin of `fork`."""
+        from ..persistence import default_store
+
+        source = store or (self.store if self.store not in (True, None, False) else default_store())
+        record = source.get(run_id)
+        if step < 0 or step > record.steps:
+            raise UserError(f"run {record.run_id} has steps 1..{record.steps}: fork from one of them (0 starts afresh)")
+        ctx = RunContext(run_id=new_run_id(), task=(task or record.task).strip())
+        self._attach_store(ctx, source)
+        kept = [e for e in source.events(record.run_id, with_children=False) if e.step <= step and not isinstance(e, RunStart | RunEnd)]
+        self._restore(ctx, kept)
+        ctx.replay = None
+        ctx.resumed = step > 0
+        start = self._run_start(ctx, None, None)
+        start.forked_from = f"{record.run_id}@{step}"
+        self._emit(ctx, start)
+        return await self._drive(ctx, ctx.step + (max_steps or self.max_steps), {})
+
     def _attach_store(self, ctx: RunContext, store: Any) -> None:
         if store is not None:
             ctx.store = store.listener
@@ -214,6 +313,8 @@ class MultiStepAgent(ABC):
                 pending = event if event.purpose == "action" else None
             elif isinstance(event, ToolCall):
                 tools.append(event)
+            elif isinstance(event, Snapshot):
+                ctx.snapshot = event
             elif isinstance(event, Step) and event.kind != "final" and event.error_kind not in ("model", "interrupted"):
                 ctx.steps.append(event)
                 ctx.step = max(ctx.step, event.step)

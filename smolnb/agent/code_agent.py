@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import sys
 import types
@@ -11,8 +12,9 @@ from typing import Any
 
 from ..errors import FinalAnswer
 from ..events import Step
-from ..executor import Executor, Policy, make_executor
-from ..executor.base import ExecResult, short_repr
+from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
+from ..events import Snapshot
+from ..executor.base import ExecResult, short_repr, unpickle_variables
 from . import prompts
 from .base import MultiStepAgent, RunContext, run_in_thread
 from .parsing import extract_code, split_thought
@@ -62,6 +64,7 @@ class CodeAgent(MultiStepAgent):
         executor: str | Executor = "local",
         code_timeout: float = 30.0,
         namespace: dict[str, Any] | None = None,
+        snapshots: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(model, tools, memory, max_steps, planning_interval, managed_agents, name, description, **kwargs)
@@ -69,6 +72,7 @@ class CodeAgent(MultiStepAgent):
         self.executor_kind = executor
         self.code_timeout = code_timeout
         self.namespace = namespace
+        self.snapshots = snapshots
         self.executor: Executor | None = executor if isinstance(executor, Executor) else None
         self._tool_revision = -1
 
@@ -84,6 +88,13 @@ class CodeAgent(MultiStepAgent):
         record = default_store().get(run_id)
         agent = cls(model=model or record.model, **kwargs)
         return agent.resume_run(record.run_id, max_steps=max_steps)
+
+    def to_config(self) -> dict[str, Any]:
+        config = super().to_config()
+        config["authorized_imports"] = sorted(self.policy.authorized - DEFAULT_IMPORTS)
+        config["executor"] = self.executor_kind if isinstance(self.executor_kind, str) else "local"
+        config["code_timeout"] = self.code_timeout
+        return config
 
     # -- prompt -------------------------------------------------------------------------------
 
@@ -112,8 +123,16 @@ class CodeAgent(MultiStepAgent):
         self._sync_functions(ctx)
         if variables:
             self.executor.set_variables(variables)
-        if ctx.resumed and ctx.history and self.namespace is None:
-            ctx.history.append({"role": "user", "content": prompts.RESUMED})
+        if ctx.resumed and ctx.history:
+            restored, lost = {}, {}
+            if ctx.snapshot is not None:
+                restored, failed = unpickle_variables(base64.b64decode(ctx.snapshot.data))
+                lost = {**ctx.snapshot.missing, **failed}
+                self.executor.set_variables(restored)
+            if self.namespace is None or lost:
+                back = ", ".join(sorted(restored)) or "none"
+                gone = "; ".join(f"{k}: {v}" for k, v in lost.items()) or "none"
+                ctx.history.append({"role": "user", "content": prompts.RESUMED.format(restored=back, lost=gone)})
         if self.namespace is not None:
             ctx.context = describe_variables(self.namespace, skip=set(self._functions(ctx)) | {"final_answer"})
 
@@ -160,7 +179,15 @@ class CodeAgent(MultiStepAgent):
             return self._close_step(ctx, step, observation=prompts.NO_CODE, error="no code block in the reply", error_kind="format")
         step.code = code
         result = await self._run_code(ctx, code)
-        return self._finish_action(ctx, step, result)
+        done = self._finish_action(ctx, step, result)
+        if ctx.store is not None and not done.is_final and self.snapshots:
+            self._snapshot(ctx)
+        return done
+
+    def _snapshot(self, ctx: RunContext) -> None:
+        assert self.executor is not None
+        blob, missing = self.executor.snapshot()
+        self._emit(ctx, Snapshot(run_id=ctx.run_id, step=ctx.step, data=base64.b64encode(blob).decode(), missing=missing))
 
     def _replay_messages(self, step: Step) -> list[dict[str, Any]]:
         if step.code is None:

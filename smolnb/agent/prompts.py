@@ -80,8 +80,9 @@ FINAL = """You have used all your steps. Give your best answer now from what you
 final_answer(...)
 ```"""
 
-RESUMED = """This run was stopped and is now resumed in a new Python session: variables from earlier steps are gone.
-Re-create what you still need, then continue the task."""
+RESUMED = """This run was stopped and is now resumed in a new Python session.
+Variables restored: {restored}.
+Variables lost: {lost}. Re-create the lost ones if you need them, then continue the task."""
 
 TOOLS_BEFORE_CRASH = """Before the run stopped, the code of the next step had already made these tool calls:
 {calls}

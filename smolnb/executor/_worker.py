@@ -66,6 +66,10 @@ def main() -> None:
             resource.setrlimit(resource.RLIMIT_CPU, (used + cpu_seconds, resource.RLIM_INFINITY))
             result = executor.run(message["code"], timeout=message["timeout"])
             send(proto_out, {"op": "result", "result": _picklable(result)})
+        elif op == "snapshot":
+            assert executor is not None
+            blob, missing = executor.snapshot(message["max_bytes"])
+            send(proto_out, {"op": "snapshot", "blob": blob, "missing": missing})
         elif op == "close":
             return
 

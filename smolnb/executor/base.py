@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import reprlib
 import traceback
+import types
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +42,38 @@ def short_repr(value: Any) -> str:
         return _repr.repr(value)
     except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not break the step
         return f"<{type(value).__name__} (repr failed: {exc})>"
+
+
+def pickle_variables(values: dict[str, Any], max_bytes: int) -> tuple[bytes, dict[str, str]]:
+    kept: dict[str, bytes] = {}
+    missing: dict[str, str] = {}
+    used = 0
+    for name, value in values.items():
+        if isinstance(value, types.ModuleType) or getattr(value, "__smolnb_view__", False):
+            continue  # modules come back with their import
+        try:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - reported by name and type
+            missing[name] = f"{type(value).__name__} (cannot be pickled: {type(exc).__name__})"
+            continue
+        if used + len(data) > max_bytes:
+            missing[name] = f"{type(value).__name__} (too large: {len(data):,} bytes)"
+            continue
+        kept[name] = data
+        used += len(data)
+    return pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL), missing
+
+
+def unpickle_variables(blob: bytes) -> tuple[dict[str, Any], dict[str, str]]:
+    """The variables of a snapshot; ones that no longer unpickle are reported, not raised."""
+    values: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for name, data in pickle.loads(blob).items():  # noqa: S301 - our own store
+        try:
+            values[name] = pickle.loads(data)  # noqa: S301
+        except Exception as exc:  # noqa: BLE001 - e.g. a class defined by code that is gone
+            failed[name] = f"(cannot be restored: {type(exc).__name__}: {exc})"
+    return values, failed
 
 
 def format_exception(exc: BaseException, code: str) -> str:
@@ -86,6 +120,13 @@ class Executor(ABC):
     def variables(self) -> dict[str, Any]:
         """The code's own variables (not tools, not builtins)."""
         return {}
+
+    def snapshot(self, max_bytes: int = 8 << 20) -> tuple[bytes, dict[str, str]]:
+        """Pickle the variables that can be (within `max_bytes` in all).
+
+        Returns the pickled dict and, for the ones left out, name -> "type (why)".
+        """
+        return pickle_variables(self.variables(), max_bytes)
 
     def close(self) -> None:
         """Free what the executor holds (a process, for the subprocess executor)."""

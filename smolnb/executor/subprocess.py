@@ -136,6 +136,14 @@ class SubprocessExecutor(Executor):
         else:
             self._variables.update(values)
 
+    def snapshot(self, max_bytes: int = 8 << 20) -> tuple[bytes, dict[str, str]]:
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                return pickle.dumps({}), {}
+            send(self._proc.stdin, {"op": "snapshot", "max_bytes": max_bytes})
+            reply = receive(self._proc.stdout)
+            return reply["blob"], reply["missing"]
+
     def run(self, code: str, *, timeout: float | None = None) -> ExecResult:
         with self._lock:
             return self._run(code, self.timeout if timeout is None else timeout)

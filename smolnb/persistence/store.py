@@ -19,7 +19,7 @@ from typing import Any
 
 from ..config import home
 from ..errors import BackendError, UserError, did_you_mean
-from ..events import Event, ModelCall, RunEnd, RunStart, Step, ToolCall, event_from_dict
+from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, ToolCall, event_from_dict
 
 __all__ = ["RunRecord", "RunStore", "default_store"]
 
@@ -147,7 +147,7 @@ class RunStore:
         """Buffer `event`; write the buffer at the end of a model call, a step or the run."""
         with self._lock:
             self._pending.setdefault(event.run_id, []).append(event)
-        if isinstance(event, RunStart | ModelCall | ToolCall | Step | RunEnd):
+        if isinstance(event, RunStart | ModelCall | ToolCall | Step | Snapshot | RunEnd):
             self.flush(event.run_id)
 
     def flush(self, run_id: str) -> None:
@@ -258,10 +258,35 @@ class RunStore:
         out.sort(key=lambda e: e.ts)
         return out
 
-    def delete(self, run_id: str) -> None:
-        record = self.get(run_id)
+    def prune(self, *, keep: int | None = None, older_than_days: float | None = None) -> int:
+        """Delete old runs: all but the newest `keep`, and/or those older than `older_than_days`.
+        Returns how many top-level runs went."""
+        doomed: set[str] = set()
         conn = self._connect()
-        conn.execute("DELETE FROM runs WHERE run_id = ? OR parent_run_id = ?", (record.run_id, record.run_id))
+        if keep is not None:
+            doomed |= {r[0] for r in conn.execute(
+                "SELECT run_id FROM runs WHERE parent_run_id IS NULL ORDER BY created DESC LIMIT -1 OFFSET ?", (keep,))}  # fmt: skip
+        if older_than_days is not None:
+            cutoff = time.time() - older_than_days * 86400
+            doomed |= {r[0] for r in conn.execute("SELECT run_id FROM runs WHERE parent_run_id IS NULL AND created < ?", (cutoff,))}
+        for run_id in doomed:
+            self.delete(run_id)
+        return len(doomed)
+
+    def delete(self, run_id: str) -> None:
+        """Delete a run, the runs it started, and their events."""
+        record = self.get(run_id)
+        ids, frontier = [record.run_id], [record.run_id]
+        conn = self._connect()
+        while frontier:
+            marks = ",".join("?" * len(frontier))
+            frontier = [r[0] for r in conn.execute(f"SELECT run_id FROM runs WHERE parent_run_id IN ({marks})", frontier)]  # noqa: S608
+            ids += frontier
+        marks = ",".join("?" * len(ids))
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"DELETE FROM events WHERE run_id IN ({marks})", ids)  # noqa: S608
+        conn.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", ids)  # noqa: S608
+        conn.execute("COMMIT")
 
 
 _default: RunStore | None = None

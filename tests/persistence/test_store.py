@@ -54,13 +54,71 @@ def test_resume_after_max_steps_does_not_repeat_model_calls(tmp_path):
     model = TestModel([py("a = 1"), py("b = 2"), "I give up"])
     first = CodeAgent(model=model, store=store, max_steps=2).run("t")
     assert first.status == "max_steps" and len(model.calls) == 3
-    model.enqueue(py("final_answer('resumed')"))
-    resumed = CodeAgent.resume  # noqa: F841 - the classmethod exists as in the contract
+    model.enqueue(py("final_answer(a + b)"))
     second = CodeAgent(model=model, store=store).resume_run(first.run_id)
-    assert second.status == "success" and second.output == "resumed"
+    assert second.status == "success" and second.output == 3  # the variables came back
     assert len(model.calls) == 4  # one new call, none repeated
-    assert "variables from earlier steps are gone" in model.calls[-1]["messages"][-1]["content"]
+    assert "Variables restored: a, b." in model.calls[-1]["messages"][-1]["content"]
     assert store.get(first.run_id).status == "success"
+
+
+def test_unpicklable_variables_are_listed_by_name_and_type(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    model = TestModel([py("n = 5\ngen = (i for i in range(3))"), "no code"])
+    first = CodeAgent(model=model, store=store, max_steps=1).run("t")
+    model.enqueue(py("final_answer(n)"))
+    second = CodeAgent(model=model, store=store).resume_run(first.run_id)
+    assert second.output == 5
+    note = model.calls[-1]["messages"][-1]["content"]
+    assert "gen: generator (cannot be pickled" in note
+
+
+def test_classmethod_resume_uses_the_default_store():
+    model = TestModel([py("k = 2"), "stop"])
+    first = CodeAgent(model=model, max_steps=1).run("t")
+    model.enqueue(py("final_answer(k * 21)"))
+    from smolnb.models import register_model
+
+    register_model("resume-test", model)
+    assert CodeAgent.resume(first.run_id, model="resume-test").output == 42
+
+
+def test_api_keys_never_reach_the_store(monkeypatch):
+    from smolnb.models import LiteLLMModel
+    from smolnb.persistence import default_store
+    from tests.openai_server import ScriptedOpenAIServer
+
+    secret = "sk-live-THIS-KEY-MUST-NOT-LEAK-12345"
+    with ScriptedOpenAIServer() as server:
+        server.replies.extend([py("x = 1"), py("final_answer(x)")])
+        model = LiteLLMModel("openai/scripted", api_base=server.base_url, api_key=secret)
+        CodeAgent(model=model).run("t")
+        assert server.requests[0]["headers"]["authorization"].endswith(secret)  # it was used
+    store = default_store()
+    store._connect().execute("PRAGMA wal_checkpoint(FULL)")
+    for path in store.path.parent.glob("runs.db*"):
+        assert secret.encode() not in path.read_bytes(), path
+
+
+def test_two_processes_write_runs_at_once(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "from smolnb import CodeAgent\n"
+        "from smolnb.models import TestModel\n"
+        "from smolnb.persistence import RunStore\n"
+        "store = RunStore(sys.argv[1])\n"
+        "for i in range(15):\n"
+        "    CodeAgent(model=TestModel(['```python\\nx = 1\\n```', '```python\\nfinal_answer(x)\\n```']), store=store).run(f'task {i}')\n"
+    )
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "runs.db")], env=env) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    runs = RunStore(tmp_path / "runs.db").runs(limit=100)
+    assert len(runs) == 30 and all(r.status == "success" for r in runs)
 
 
 def test_store_migrates_an_older_schema(tmp_path):
@@ -87,3 +145,60 @@ def test_corrupt_store_is_a_clear_error_and_is_left_alone(tmp_path):
     with pytest.raises(BackendError, match="Move the file aside"):
         RunStore(path)
     assert path.read_bytes().startswith(b"this is not a database")
+
+
+def test_fork_from_a_step_with_another_model(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    first = CodeAgent(model=TestModel([py("a = 10"), py("b = a + 1"), py("final_answer(b)")]), store=store).run("t")
+    assert first.output == 11
+    bigger = TestModel([py("final_answer(a * 100)")], model_id="bigger")
+    fork = CodeAgent(model=bigger, store=store).fork(first.run_id, step=1, task="t, but bigger")
+    assert fork.output == 1000 and fork.run_id != first.run_id
+    assert "Task: t, but bigger" in bigger.calls[0]["messages"][1]["content"]
+    assert sum(1 for m in bigger.calls[0]["messages"] if m["role"] == "assistant") == 1  # step 1 only
+    assert store.get(first.run_id).output == "11"  # the original is untouched
+
+
+def test_prune_and_delete(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    for i in range(5):
+        CodeAgent(model=TestModel([py(f"final_answer({i})")]), store=store).run(f"t{i}")
+    assert store.prune(keep=2) == 3
+    assert [r.task for r in store.runs()] == ["t4", "t3"]
+    store.delete(store.runs()[0].run_id)
+    assert [r.task for r in store.runs()] == ["t3"]
+    assert store._connect().execute("SELECT COUNT(*) FROM events").fetchone()[0] > 0
+
+
+def test_agent_config_round_trip(tmp_path):
+    from smolnb.tools import tool
+
+    helper = CodeAgent(model=TestModel(model_id="helper-model"), name="helper", description="Helps.", max_steps=3)
+    agent = CodeAgent(model=TestModel(model_id="main-model"), tools=[scaled], managed_agents=[helper],
+                      authorized_imports=["csv"], planning_interval=2, max_steps=7)  # fmt: skip
+    path = tmp_path / "agent.json"
+    agent.save(path)
+    from smolnb.models import register_model
+
+    register_model("main-model", TestModel(["## Plan\n1. scale", py("final_answer(scaled(2))")]))
+    register_model("helper-model", TestModel())
+    loaded = CodeAgent.load(path)
+    assert loaded.max_steps == 7 and loaded.planning_interval == 2
+    assert "csv" in loaded.policy.authorized
+    assert loaded.tools["scaled"].version == "2.0.0"
+    assert loaded.managed_agents["helper"].max_steps == 3
+    assert loaded.run("t", ).output == 20
+    assert tool  # imported for the decorator below
+
+
+from smolnb.tools import tool as _tool  # noqa: E402
+
+
+@_tool(version="2.0.0")
+def scaled(x: int) -> int:
+    """Scale by ten.
+
+    Args:
+        x: The number.
+    """
+    return x * 10
