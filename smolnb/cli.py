@@ -56,6 +56,34 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from .persistence import default_store
+    from .widgets import TraceView
+
+    store = default_store()
+    if args.action == "show":
+        print(repr(TraceView(store.events(args.run_id))))
+        return 0
+    if args.action == "delete":
+        store.delete(args.run_id)
+        print(f"deleted {args.run_id}")
+        return 0
+    if args.action == "prune":
+        if args.keep is None and args.older_than is None:
+            print("smolnb runs prune: give --keep N and/or --older-than DAYS", file=sys.stderr)
+            return 2
+        print(f"deleted {store.prune(keep=args.keep, older_than_days=args.older_than)} runs")
+        return 0
+    import time
+
+    for r in store.runs(status=args.status, model=args.model, limit=args.limit):
+        if args.since and r.created < time.time() - args.since * 86400:
+            continue
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
+        print(f"{r.run_id}  {when}  {r.status:11s} {r.model:28s} {r.steps:3d} steps  {r.task[:60]}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `smolnb` command."""
     parser = argparse.ArgumentParser(prog="smolnb", description="Agents that think in Python code.")
@@ -70,7 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     models = sub.add_parser("models", help="list local models and configured providers")
     models.add_argument("--json", action="store_true")
     models.set_defaults(fn=_cmd_models)
+    runs = sub.add_parser("runs", help="list, show, delete or prune stored runs")
+    runs.add_argument("action", nargs="?", default="list", choices=["list", "show", "delete", "prune"])
+    runs.add_argument("run_id", nargs="?")
+    runs.add_argument("--status")
+    runs.add_argument("--model")
+    runs.add_argument("--since", type=float, help="only runs of the last N days")
+    runs.add_argument("--limit", type=int, default=30)
+    runs.add_argument("--keep", type=int, help="prune: keep the newest N runs")
+    runs.add_argument("--older-than", type=float, help="prune: delete runs older than N days")
+    runs.set_defaults(fn=_cmd_runs)
     args = parser.parse_args(argv)
+    if getattr(args, "action", None) in ("show", "delete") and not args.run_id:
+        parser.error(f"runs {args.action} needs a run id")
     try:
         return int(args.fn(args))
     except SmolnbError as exc:

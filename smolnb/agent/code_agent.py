@@ -179,10 +179,7 @@ class CodeAgent(MultiStepAgent):
             return self._close_step(ctx, step, observation=prompts.NO_CODE, error="no code block in the reply", error_kind="format")
         step.code = code
         result = await self._run_code(ctx, code)
-        done = self._finish_action(ctx, step, result)
-        if ctx.store is not None and not done.is_final and self.snapshots:
-            self._snapshot(ctx)
-        return done
+        return self._finish_action(ctx, step, result)
 
     def _snapshot(self, ctx: RunContext) -> None:
         assert self.executor is not None
@@ -199,6 +196,8 @@ class CodeAgent(MultiStepAgent):
 
     def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult) -> Step:
         observation = self._observation(result)
+        if ctx.store is not None and not result.is_final and self.snapshots:
+            self._snapshot(ctx)  # written with the step, in one transaction
         if result.error and ctx.steps:
             previous = ctx.steps[-1]
             if previous.code == step.code and previous.error == result.error:

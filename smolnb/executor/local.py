@@ -69,8 +69,8 @@ class LocalExecutor(Executor):
         self.namespace.update(values)
 
     def variables(self) -> dict[str, Any]:
-        hidden = set(self._functions)
-        return {k: v for k, v in self.namespace.items() if not k.startswith("__") and k not in hidden}
+        hidden = set(self._functions) | _SESSION_NAMES
+        return {k: v for k, v in self.namespace.items() if not k.startswith("_") and k not in hidden}
 
     def run(self, code: str, *, timeout: float | None = None) -> ExecResult:
         start = time.perf_counter()
@@ -157,6 +157,7 @@ class _RefusedModule:
 
 
 _UNSET = object()
+_SESSION_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython"})  # IPython's, not the code's
 
 
 def _removed(name: str) -> Callable[..., Any]:

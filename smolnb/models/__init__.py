@@ -26,7 +26,12 @@ _REGISTRY: dict[str, Model | Any] = {}
 
 
 def register_model(name: str, model: Model | Any) -> None:
-    """Make `model` (a `Model`, or a function returning one) available by `name`, e.g. in `%%agent -m name`."""
+    """Make `model` (a `Model`, or a function returning one) available by `name`, e.g. in `%%agent -m name`.
+
+    A registered `Model` takes `name` as its id, so stored runs name it the way it can be found again.
+    """
+    if isinstance(model, Model):
+        model.model_id = name
     _REGISTRY[name] = model
 
 

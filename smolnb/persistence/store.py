@@ -19,7 +19,7 @@ from typing import Any
 
 from ..config import home
 from ..errors import BackendError, UserError, did_you_mean
-from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, ToolCall, event_from_dict
+from ..events import Event, ModelCall, RunEnd, RunStart, Step, ToolCall, event_from_dict
 
 __all__ = ["RunRecord", "RunStore", "default_store"]
 
@@ -147,7 +147,7 @@ class RunStore:
         """Buffer `event`; write the buffer at the end of a model call, a step or the run."""
         with self._lock:
             self._pending.setdefault(event.run_id, []).append(event)
-        if isinstance(event, RunStart | ModelCall | ToolCall | Step | Snapshot | RunEnd):
+        if isinstance(event, RunStart | ModelCall | ToolCall | Step | RunEnd):
             self.flush(event.run_id)
 
     def flush(self, run_id: str) -> None:

@@ -71,3 +71,34 @@ def test_interrupt_stops_the_run_and_the_kernel_answers_at_once(kernel):
     assert status == "ok", err
     assert out.strip() == "interrupted interrupted"
     assert elapsed < 2
+
+
+def test_resume_after_a_kernel_restart_brings_variables_back(kernel):
+    km, kc = kernel
+    setup = (
+        "%load_ext smolnb\n"
+        "from smolnb.models import TestModel, register_model\n"
+        "register_model('scripted', TestModel(['```python\\nsecret = 6 * 7\\nfactors = [6, 7]\\n```', 'no code']))\n"
+    )
+    status, _, err = execute(kc, setup)
+    assert status == "ok", err
+    status, out, err = execute(kc, "%%agent -m scripted --max-steps 1\nCompute the secret.", timeout=60)
+    assert status == "ok", err
+    status, out, err = execute(kc, "print(_agent.run_id, _agent.status)")
+    run_id, run_status = out.split()
+    assert run_status == "max_steps"
+
+    km.restart_kernel(now=True)
+    kc.wait_for_ready(timeout=60)
+    resume_setup = (
+        "%load_ext smolnb\n"
+        "from smolnb.models import TestModel, register_model\n"
+        "register_model('scripted', TestModel(['```python\\nfinal_answer(secret + sum(factors))\\n```']))\n"
+        "print('secret' in globals())\n"
+    )
+    status, out, err = execute(kc, resume_setup)
+    assert status == "ok" and out.strip() == "False", (out, err)  # the restart really emptied the kernel
+    status, out, err = execute(kc, f"%agent resume {run_id}", timeout=60)
+    assert status == "ok", err
+    status, out, err = execute(kc, "print(_agent.run_id, _agent.status, _agent.output, secret)")
+    assert out.split() == [run_id, "success", "55", "42"]
