@@ -116,6 +116,7 @@ class MultiStepAgent(ABC):
         self.system_prompt = system_prompt
         self.store = store
         self.last_result: RunResult | None = None
+        self._resolved_revision = -1
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -143,10 +144,17 @@ class MultiStepAgent(ABC):
         """Run the agent on `task` (async)."""
         if not isinstance(task, str) or not task.strip():
             raise UserError("the task is empty: pass the question or instruction as text, e.g. agent.run('What is 2**10?')")
+        self._check_tools()
         ctx = RunContext(run_id=new_run_id(), task=task.strip())
         self._attach_store(ctx, None)
         self._emit(ctx, self._run_start(ctx, parent_run_id, parent_step))
         return await self._drive(ctx, (max_steps or self.max_steps), variables or {})
+
+    def _check_tools(self) -> None:
+        """Fail fast, before any model call, when the tools miss tools or packages they need."""
+        if len(self.tools) and self._resolved_revision != self.tools.revision:
+            self.tools.resolve()
+            self._resolved_revision = self.tools.revision
 
     def resume_run(self, run_id: str, *, max_steps: int | None = None) -> RunResult:
         """Continue a stored run from its last completed step (sync twin of `aresume_run`)."""

@@ -102,7 +102,9 @@ class CodeAgent(MultiStepAgent):
         tools = ""
         if len(self.tools):
             items = "\n".join(f"- {t.signature()}: {t.description}" for t in self.tools)
-            tools = prompts.TOOLS_SECTION.format(items=items)
+            first = next(iter(self.tools))
+            example = f"{first.name}({', '.join(f'{k}=...' for k in first.inputs)})"
+            tools = prompts.TOOLS_SECTION.format(items=items, example=example)
         agents = ""
         if self.managed_agents:
             items = "\n".join(f"- {n}(task: str) -> str: {a.description}" for n, a in self.managed_agents.items())
@@ -144,6 +146,9 @@ class CodeAgent(MultiStepAgent):
 
     def _sync_functions(self, ctx: RunContext) -> None:
         assert self.executor is not None
+        from ..tools import ToolRegistry
+
+        self.policy.authorize(ToolRegistry.import_names(self.tools))  # packages the tools declare
         functions: dict[str, Callable[..., Any]] = self._functions(ctx)
         functions["final_answer"] = _final_answer
         self.executor.set_functions(functions)
@@ -228,6 +233,9 @@ class CodeAgent(MultiStepAgent):
 
     def _import_hint(self, error: str) -> str | None:
         """For `NameError: name 'X'` where X is an authorized module or one of its names, say what to import."""
+        imported = re.search(r"import of '(\w+)' is not allowed", error)
+        if imported and (imported.group(1) in self.tools or imported.group(1) in self.managed_agents):
+            return prompts.TOOL_IMPORT_HINT.format(name=imported.group(1))
         match = re.search(r"NameError: name '(\w+)' is not defined", error)
         if not match:
             return None

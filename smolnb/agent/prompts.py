@@ -38,8 +38,9 @@ Import every module you use. You may import: {imports}.
 Variables persist between code blocks. Do not define final_answer yourself."""
 
 TOOLS_SECTION = """
-You can also call these functions in your code:
+These functions are already defined: call them directly in your code (never import them) and use what they return:
 {items}
+For example: `result = {example}` then `final_answer(result)`.
 """
 
 AGENTS_SECTION = """
@@ -87,3 +88,5 @@ Variables lost: {lost}. Re-create the lost ones if you need them, then continue 
 TOOLS_BEFORE_CRASH = """Before the run stopped, the code of the next step had already made these tool calls:
 {calls}
 They may have had effects; do not repeat them unless you must."""
+
+TOOL_IMPORT_HINT = "Hint: {name} is a function that is already defined. Do not import it: call {name}(...) directly."

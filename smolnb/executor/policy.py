@@ -122,6 +122,12 @@ class Policy:
         self._modules: dict[str, types.ModuleType] = {}
         self.builtins = self._make_builtins()
 
+    def authorize(self, modules: set[str] | frozenset[str]) -> None:
+        """Let code import `modules` too (those a policy always refuses stay refused)."""
+        allowed = {m for m in modules if not (m in FORBIDDEN_MODULES or _module_root(m) in FORBIDDEN_MODULES)}
+        if not allowed <= self.authorized:
+            self.authorized = frozenset(self.authorized | allowed)
+
     # -- configuration ------------------------------------------------------------------------
 
     def config(self) -> dict[str, Any]:

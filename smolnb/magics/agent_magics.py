@@ -24,7 +24,9 @@ HELP = """\
     -o VAR binds the answer to VAR; the full result is always in `_agent`.
 
 %agent models              local models and configured providers
-%agent tools               tools %%agent can use (--tools picks them by name)
+%agent tools               tools %%agent uses (--tools adds notebook tools by name)
+%agent tools add SPEC      load tools: 'name>=1.2', 'pkg.mod:func', a .py file or folder, 'entrypoints', 'mcp:CMD ARGS'
+%agent tools remove NAME   unload a tool
 %agent runs [N] [--table]  recent runs (in JupyterLab a browser: choose one to open its trace)
 %agent show RUN_ID         the trace of a run
 %agent resume RUN_ID       continue a run that stopped (max steps, error, interrupt)
@@ -125,10 +127,12 @@ class AgentMagics(Magics):
         from ..agent import CodeAgent
         from ..errors import UserError, did_you_mean
 
-        tools = []
+        tools = list(self.tools)
         for name in options.tools:
             name = name.strip()
-            found = self.tools[name] if name in self.tools else self.shell.user_ns.get(name)
+            if name in self.tools:
+                continue  # loaded already
+            found = self.shell.user_ns.get(name)
             if found is None:
                 raise UserError(f"no tool named {name!r}.{did_you_mean(name, self.tools.names())} Add one with "
                                 "%agent tools add, or define an @tool function in the notebook.")  # fmt: skip
@@ -216,12 +220,29 @@ class AgentMagics(Magics):
                       f"default: {self.model or default_model()} · any litellm model string works, e.g. openai/gpt-4o-mini")  # fmt: skip
 
     def _cmd_tools(self, args: list[str]) -> Any:
-        rows = [[t.name, t.version, t.signature(), t.description] for t in self.tools]
+        if args and args[0] == "add":
+            if len(args) < 2:
+                raise UsageError("%agent tools add SPEC: a pin ('geocode>=1.2'), 'pkg.mod:func', a .py file or folder, "
+                                 "'entrypoints', or 'mcp:COMMAND ARGS'")  # fmt: skip
+            from ..tools import registry
+
+            spec = " ".join(args[1:])
+            loads = spec.startswith("mcp:") or spec == "entrypoints" or ":" in spec or "/" in spec or spec.endswith(".py")
+            added = [self.tools.add(t) for t in registry.load(spec)] if loads else [self.tools.add(spec)]
+            if not added:
+                raise UsageError(f"%agent tools add: {spec!r} holds no tools")
+        elif args and args[0] == "remove":
+            if len(args) != 2:
+                raise UsageError("%agent tools remove NAME")
+            self.tools.remove(args[1])
+        rows = [[t.name, t.version, t.signature(), t.description, t.source] for t in self.tools]
         from ..tools import Tool
 
-        in_ns = [[name, value.version, value.signature(), value.description + " (notebook)"]
-                 for name, value in self.shell.user_ns.items() if isinstance(value, Tool) and not name.startswith("_")]  # fmt: skip
-        return _Table(["tool", "version", "call", "description"], rows + in_ns, "use them with %%agent --tools name,name")
+        in_ns = [[name, value.version, value.signature(), value.description, "notebook"]
+                 for name, value in self.shell.user_ns.items()
+                 if isinstance(value, Tool) and not name.startswith("_") and name not in self.tools]  # fmt: skip
+        return _Table(["tool", "version", "call", "description", "from"], rows + in_ns,
+                      "%%agent uses the loaded ones; --tools name,name picks notebook tools too")  # fmt: skip
 
     def _store(self) -> Any:
         from ..persistence import default_store

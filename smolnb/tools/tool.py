@@ -98,8 +98,9 @@ class Tool:
     inputs: ClassVar[dict[str, dict[str, Any]]] = {}
     output_type: str = "any"
     version: str = "0.1.0"
-    requires: tuple[str, ...] = ()
-    source: str = "code"
+    requires: tuple[str, ...] = ()  # Python packages, with version specifiers
+    uses: tuple[str, ...] = ()  # other tools it calls, with version ranges ("geocode>=1.2,<2")
+    source: str = "code"  # where it came from: code, a module path, a file, an entry point, an MCP server
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"tool {self.name!r} must implement forward()")
@@ -197,6 +198,7 @@ class FunctionTool(Tool):
         description: str | None = None,
         version: str = "0.1.0",
         requires: list[str] | tuple[str, ...] = (),
+        uses: list[str] | tuple[str, ...] = (),
     ) -> None:
         self.fn = fn
         self.name = name or fn.__name__
@@ -223,6 +225,8 @@ class FunctionTool(Tool):
         self.returns = returns
         self.version = version
         self.requires = tuple(requires)
+        self.uses = tuple(uses)
+        self.source = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', self.name)}"
         self.__doc__ = fn.__doc__
         self._check_definition()
 
@@ -237,6 +241,7 @@ def tool(
     description: str | None = None,
     version: str = "0.1.0",
     requires: list[str] | tuple[str, ...] = (),
+    uses: list[str] | tuple[str, ...] = (),
 ) -> Any:
     """Make a tool from a typed function with a Google-style docstring.
 
@@ -253,6 +258,6 @@ def tool(
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:
-        return FunctionTool(f, name=name, description=description, version=version, requires=requires)
+        return FunctionTool(f, name=name, description=description, version=version, requires=requires, uses=uses)
 
     return wrap(fn) if fn is not None else wrap

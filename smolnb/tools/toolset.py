@@ -24,15 +24,22 @@ def as_tool(obj: Tool | Callable[..., Any]) -> Tool:
 class ToolSet:
     """An ordered set of tools by name; `revision` goes up on every change."""
 
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
+    def __init__(self, tools: Iterable[Tool | Callable[..., Any] | str] = ()) -> None:
         self._tools: dict[str, Tool] = {}
         self.revision = 0
         for t in tools:
             self.add(t)
 
-    def add(self, obj: Tool | Callable[..., Any], *, replace: bool = True) -> Tool:
-        """Add a tool (or replace the one of the same name)."""
+    def add(self, obj: Tool | Callable[..., Any] | str, *, replace: bool = True) -> Tool:
+        """Add a tool (or replace the one of the same name): a `Tool`, a typed function, or a pin
+        such as `"geocode>=1.2,<2"` looked up in the global registry."""
+        if isinstance(obj, str):
+            from .registry import registry
+
+            obj = registry.get(obj)
         item = as_tool(obj)
+        if isinstance(obj, Tool) and obj.__class__.__name__ == "FinalAnswerTool":
+            raise UserError("'final_answer' is reserved: the agent provides it")
         if item.name in self._tools and not replace:
             raise UserError(f"a tool named {item.name!r} is already loaded: remove it first or pass replace=True")
         if item.name == "final_answer":
@@ -62,6 +69,23 @@ class ToolSet:
 
     def names(self) -> list[str]:
         return list(self._tools)
+
+    def resolve(self) -> list[Tool]:
+        """Check the set before a run: the tools the tools use (added from the global registry when
+        missing here) and the packages they need. Raises `ToolResolutionError` listing every problem."""
+        from .registry import ToolRegistry, registry
+
+        scope = ToolRegistry()
+        scope._tools = {name: dict(versions) for name, versions in registry._tools.items()}
+        for item in self._tools.values():
+            from packaging.version import Version
+
+            scope._tools[item.name] = {Version(item.version): item}  # this set's choice wins
+        ordered = scope.resolve(list(self._tools.values()))
+        for item in ordered:
+            if item.name not in self._tools:
+                self.add(item)
+        return ordered
 
     def versions(self) -> dict[str, str]:
         return {t.name: t.version for t in self._tools.values()}

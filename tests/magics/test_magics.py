@@ -160,3 +160,20 @@ def test_run_browser_opens_the_chosen_trace(ip, model):
     browser.select(run_id)
     assert "final_answer(&#x27;browsed&#x27;)" in browser.trace.value or "browsed" in browser.trace.value
     assert "snb-answer" in browser.trace.value
+
+
+def test_tools_add_and_remove(ip, model, tmp_path):
+    (tmp_path / "nbtools.py").write_text(
+        "from smolnb import tool\n"
+        "@tool(version='1.0.0')\n"
+        "def double(x: int) -> int:\n"
+        "    '''Double a number.\n\n    Args:\n        x: The number.\n    '''\n"
+        "    return 2 * x\n"
+    )
+    table = ip.run_line_magic("agent", f"tools add {tmp_path / 'nbtools.py'}")
+    assert "double" in table._repr_mimebundle_()["text/plain"]
+    model.enqueue(py("final_answer(double(21))"))
+    run_cell(ip, "-m scripted", "Double 21.")
+    assert ip.user_ns["_agent"].output == 42
+    table = ip.run_line_magic("agent", "tools remove double")
+    assert "double" not in table._repr_mimebundle_()["text/plain"]
