@@ -44,7 +44,8 @@ def run_smolagents(model: LocalModel, tasks, verbose: bool) -> list[dict] | None
     server = model.server()
     rows = []
     for task in tasks:
-        sm_model = smolagents.LiteLLMModel(model_id=f"openai/{model.name}", api_base=server.base_url, api_key="local",
+        # llama.cpp's server wants text content, not lists of parts: smolagents can flatten too
+        sm_model = smolagents.LiteLLMModel(model_id=f"openai/{model.name}", api_base=server.base_url, api_key="local", flatten_messages_as_text=True,
                                            temperature=0.0, max_tokens=768)  # fmt: skip
         agent = smolagents.CodeAgent(tools=[], model=sm_model, max_steps=6, verbosity_level=0)
         start = time.perf_counter()

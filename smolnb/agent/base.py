@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._sync import interrupt_thread, run_sync
-from ..errors import ModelError, ToolError, UserError
+from ..errors import BackendError, ModelError, ToolError, UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
 from ..tools import Tool, ToolSet
@@ -24,6 +25,7 @@ from .result import RunResult, Status
 __all__ = ["MultiStepAgent", "RunContext"]
 
 Listener = Callable[[Event], None]
+logger = logging.getLogger("smolnb")
 
 
 def new_run_id() -> str:
@@ -417,7 +419,10 @@ class MultiStepAgent(ABC):
     def _emit(self, ctx: RunContext, event: Event, *, store: bool = True) -> None:
         ctx.events.append(event)
         if store and ctx.store is not None:
-            ctx.store(event)
+            try:
+                ctx.store(event)
+            except BackendError as exc:  # the store keeps the events and retries; the run goes on
+                logger.warning("%s", exc)
         for listener in self.listeners:
             listener(event)
 

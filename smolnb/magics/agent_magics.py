@@ -18,10 +18,11 @@ from ..errors import SmolnbError
 __all__ = ["AgentMagics"]
 
 HELP = """\
-%%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--imports a,b] [--no-memory] [--name NAME]
+%%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--imports a,b] [--no-memory] [--name NAME] [-b]
 <the task, free text>
     Run a code agent on the task. Its code runs in this notebook's namespace.
     -o VAR binds the answer to VAR; the full result is always in `_agent`.
+    -b / --background returns at once: other cells run while the trace keeps updating.
 
 %agent models              local models and configured providers
 %agent tools               tools %%agent uses (--tools adds notebook tools by name)
@@ -50,6 +51,7 @@ def _cell_parser() -> _Parser:
     parser.add_argument("--name")
     parser.add_argument("--executor")
     parser.add_argument("--imports", default="")
+    parser.add_argument("--background", "-b", action="store_true")
     return parser
 
 
@@ -63,6 +65,7 @@ class CellOptions:
     name: str | None
     executor: str | None
     imports: list[str]
+    background: bool = False
 
 
 class _Table:
@@ -94,6 +97,7 @@ class AgentMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._tools: Any = None
+        self.background: list[Any] = []  # threads of runs started with --background
 
     # -- %%agent ------------------------------------------------------------------------------
 
@@ -108,7 +112,37 @@ class AgentMagics(Magics):
             agent = self._make_agent(options)
         except SmolnbError as exc:
             raise UsageError(f"%%agent: {exc}") from None
-        self._run(agent, lambda: agent.run(task), options.output)
+        if options.background:
+            self._run_in_background(agent, task, options.output)
+        else:
+            self._run(agent, lambda: agent.run(task), options.output)
+
+    def _run_in_background(self, agent: Any, task: str, output: str | None) -> None:
+        """Start the run on its own thread and return: the kernel answers other cells meanwhile,
+        the trace under this cell keeps updating, and `_agent` / `-o` are set when it ends."""
+        import threading
+
+        from ..widgets import TraceView
+
+        live = self._live_widget()
+        handle = None
+        if live is not None:
+            agent.listeners.append(live)
+            handle = display(live.widget, display_id=True)
+        else:
+            handle = display(f"running in the background: {task[:60]}", display_id=True)
+
+        def work() -> None:
+            result = agent.run(task)
+            self.shell.user_ns["_agent"] = result
+            if output:
+                self.shell.user_ns[output] = result.output
+            if handle is not None:
+                handle.update(TraceView(result.events))
+
+        thread = threading.Thread(target=work, name="smolnb-agent-cell", daemon=True)
+        self.background.append(thread)
+        thread.start()
 
     def _parse_cell(self, line: str) -> CellOptions:
         try:
@@ -121,7 +155,7 @@ class AgentMagics(Magics):
             raise UsageError("%%agent: --max-steps must be at least 1")
         return CellOptions(args.model, args.output, args.max_steps, [t for t in args.tools.split(",") if t.strip()],
                            args.no_memory, args.name, args.executor,
-                           [m.strip() for m in args.imports.split(",") if m.strip()])  # fmt: skip
+                           [m.strip() for m in args.imports.split(",") if m.strip()], args.background)  # fmt: skip
 
     def _make_agent(self, options: CellOptions) -> Any:
         from ..agent import CodeAgent

@@ -99,7 +99,9 @@ def _progress(label: str, total: int) -> Any:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm comes with litellm's dependencies
         return None
-    return tqdm(total=total, desc=label, unit="B", unit_scale=True, leave=False, disable=total == 0)
+    if total == 0:  # a spinner-like bar with elapsed time, shown only on a terminal
+        return tqdm(desc=label, bar_format="{desc}: {elapsed}", leave=False, disable=not sys.stderr.isatty())
+    return tqdm(total=total, desc=label, unit="B", unit_scale=True, leave=False)
 
 
 def _chunk_paths(spec: WeightSpec) -> list[Path]:
@@ -277,15 +279,22 @@ class LlamaServer:
         log.close()
         self.started += 1
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BackendError(f"the local model server exited at start (status {self.proc.returncode}); see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as reply:  # noqa: S310 - loopback
-                    json.load(reply)
-                    return
-            except OSError:
-                time.sleep(0.2)
+        bar = _progress(f"loading {self.path.name}", 0)
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise BackendError(f"the local model server exited at start (status {self.proc.returncode}); see {self.log_path}")
+                try:
+                    with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as reply:  # noqa: S310 - loopback
+                        json.load(reply)
+                        return
+                except OSError:
+                    if bar is not None:
+                        bar.update(0)
+                    time.sleep(0.2)
+        finally:
+            if bar is not None:
+                bar.close()
         self.stop()
         raise BackendError(f"the local model server did not answer within {timeout:.0f} s; see {self.log_path}")
 

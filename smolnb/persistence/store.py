@@ -90,13 +90,17 @@ class RunRecord:
 class RunStore:
     """SQLite run store. `store.listener` is what an agent calls with each event."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, keep: int | None = None) -> None:
         self.path = Path(path) if path else home() / "runs.db"
         self._local = threading.local()
         self._lock = threading.Lock()
         self._pending: dict[str, list[Event]] = {}
         self._seq: dict[str, int] = {}
         self._migrate()
+        # Retention: the store keeps the newest `keep` runs (SMOLNB_KEEP_RUNS, default 10,000).
+        self.keep = keep if keep is not None else int(os.environ.get("SMOLNB_KEEP_RUNS", "10000"))
+        if self.keep > 0:
+            self.prune(keep=self.keep)
 
     # -- connection and schema ----------------------------------------------------------------
 
@@ -156,7 +160,15 @@ class RunStore:
         if not events:
             return
         conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            with self._lock:  # keep the events for the next flush: nothing is lost
+                self._pending[run_id] = events + self._pending.get(run_id, [])
+            raise BackendError(
+                f"the run store {self.path} is locked by another process ({exc}); the events are kept and will be "
+                "written at the next step. Close the other program holding the file, or set SMOLNB_HOME elsewhere."
+            ) from exc
         try:
             for event in events:
                 self._write(conn, event)

@@ -177,3 +177,18 @@ def test_tools_add_and_remove(ip, model, tmp_path):
     assert ip.user_ns["_agent"].output == 42
     table = ip.run_line_magic("agent", "tools remove double")
     assert "double" not in table._repr_mimebundle_()["text/plain"]
+
+
+def test_background_run_keeps_the_shell_free(ip, model):
+    model.latency = 0.3
+    model.enqueue(py("import time\ntime.sleep(0.5)\nbg = 1"), py("final_answer('done in the background')"))
+    result = run_cell(ip, "-m scripted -b -o later", "Take your time.")
+    assert result.success
+    assert ip.run_cell("1 + 1").result == 2  # the shell answers while the agent works
+    assert "later" not in ip.user_ns
+    from smolnb.magics.agent_magics import AgentMagics
+
+    magics = ip.magics_manager.registry[AgentMagics.__name__]
+    for thread in magics.background:
+        thread.join(timeout=10)
+    assert ip.user_ns["later"] == "done in the background" and ip.user_ns["bg"] == 1

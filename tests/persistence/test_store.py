@@ -202,3 +202,29 @@ def scaled(x: int) -> int:
         x: The number.
     """
     return x * 10
+
+
+def test_retention_keeps_the_newest_runs(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs.db")
+    for i in range(6):
+        CodeAgent(model=TestModel([py(f"final_answer({i})")]), store=store).run(f"t{i}")
+    monkeypatch.setenv("SMOLNB_KEEP_RUNS", "4")
+    reopened = RunStore(tmp_path / "runs.db")
+    assert [r.task for r in reopened.runs()] == ["t5", "t4", "t3", "t2"]
+
+
+def test_locked_store_is_a_clear_error_and_loses_nothing(tmp_path):
+    import sqlite3
+
+    store = RunStore(tmp_path / "runs.db")
+    blocker = sqlite3.connect(tmp_path / "runs.db", timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    store._connect().execute("PRAGMA busy_timeout = 100")
+    from smolnb.events import RunStart
+
+    with pytest.raises(BackendError, match="locked by another process"):
+        store.listener(RunStart(run_id="locked-1", task="t", agent="a", agent_type="code", model="m"))
+    blocker.rollback()
+    blocker.close()
+    store.flush("locked-1")  # the kept events go in once the lock is gone
+    assert store.get("locked-1").task == "t"

@@ -1,0 +1,32 @@
+package dev.smolnb;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.dbms.api.DatabaseManagementService;
+import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+
+/** Embedded Neo4j serving Bolt on 127.0.0.1:PORT until its stdin closes or it is terminated. */
+public final class Neo4jTestServer {
+    public static void main(String[] args) throws Exception {
+        Path home = Path.of(args[0]);
+        int port = Integer.parseInt(args[1]);
+        DatabaseManagementService service = new DatabaseManagementServiceBuilder(home)
+                .setConfig(BoltConnector.enabled, true)
+                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
+                .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
+                .setConfig(GraphDatabaseSettings.auth_enabled, false)
+                .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofSeconds(60))
+                .build();
+        Runtime.getRuntime().addShutdownHook(new Thread(service::shutdown));
+        service.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
+        System.out.println("READY " + port);
+        System.out.flush();
+        while (System.in.read() != -1) {
+            // the test suite holds our stdin; when it goes away, so do we
+        }
+        service.shutdown();
+    }
+}
