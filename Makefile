@@ -2,10 +2,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,local
+EXTRAS ?= dev,local,memory,neo4j
 TASK ?= How many prime numbers are there below 1000?
 
-.PHONY: install demo test test-fast lint bench clean
+NEO4J_SERVER := tests/neo4j_server/target/neo4j-test-server-1.0.jar
+
+.PHONY: install demo test test-fast lint bench clean neo4j-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +23,13 @@ install: $(VENV)/.installed-$(EXTRAS)
 demo: install
 	$(BIN)/smolnb run -v "$(TASK)"
 
-test: install
+# The Neo4j test server: embedded Neo4j 5.26 from Maven Central (~/.m2 caches it).
+$(NEO4J_SERVER): tests/neo4j_server/pom.xml tests/neo4j_server/src/main/java/dev/smolnb/Neo4jTestServer.java
+	cd tests/neo4j_server && mvn -q -B -DskipTests package dependency:copy-dependencies -DoutputDirectory=target/lib
+
+neo4j-server: $(NEO4J_SERVER)
+
+test: install neo4j-server
 	$(BIN)/python -m pytest -q
 
 test-fast: install

@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CodeAgent",
+    "Memory",
     "RunResult",
     "Tool",
     "ToolCallingAgent",
@@ -29,6 +30,7 @@ _LAZY = {
     "Tool": "smolnb.tools",
     "tool": "smolnb.tools",
     "get_model": "smolnb.models",
+    "Memory": "smolnb.memory",
 }
 
 if TYPE_CHECKING:

@@ -119,6 +119,8 @@ class MultiStepAgent(ABC):
         self.store = store
         self.last_result: RunResult | None = None
         self._resolved_revision = -1
+        self._memory_tools: list[Tool] = []
+        self._memory_meta: dict[str, Any] = {}
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -151,6 +153,28 @@ class MultiStepAgent(ABC):
         self._attach_store(ctx, None)
         self._emit(ctx, self._run_start(ctx, parent_run_id, parent_step))
         return await self._drive(ctx, (max_steps or self.max_steps), variables or {})
+
+    def _attach_memory(self, ctx: RunContext) -> None:
+        """With a Memory: the most relevant memories go into the prompt, memory tools into the toolbox."""
+        if self.memory is None:
+            return
+        self._memory_meta.clear()
+        self._memory_meta.update({"run_id": ctx.run_id, "agent": self.name or type(self).__name__})
+        if not self._memory_tools:
+            self._memory_tools = self.memory.tools(self._memory_meta)
+        ctx.context = self.memory.context_for(ctx.task) + ctx.context
+
+    def _store_in_memory(self, ctx: RunContext, output: Any) -> None:
+        if self.memory is None:
+            return
+        try:
+            self.memory.remember(f"Task: {ctx.task}\nAnswer: {output}", source=f"run:{ctx.run_id}",
+                                 provenance={"run_id": ctx.run_id, "step": ctx.step, "agent": self.name or type(self).__name__})  # fmt: skip
+        except (BackendError, UserError) as exc:
+            logger.warning("the run's answer was not stored in memory: %s", exc)
+
+    def _all_tools(self) -> list[Tool]:
+        return list(self.tools) + list(self._memory_tools)
 
     def _check_tools(self) -> None:
         """Fail fast, before any model call, when the tools miss tools or packages they need."""
@@ -351,6 +375,7 @@ class MultiStepAgent(ABC):
         error: str | None = None
         interrupted: BaseException | None = None
         try:
+            self._attach_memory(ctx)
             await self._start_run(ctx, variables)
             while ctx.step < limit:
                 ctx.step += 1
@@ -359,6 +384,7 @@ class MultiStepAgent(ABC):
                 step = await self._action_step(ctx)
                 if step.is_final:
                     status, output = "success", step.final_value
+                    self._store_in_memory(ctx, output)
                     break
             else:
                 output = await self._final_step(ctx)
@@ -500,7 +526,7 @@ class MultiStepAgent(ABC):
     def _functions(self, ctx: RunContext) -> dict[str, Callable[..., Any]]:
         """Tools and managed agents as plain functions that record their calls."""
         functions: dict[str, Callable[..., Any]] = {}
-        for item in self.tools:
+        for item in self._all_tools():
             functions[item.name] = self._tool_function(ctx, item)
         for name, agent in self.managed_agents.items():
             functions[name] = self._agent_function(ctx, name, agent)

@@ -100,9 +100,10 @@ class CodeAgent(MultiStepAgent):
 
     def _system_prompt(self) -> str:
         tools = ""
-        if len(self.tools):
-            items = "\n".join(f"- {t.signature()}: {t.description}" for t in self.tools)
-            first = next(iter(self.tools))
+        all_tools = self._all_tools()
+        if all_tools:
+            items = "\n".join(f"- {t.signature()}: {t.description}" for t in all_tools)
+            first = all_tools[0]
             example = f"{first.name}({', '.join(f'{k}=...' for k in first.inputs)})"
             tools = prompts.TOOLS_SECTION.format(items=items, example=example)
         agents = ""

@@ -32,7 +32,7 @@ class ToolCallingAgent(MultiStepAgent):
         return prompts.TOOL_CALLING_SYSTEM
 
     def _tool_specs(self) -> list[dict[str, Any]]:
-        specs = [t.to_json_schema() for t in self.tools]
+        specs = [t.to_json_schema() for t in self._all_tools()]
         for name, agent in self.managed_agents.items():
             specs.append({
                 "type": "function",

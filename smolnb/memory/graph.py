@@ -1,0 +1,486 @@
+"""Knowledge graphs: one interface, two backends that answer the same way.
+
+- `networkx://PATH` (the embedded default): a JSON file written atomically under a file lock,
+  so a crash never leaves half a graph and writers in several processes lose nothing.
+- `neo4j://HOST:PORT` / `bolt://...`: the official driver, parameterized Cypher, a uniqueness
+  constraint on entity names, writes with MERGE, and a query tool that runs in READ sessions.
+
+Facts are temporal: a new value for a functional relation closes the old fact (its validity
+interval ends) instead of erasing it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendError, MissingExtraError, UserError
+
+__all__ = ["Fact", "GraphStore", "Neo4jGraph", "NetworkxGraph", "open_graph"]
+
+_PREDICATE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+def normalize_predicate(predicate: str) -> str:
+    """`"works at"` -> `"WORKS_AT"`; anything that is not a plain identifier is refused."""
+    name = re.sub(r"[\s\-]+", "_", predicate.strip()).upper()
+    if not _PREDICATE.match(name):
+        raise UserError(f"a relation must be a word like 'WORKS_AT', got {predicate!r}")
+    return name
+
+
+@dataclass
+class Fact:
+    """`subject -[predicate]-> object`, valid from `valid_from` until `valid_to` (None: still true)."""
+
+    subject: str
+    predicate: str
+    object: str
+    valid_from: float = field(default_factory=time.time)
+    valid_to: float | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+
+    @property
+    def current(self) -> bool:
+        return self.valid_to is None
+
+    def text(self) -> str:
+        return f"{self.subject} {self.predicate.replace('_', ' ').lower()} {self.object}"
+
+
+class GraphStore(ABC):
+    """What both graph backends answer."""
+
+    uri: str
+
+    @abstractmethod
+    def add_fact(self, subject: str, predicate: str, object: str, *, functional: bool = False,
+                 provenance: dict[str, Any] | None = None) -> Fact:  # fmt: skip
+        """Add a fact (a repeated current fact is not duplicated). With `functional`, a current fact
+        with the same subject and predicate but another object is closed, not erased."""
+
+    @abstractmethod
+    def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
+              *, include_past: bool = False) -> list[Fact]:  # fmt: skip
+        """Facts matching the given parts."""
+
+    @abstractmethod
+    def neighbors(self, entity: str, depth: int = 1) -> list[Fact]:
+        """Current facts within `depth` hops of `entity`, either direction."""
+
+    @abstractmethod
+    def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """A read-only query; writes are refused."""
+
+    @abstractmethod
+    def forget(self, subject: str | None = None, predicate: str | None = None, object: str | None = None) -> int:
+        """Delete facts (all versions) matching the given parts; returns how many."""
+
+    @abstractmethod
+    def entities(self) -> list[str]: ...
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+# -- networkx ------------------------------------------------------------------------------------
+
+
+class NetworkxGraph(GraphStore):
+    """An embedded graph: a JSON snapshot plus an append-only journal, under a file lock.
+
+    A write appends one JSON line to the journal and fsyncs it (a killed writer leaves at most a
+    torn last line, which is ignored); every 2,000 lines the journal is folded into a new
+    snapshot, written atomically. Reads see every other writer's committed facts.
+    """
+
+    COMPACT_EVERY = 2000
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self.uri = f"networkx://{self.path}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.journal = self.path.with_suffix(self.path.suffix + ".log")
+        self._lock = threading.RLock()
+        self._facts: dict[str, Fact] = {}
+        self._stamp: tuple[int, int] | None = None
+        self._offset = 0
+        self._lines = 0
+        self._pending: list[dict[str, Any]] = []
+
+    @contextlib.contextmanager
+    def _locked(self, write: bool) -> Iterator[None]:
+        with self._lock, open(self.path.with_suffix(self.path.suffix + ".lock"), "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
+            try:
+                self._reload()
+                self._pending = []
+                yield
+                if write and self._pending:
+                    self._append(self._pending)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _reload(self) -> None:
+        try:
+            stat = self.path.stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp or stamp is None and self._offset == 0 and not self._facts:
+            facts: dict[str, Fact] = {}
+            if stamp is not None:
+                try:
+                    data = json.loads(self.path.read_text())
+                except json.JSONDecodeError as exc:
+                    raise BackendError(f"the graph file {self.path} is not valid JSON ({exc}); it was left as it is") from exc
+                facts = {row["id"]: Fact(**row) for row in data.get("facts", [])}
+            self._facts, self._stamp, self._offset, self._lines = facts, stamp, 0, 0
+        try:
+            with self.journal.open("rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return
+        end = chunk.rfind(b"\n") + 1  # a torn last line (a killed writer) is not committed
+        for line in chunk[:end].splitlines():
+            try:
+                self._apply(json.loads(line))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+            self._lines += 1
+        self._offset += end
+
+    def _apply(self, op: dict[str, Any]) -> None:
+        kind = op["op"]
+        if kind == "add":
+            fact = Fact(**op["fact"])
+            self._facts[fact.id] = fact
+        elif kind == "close":
+            if op["id"] in self._facts:
+                self._facts[op["id"]].valid_to = op["valid_to"]
+        elif kind == "forget":
+            for fact_id in op["ids"]:
+                self._facts.pop(fact_id, None)
+
+    def _record(self, op: dict[str, Any]) -> None:
+        self._apply(op)
+        self._pending.append(op)
+
+    def _append(self, ops: list[dict[str, Any]]) -> None:
+        data = "".join(json.dumps(op) + "\n" for op in ops).encode()
+        with self.journal.open("ab") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        self._offset += len(data)
+        self._lines += len(ops)
+        if self._lines >= self.COMPACT_EVERY:
+            self._compact()
+
+    def _compact(self) -> None:
+        tmp = self.path.with_suffix(f".tmp-{os.getpid()}-{threading.get_ident()}")
+        with tmp.open("w") as f:
+            json.dump({"version": 1, "facts": [asdict(x) for x in self._facts.values()]}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)  # atomic: readers see the old graph or the new one
+        self.journal.write_bytes(b"")
+        stat = self.path.stat()
+        self._stamp, self._offset, self._lines = (stat.st_mtime_ns, stat.st_size), 0, 0
+
+    def add_fact(self, subject: str, predicate: str, object: str, *, functional: bool = False,
+                 provenance: dict[str, Any] | None = None) -> Fact:  # fmt: skip
+        predicate = normalize_predicate(predicate)
+        subject, object = _entity(subject), _entity(object)
+        with self._locked(write=True):
+            for fact in self._facts.values():
+                if fact.current and (fact.subject, fact.predicate, fact.object) == (subject, predicate, object):
+                    return fact
+            now = time.time()
+            if functional:
+                for fact in list(self._facts.values()):
+                    if fact.current and fact.subject == subject and fact.predicate == predicate:
+                        self._record({"op": "close", "id": fact.id, "valid_to": now})
+            fact = Fact(subject, predicate, object, valid_from=now, provenance=dict(provenance or {}))
+            self._record({"op": "add", "fact": asdict(fact)})
+            return fact
+
+    def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
+              *, include_past: bool = False) -> list[Fact]:  # fmt: skip
+        predicate = normalize_predicate(predicate) if predicate else None
+        with self._locked(write=False):
+            return [
+                f for f in self._facts.values()
+                if (include_past or f.current) and (subject is None or f.subject == subject)
+                and (predicate is None or f.predicate == predicate) and (object is None or f.object == object)
+            ]  # fmt: skip
+
+    def neighbors(self, entity: str, depth: int = 1) -> list[Fact]:
+        with self._locked(write=False):
+            current = [f for f in self._facts.values() if f.current]
+        seen, frontier, found = {entity}, {entity}, []
+        for _ in range(depth):
+            step = [f for f in current if (f.subject in frontier or f.object in frontier) and f not in found]
+            found += step
+            frontier = {x for f in step for x in (f.subject, f.object)} - seen
+            seen |= frontier
+        return found
+
+    def forget(self, subject: str | None = None, predicate: str | None = None, object: str | None = None) -> int:
+        predicate = normalize_predicate(predicate) if predicate else None
+        with self._locked(write=True):
+            doomed = [f.id for f in self._facts.values() if (subject is None or f.subject == subject)
+                      and (predicate is None or f.predicate == predicate) and (object is None or f.object == object)]  # fmt: skip
+            if doomed:
+                self._record({"op": "forget", "ids": doomed})
+            return len(doomed)
+
+    def entities(self) -> list[str]:
+        with self._locked(write=False):
+            return sorted({x for f in self._facts.values() if f.current for x in (f.subject, f.object)})
+
+    def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return _run_pattern(cypher, params or {}, self.facts())
+
+
+def _entity(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise UserError("an entity needs a non-empty name")
+    if len(name) > 500:
+        raise UserError(f"an entity name of {len(name):,} characters is too long (500 at most): store long text with remember()")
+    return name.strip()
+
+
+# A small, read-only subset of Cypher for the embedded graph, so the same simple queries work on
+# both backends: MATCH (a)-[r:TYPE]->(b) [WHERE ...] RETURN ... [LIMIT n]
+_NODE = r"\((\w+)(?::\w+)?(?:\s*\{\s*name\s*:\s*(\$\w+|'[^']*'|\"[^\"]*\")\s*\})?\)"
+_QUERY = re.compile(
+    rf"^\s*MATCH\s+{_NODE}(?:\s*-\[(\w*)(?::(\w+))?\]->\s*{_NODE})?\s*(?:WHERE\s+(?P<where>.*?))?\s*"
+    r"RETURN\s+(?P<ret>.*?)(?:\s+LIMIT\s+(?P<limit>\d+))?\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _value(token: str, params: dict[str, Any]) -> Any:
+    token = token.strip()
+    if token.startswith("$"):
+        if token[1:] not in params:
+            raise UserError(f"the query uses {token} but no such parameter was given")
+        return params[token[1:]]
+    if token[:1] in "'\"":
+        return token[1:-1]
+    try:
+        return json.loads(token)
+    except json.JSONDecodeError:
+        raise UserError(f"cannot read the value {token!r} in the query") from None
+
+
+def _run_pattern(cypher: str, params: dict[str, Any], facts: list[Fact]) -> list[dict[str, Any]]:
+    match = _QUERY.match(cypher)
+    if not match:
+        raise UserError(
+            "the networkx graph answers read queries of the form MATCH (a)-[r:TYPE]->(b) WHERE ... RETURN ... [LIMIT n]; "
+            "use a Neo4j graph (neo4j://...) for full Cypher"
+        )
+    a, a_name, r, r_type, b, b_name = match.group(1, 2, 3, 4, 5, 6)
+    rows: list[dict[str, Any]] = []
+    if b is None:  # MATCH (n) RETURN n.name
+        names = sorted({x for f in facts for x in (f.subject, f.object)})
+        candidates = [{a: {"name": n}} for n in names if a_name is None or n == _value(a_name, params)]
+    else:
+        candidates = []
+        for f in facts:
+            if r_type and f.predicate != r_type.upper():
+                continue
+            if a_name and f.subject != _value(a_name, params) or b_name and f.object != _value(b_name, params):
+                continue
+            binding: dict[str, Any] = {a: {"name": f.subject}, b: {"name": f.object}}
+            if r:
+                binding[r] = {"type": f.predicate, **f.provenance, "valid_from": f.valid_from}
+            candidates.append(binding)
+    for binding in candidates:
+        if match.group("where") and not _where(match.group("where"), binding, params):
+            continue
+        rows.append(_project(match.group("ret"), binding))
+    limit = match.group("limit")
+    return rows[: int(limit)] if limit else rows
+
+
+def _get(expr: str, binding: dict[str, Any]) -> Any:
+    expr = expr.strip()
+    typed = re.fullmatch(r"type\((\w+)\)", expr, re.IGNORECASE)
+    if typed:
+        return binding[typed.group(1)]["type"]
+    var, _, prop = expr.partition(".")
+    if var not in binding:
+        raise UserError(f"the query returns {expr!r}, but {var!r} is not in its MATCH pattern")
+    return binding[var].get(prop) if prop else binding[var]
+
+
+def _where(where: str, binding: dict[str, Any], params: dict[str, Any]) -> bool:
+    for clause in re.split(r"\s+AND\s+", where, flags=re.IGNORECASE):
+        left, op, right = re.split(r"\s*(=|<>|CONTAINS)\s*", clause.strip(), maxsplit=1, flags=re.IGNORECASE)
+        got, want = _get(left, binding), _value(right, params)
+        ok = {"=": got == want, "<>": got != want}.get(op, isinstance(got, str) and str(want) in got)
+        if not ok:
+            return False
+    return True
+
+
+def _project(ret: str, binding: dict[str, Any]) -> dict[str, Any]:
+    row = {}
+    for item in ret.split(","):
+        parts = re.split(r"\s+AS\s+", item.strip(), maxsplit=1, flags=re.IGNORECASE)
+        alias = parts[1].strip() if len(parts) > 1 else parts[0].strip()
+        row[alias] = _get(parts[0], binding)
+    return row
+
+
+# -- Neo4j ---------------------------------------------------------------------------------------
+
+
+class Neo4jGraph(GraphStore):
+    """A Neo4j graph over Bolt: facts are relationships typed by their predicate between `:Entity` nodes."""
+
+    def __init__(self, uri: str, user: str | None = None, password: str | None = None, database: str | None = None) -> None:
+        try:
+            import neo4j
+        except ImportError as exc:
+            raise MissingExtraError("neo4j", "neo4j", "a Neo4j graph") from exc
+        self.uri = uri
+        user = user if user is not None else os.environ.get("NEO4J_USER")
+        password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
+        auth = (user, password or "") if user else None
+        self.database = database
+        self.driver = neo4j.GraphDatabase.driver(uri, auth=auth, connection_timeout=5, max_transaction_retry_time=30,
+                                                 notifications_min_severity="OFF")  # fmt: skip
+        try:
+            self.driver.verify_connectivity()
+            with self.driver.session(database=database) as session:
+                session.run("CREATE CONSTRAINT smolnb_entity_name IF NOT EXISTS FOR (e:Entity) REQUIRE e.name IS UNIQUE").consume()
+        except Exception as exc:  # noqa: BLE001 - ServiceUnavailable, AuthError, ...
+            self.driver.close()
+            kind = "rejected the credentials" if "auth" in type(exc).__name__.lower() or "unauthorized" in str(exc).lower() else "cannot be reached"
+            raise BackendError(
+                f"the Neo4j server at {uri} {kind} ({type(exc).__name__}: {exc}). Check NEO4J_URI, NEO4J_USER and "
+                "NEO4J_PASSWORD, or use the embedded graph (networkx://...)."
+            ) from exc
+
+    def _write(self, cypher: str, **params: Any) -> list[Any]:
+        with self.driver.session(database=self.database) as session:
+            return session.execute_write(lambda tx: list(tx.run(cypher, **params)))
+
+    def _read(self, cypher: str, **params: Any) -> list[Any]:
+        with self.driver.session(database=self.database) as session:
+            return session.execute_read(lambda tx: list(tx.run(cypher, **params)))
+
+    def add_fact(self, subject: str, predicate: str, object: str, *, functional: bool = False,
+                 provenance: dict[str, Any] | None = None) -> Fact:  # fmt: skip
+        predicate = normalize_predicate(predicate)  # validated: the only part not passed as a parameter
+        subject, object = _entity(subject), _entity(object)
+        fact = Fact(subject, predicate, object, provenance=dict(provenance or {}))
+        prov = json.dumps(fact.provenance, default=str)
+
+        def work(tx: Any) -> Any:
+            tx.run("MERGE (a:Entity {name: $s}) MERGE (b:Entity {name: $o})", s=subject, o=object).consume()
+            # a write lock on the subject: concurrent writers of its facts take turns, so none duplicates
+            tx.run("MATCH (a:Entity {name: $s}) SET a.touched = $now", s=subject, now=fact.valid_from).consume()
+            if functional:
+                tx.run(f"MATCH (a:Entity {{name: $s}})-[old:`{predicate}`]->(x:Entity) "
+                       "WHERE old.valid_to IS NULL AND x.name <> $o SET old.valid_to = $now",
+                       s=subject, o=object, now=fact.valid_from).consume()  # fmt: skip
+            found = tx.run(f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->(:Entity {{name: $o}}) "
+                           "WHERE r.valid_to IS NULL RETURN r LIMIT 1", s=subject, o=object).single()  # fmt: skip
+            if found is not None:
+                return found["r"]
+            return tx.run(f"MATCH (a:Entity {{name: $s}}), (b:Entity {{name: $o}}) "
+                          f"CREATE (a)-[r:`{predicate}` {{id: $id, valid_from: $now, provenance: $prov}}]->(b) RETURN r",
+                          s=subject, o=object, id=fact.id, now=fact.valid_from, prov=prov).single()["r"]  # fmt: skip
+
+        with self.driver.session(database=self.database) as session:
+            r = session.execute_write(work)
+        return Fact(subject, predicate, object, valid_from=r["valid_from"], provenance=json.loads(r.get("provenance") or "{}"), id=r["id"])
+
+    def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
+              *, include_past: bool = False) -> list[Fact]:  # fmt: skip
+        predicate = normalize_predicate(predicate) if predicate else None
+        rows = self._read(
+            "MATCH (a:Entity)-[r]->(b:Entity) WHERE ($s IS NULL OR a.name = $s) AND ($o IS NULL OR b.name = $o) "
+            "AND ($p IS NULL OR type(r) = $p) AND ($past OR r.valid_to IS NULL) "
+            "RETURN a.name AS s, type(r) AS p, b.name AS o, r AS r ORDER BY r.valid_from",
+            s=subject, o=object, p=predicate, past=include_past,
+        )  # fmt: skip
+        return [_fact(row) for row in rows]
+
+    def neighbors(self, entity: str, depth: int = 1) -> list[Fact]:
+        depth = max(1, min(int(depth), 5))
+        rows = self._read(
+            f"MATCH (e:Entity {{name: $e}}) OPTIONAL MATCH (e)-[*1..{depth}]-(n:Entity) "
+            "WITH e, collect(DISTINCT n) AS found WITH found + [e] AS nodes "
+            "UNWIND nodes AS x MATCH (x)-[r]->(y:Entity) WHERE r.valid_to IS NULL AND y IN nodes "
+            "RETURN DISTINCT x.name AS s, type(r) AS p, y.name AS o, r AS r",
+            e=entity,
+        )  # fmt: skip
+        return [_fact(row) for row in rows]
+
+    def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        import neo4j
+
+        try:
+            return [dict(row) for row in self._read(cypher, **(params or {}))]
+        except neo4j.exceptions.ClientError as exc:
+            if "write" in str(exc).lower() or "not allowed" in str(exc).lower():
+                raise UserError(f"the graph query tool is read-only: {exc.message}") from None
+            raise UserError(f"the query failed: {exc.message}") from None
+
+    def forget(self, subject: str | None = None, predicate: str | None = None, object: str | None = None) -> int:
+        predicate = normalize_predicate(predicate) if predicate else None
+        rows = self._write(
+            "MATCH (a:Entity)-[r]->(b:Entity) WHERE ($s IS NULL OR a.name = $s) AND ($o IS NULL OR b.name = $o) "
+            "AND ($p IS NULL OR type(r) = $p) DELETE r RETURN count(r) AS n",
+            s=subject, o=object, p=predicate,
+        )  # fmt: skip
+        return int(rows[0]["n"])
+
+    def entities(self) -> list[str]:
+        return [row["n"] for row in self._read("MATCH (e:Entity) WHERE (e)--() RETURN e.name AS n ORDER BY n")]
+
+    def close(self) -> None:
+        self.driver.close()
+
+
+def _fact(row: Any) -> Fact:
+    r = row["r"]
+    return Fact(row["s"], row["p"], row["o"], valid_from=r.get("valid_from", 0.0), valid_to=r.get("valid_to"),
+                provenance=json.loads(r.get("provenance") or "{}"), id=r.get("id", ""))  # fmt: skip
+
+
+def open_graph(uri: str | GraphStore | None) -> GraphStore:
+    """A graph by URI: `networkx://PATH` (default under SMOLNB_HOME) or `neo4j://` / `bolt://`."""
+    if isinstance(uri, GraphStore):
+        return uri
+    if uri is None or uri == "networkx://":
+        from ..config import home
+
+        return NetworkxGraph(home() / "graph.json")
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        raise UserError(f"a graph is named by a URI such as 'networkx://./kg.json' or 'neo4j://127.0.0.1:7687', got {uri!r}")
+    if scheme == "networkx":
+        return NetworkxGraph(rest)
+    if scheme in ("neo4j", "bolt", "neo4j+s", "bolt+s"):
+        return Neo4jGraph(uri)
+    raise UserError(f"unknown graph URI scheme {scheme!r} in {uri!r}: use networkx:// or neo4j:// (bolt://)")

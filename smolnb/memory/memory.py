@@ -1,0 +1,168 @@
+"""`Memory`: a knowledge graph and a vector store, as tools for the agent and as memory that
+outlives the kernel."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from ..errors import BackendError, UserError
+from .graph import Fact, GraphStore, open_graph
+from .vectors import Embedder, MemoryItem, VectorStore, open_vectors
+
+__all__ = ["Memory"]
+
+logger = logging.getLogger("smolnb")
+
+
+class Memory:
+    """Graph and vector memory with provenance.
+
+    Args:
+        graph: `networkx://PATH` (default under SMOLNB_HOME), `neo4j://HOST:PORT`, or a GraphStore.
+        vectors: `lancedb://PATH` (default under SMOLNB_HOME), or a VectorStore.
+        embedder: how texts become vectors (all-MiniLM-L6-v2 by default).
+
+    Example:
+        >>> memory = Memory(graph="networkx://./kg.json", vectors="lancedb://./vectors")  # doctest: +SKIP
+        >>> memory.remember("Ada Lovelace wrote the first program", source="notes")  # doctest: +SKIP
+        >>> memory.recall("who wrote the first program?", k=5)  # doctest: +SKIP
+    """
+
+    def __init__(self, graph: str | GraphStore | None = None, vectors: str | VectorStore | None = None,
+                 embedder: Embedder | None = None) -> None:  # fmt: skip
+        self.graph = open_graph(graph)
+        self.vectors = open_vectors(vectors, embedder)
+
+    @property
+    def uri(self) -> dict[str, str]:
+        return {"graph": self.graph.uri, "vectors": self.vectors.uri}
+
+    def remember(self, text: str | None = None, *, facts: list[tuple[str, str, str]] = (), source: str = "",  # type: ignore[assignment]
+                 provenance: dict[str, Any] | None = None, functional: bool = False) -> list[str]:  # fmt: skip
+        """Store a text and/or facts (subject, relation, object); returns the ids stored."""
+        if text is None and not facts:
+            raise UserError("remember() needs a text, facts=[(subject, relation, object), ...], or both")
+        meta = {"time": time.time(), "source": source, **(provenance or {})}
+        ids = []
+        if text is not None:
+            ids += self.vectors.upsert([MemoryItem(text=text, source=source, kind="note", provenance=meta)])
+        for subject, predicate, obj in facts:
+            ids.append(self.graph.add_fact(subject, predicate, obj, functional=functional, provenance=meta).id)
+        return ids
+
+    def add_fact(self, subject: str, predicate: str, obj: str, *, functional: bool = False, **provenance: Any) -> Fact:
+        return self.graph.add_fact(subject, predicate, obj, functional=functional, provenance={"time": time.time(), **provenance})
+
+    def recall(self, query: str, k: int = 5, *, budget_tokens: int | None = None) -> list[MemoryItem]:
+        """The memories most relevant to `query`: vector + full-text search of texts, plus the facts
+        around the entities the query names, fused by reciprocal rank, cut to `budget_tokens`."""
+        if not query or not query.strip():
+            return []
+        texts = self.vectors.search(query, k=max(k, 10))
+        facts = self._facts_for(query)
+        fused: dict[str, MemoryItem] = {}
+        scores: dict[str, float] = {}
+        for ranking in (texts, facts):
+            for rank, item in enumerate(ranking):
+                scores[item.id] = scores.get(item.id, 0.0) + 1.0 / (60 + rank + 1)
+                fused.setdefault(item.id, item)
+        ranked = sorted(fused.values(), key=lambda i: -scores[i.id])[:k]
+        for item in ranked:
+            item.score = scores[item.id]
+        if budget_tokens is not None:
+            kept, used = [], 0
+            for item in ranked:
+                cost = len(item.text.split()) + 4
+                if used + cost > budget_tokens:
+                    break
+                kept.append(item)
+                used += cost
+            ranked = kept
+        return ranked
+
+    def _facts_for(self, query: str) -> list[MemoryItem]:
+        lowered = query.lower()
+        named = [e for e in self.graph.entities() if len(e) > 2 and re.search(rf"\b{re.escape(e.lower())}\b", lowered)]
+        items = []
+        for entity in named:
+            for fact in self.graph.neighbors(entity, depth=1):
+                items.append(MemoryItem(text=fact.text(), id=f"fact:{fact.id}", kind="fact",
+                                        source=str(fact.provenance.get("source", "")), provenance=fact.provenance))  # fmt: skip
+        return items
+
+    def forget(self, ids: list[str] | None = None, *, source: str | None = None, subject: str | None = None) -> int:
+        """Delete memories by id or source, and facts about `subject`."""
+        gone = 0
+        if ids or source is not None:
+            gone += self.vectors.delete(ids, source=source)
+        if subject is not None:
+            gone += self.graph.forget(subject=subject)
+        return gone
+
+    # -- the agent's side -------------------------------------------------------------------------
+
+    def tools(self, provenance: dict[str, Any] | None = None) -> list[Any]:
+        """Memory as tools: search, store, add a fact, query the graph (read-only)."""
+        from ..tools import tool
+
+        memory, meta = self, dict(provenance or {})
+
+        @tool(version="1.0.0")
+        def search_memory(query: str, k: int = 5) -> list:
+            """Search long-term memory (notes, facts, past runs) for what is relevant to a query.
+
+            Args:
+                query: What to look for.
+                k: How many results.
+            """
+            return [item.text for item in memory.recall(query, k=k)]
+
+        @tool(version="1.0.0")
+        def store_memory(text: str) -> str:
+            """Store a note in long-term memory, for later runs.
+
+            Args:
+                text: The note.
+            """
+            memory.remember(text, source="agent", provenance=meta)
+            return "stored"
+
+        @tool(version="1.0.0")
+        def add_fact(subject: str, relation: str, obj: str) -> str:
+            """Store a fact in the knowledge graph, such as ('Ada Lovelace', 'WROTE', 'first program').
+
+            Args:
+                subject: Who or what the fact is about.
+                relation: The relation, one word like WORKS_AT.
+                obj: The other end.
+            """
+            fact = memory.graph.add_fact(subject, relation, obj, provenance={"source": "agent", "time": time.time(), **meta})
+            return fact.text()
+
+        @tool(version="1.0.0")
+        def query_graph(cypher: str) -> list:
+            """Read the knowledge graph with a Cypher query like MATCH (a)-[r]->(b) RETURN a.name AS a, type(r) AS r, b.name AS b.
+
+            Args:
+                cypher: A read-only Cypher query.
+            """
+            return memory.graph.query(cypher)
+
+        return [search_memory, store_memory, add_fact, query_graph]
+
+    def context_for(self, task: str, k: int = 5, budget_tokens: int = 400) -> str:
+        """The prompt section of memories relevant to `task` ('' when none or when memory is down)."""
+        try:
+            items = self.recall(task, k=k, budget_tokens=budget_tokens)
+        except BackendError as exc:
+            logger.warning("memory is unavailable, the run goes on without it: %s", exc)
+            return "\n\n(Long-term memory is unavailable for this run.)"
+        if not items:
+            return ""
+        return "\n\nRelevant memories:\n" + "\n".join(f"- {i.text}" for i in items)
+
+    def close(self) -> None:
+        self.graph.close()

