@@ -33,6 +33,7 @@ def test_notebook_runs_without_error(path, tmp_path, smolnb_home):
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    # the %%agent cell left a readable trace for frontends without widgets
-    texts = [o.get("data", {}).get("text/plain", "") for o in outputs]
-    assert any("model calls" in t for t in texts)
+    if any("%%agent" in cell.source for cell in nb.cells):
+        # the %%agent cell left a readable trace for frontends without widgets
+        texts = [o.get("data", {}).get("text/plain", "") for o in outputs]
+        assert any("model calls" in t for t in texts)
