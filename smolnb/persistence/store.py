@@ -110,7 +110,16 @@ class RunStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
+                # Switching to WAL takes a lock that SQLite's busy handler does not wait for: retry.
+                deadline = time.monotonic() + 30
+                while True:
+                    try:
+                        conn.execute("PRAGMA journal_mode=WAL")
+                        break
+                    except sqlite3.OperationalError as exc:
+                        if "locked" not in str(exc) or time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.02)
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
             except sqlite3.DatabaseError as exc:
