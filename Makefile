@@ -20,7 +20,9 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed-$(EXTRAS)
 
-demo: install
+# The main job needs only the local model: no test or notebook dependencies.
+demo:
+	$(MAKE) install EXTRAS=local
 	$(BIN)/smolnb run -v "$(TASK)"
 
 # The Neo4j test server: embedded Neo4j 5.26 from Maven Central (~/.m2 caches it).
