@@ -8,6 +8,7 @@ step, and a timestamp, and turns into plain JSON with `to_dict()`.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
@@ -51,12 +52,17 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (shallow: nested lists and dicts are shared, not copied)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {name: getattr(self, name) for name in _field_names(type(self))}
         for key, value in data.items():
             if isinstance(value, Usage):
                 data[key] = asdict(value)
         data["type"] = self.type
         return data
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 @dataclass

@@ -179,45 +179,45 @@ class RunStore:
                 "written at the next step. Close the other program holding the file, or set SMOLNB_HOME elsewhere."
             ) from exc
         try:
-            for event in events:
-                self._write(conn, event)
+            self._write_all(conn, events)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
 
-    def _write(self, conn: sqlite3.Connection, event: Event) -> None:
+    def _write_all(self, conn: sqlite3.Connection, events: list[Event]) -> None:
+        """Write a batch: the run's row where it changes, and every event in one statement."""
         now = time.time()
-        if isinstance(event, RunStart):
-            # A resumed run starts again under its old id: keep its row (and so its events).
-            conn.execute(
-                "INSERT INTO runs (run_id, task, agent, agent_type, model, tools, status, parent_run_id, created, updated, pid)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
-                " ON CONFLICT(run_id) DO UPDATE SET status = 'running', model = excluded.model, tools = excluded.tools,"
-                " updated = excluded.updated, pid = excluded.pid, error = NULL",
-                (event.run_id, event.task, event.agent, event.agent_type, event.model, _json(event.tools),
-                 event.parent_run_id, event.ts, now, os.getpid()),
-            )  # fmt: skip
-        seq = self._seq.get(event.run_id)
-        if seq is None:
-            row = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM events WHERE run_id = ?", (event.run_id,)).fetchone()
-            seq = int(row[0])
-        seq += 1
-        self._seq[event.run_id] = seq
-        conn.execute(
-            "INSERT INTO events (run_id, seq, type, step, data) VALUES (?, ?, ?, ?, ?)",
-            (event.run_id, seq, event.type, event.step, _json(event.to_dict())),
-        )
-        if isinstance(event, Step):
-            conn.execute("UPDATE runs SET steps = MAX(steps, ?), updated = ? WHERE run_id = ?", (event.step, now, event.run_id))
-        elif isinstance(event, RunEnd):
-            conn.execute(
-                "UPDATE runs SET status = ?, output = ?, error = ?, input_tokens = ?, output_tokens = ?, duration = ?,"
-                " steps = ?, updated = ? WHERE run_id = ?",
-                (event.status, _json(event.output), event.error, event.usage.input_tokens, event.usage.output_tokens,
-                 event.duration, event.steps, now, event.run_id),
-            )  # fmt: skip
-            self._seq.pop(event.run_id, None)
+        rows = []
+        for event in events:
+            if isinstance(event, RunStart):
+                # A resumed run starts again under its old id: keep its row (and so its events).
+                conn.execute(
+                    "INSERT INTO runs (run_id, task, agent, agent_type, model, tools, status, parent_run_id, created, updated, pid)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
+                    " ON CONFLICT(run_id) DO UPDATE SET status = 'running', model = excluded.model, tools = excluded.tools,"
+                    " updated = excluded.updated, pid = excluded.pid, error = NULL",
+                    (event.run_id, event.task, event.agent, event.agent_type, event.model, _json(event.tools),
+                     event.parent_run_id, event.ts, now, os.getpid()),
+                )  # fmt: skip
+            seq = self._seq.get(event.run_id)
+            if seq is None:
+                row = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM events WHERE run_id = ?", (event.run_id,)).fetchone()
+                seq = int(row[0])
+            self._seq[event.run_id] = seq = seq + 1
+            rows.append((event.run_id, seq, event.type, event.step, _json(event.to_dict())))
+        conn.executemany("INSERT INTO events (run_id, seq, type, step, data) VALUES (?, ?, ?, ?, ?)", rows)
+        for event in events:
+            if isinstance(event, Step):
+                conn.execute("UPDATE runs SET steps = MAX(steps, ?), updated = ? WHERE run_id = ?", (event.step, now, event.run_id))
+            elif isinstance(event, RunEnd):
+                conn.execute(
+                    "UPDATE runs SET status = ?, output = ?, error = ?, input_tokens = ?, output_tokens = ?, duration = ?,"
+                    " steps = ?, updated = ? WHERE run_id = ?",
+                    (event.status, _json(event.output), event.error, event.usage.input_tokens, event.usage.output_tokens,
+                     event.duration, event.steps, now, event.run_id),
+                )  # fmt: skip
+                self._seq.pop(event.run_id, None)
 
     # -- reading ------------------------------------------------------------------------------
 
