@@ -360,8 +360,10 @@ class Neo4jGraph(GraphStore):
             import neo4j
         except ImportError as exc:
             raise MissingExtraError("neo4j", "neo4j", "a Neo4j graph") from exc
-        self.uri = uri
-        user = user if user is not None else os.environ.get("NEO4J_USER")
+        uri, uri_user, uri_password = _split_credentials(uri)
+        self.uri = uri  # never holds the password: it shows in errors and reprs
+        user = user if user is not None else uri_user if uri_user is not None else os.environ.get("NEO4J_USER")
+        password = password if password is not None else uri_password
         password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
         auth = (user, password or "") if user else None
         self.database = database
@@ -466,6 +468,18 @@ def _fact(row: Any) -> Fact:
     r = row["r"]
     return Fact(row["s"], row["p"], row["o"], valid_from=r.get("valid_from", 0.0), valid_to=r.get("valid_to"),
                 provenance=json.loads(r.get("provenance") or "{}"), id=r.get("id", ""))  # fmt: skip
+
+
+def _split_credentials(uri: str) -> tuple[str, str | None, str | None]:
+    """`bolt://user:password@host:port` -> (`bolt://host:port`, user, password)."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri, None, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), unquote(user) or None, unquote(password) if password else None
 
 
 def open_graph(uri: str | GraphStore | None) -> GraphStore:

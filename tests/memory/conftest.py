@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import required
 
 SERVER = Path(__file__).resolve().parents[1] / "neo4j_server" / "target"
+PASSWORD = "smolnb-test-password"
 
 
 def _free_port() -> int:
@@ -34,7 +35,8 @@ def neo4j_uri(tmp_path_factory):
     home = tmp_path_factory.mktemp("neo4j")
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
-        ["java", "-Xmx1g", "-cp", f"{jar}:{SERVER / 'lib'}/*", "dev.smolnb.Neo4jTestServer", str(home / "db"), str(port)],
+        ["java", "-Xmx1g", "-cp", f"{jar}:{SERVER / 'lib'}/*", "dev.smolnb.Neo4jTestServer", str(home / "db"), str(port),
+         PASSWORD],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 180
@@ -47,7 +49,7 @@ def neo4j_uri(tmp_path_factory):
         proc.kill()
         pytest.fail(f"Neo4j did not start: {(home / 'server.log').read_text()[-2000:]}")
     try:
-        yield f"bolt://127.0.0.1:{port}"
+        yield f"bolt://neo4j:{PASSWORD}@127.0.0.1:{port}"
     finally:
         proc.stdin.close()  # the launcher shuts down when its stdin closes
         try:

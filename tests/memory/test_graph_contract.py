@@ -18,8 +18,10 @@ CONTRACT_QUERY = "MATCH (a)-[r]->(b) RETURN a.name AS a, type(r) AS r, b.name AS
 def graph(request, tmp_path):
     if request.param == "networkx":
         store = open_graph(f"networkx://{tmp_path / 'kg.json'}")
+        store.test_uri = store.uri
     else:
         store = open_graph(request.getfixturevalue("neo4j_uri"))
+        store.test_uri = request.getfixturevalue("neo4j_uri")  # with the credentials, which .uri never shows
         store.forget()  # one server for the session: start each test from an empty graph
     yield store
     store.close()
@@ -104,7 +106,7 @@ def test_processes_lose_no_write(graph, tmp_path):
         "    g.add_fact('shared', 'SEEN', 'everyone')\n"
     )
     env_path = str(Path(__file__).resolve().parents[2])
-    procs = [subprocess.Popen([sys.executable, "-c", code, graph.uri, str(p)], env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"})
+    procs = [subprocess.Popen([sys.executable, "-c", code, graph.test_uri, str(p)], env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"})
              for p in range(4)]  # fmt: skip
     assert [p.wait(timeout=300) for p in procs] == [0, 0, 0, 0]
     facts = graph.facts()
@@ -132,6 +134,15 @@ def test_networkx_survives_a_killed_writer(tmp_path):
     proc.wait()
     facts = NetworkxGraph(path).facts()  # opens fine
     assert len(facts) >= committed + 1  # every acknowledged write is there
+
+
+def test_wrong_credentials_name_the_uri_and_hide_the_password(neo4j_uri):
+    host = neo4j_uri.rpartition("@")[2]
+    with pytest.raises(BackendError) as caught:
+        open_graph(f"bolt://neo4j:not-the-password@{host}")
+    message = str(caught.value)
+    assert f"the Neo4j server at bolt://{host} rejected the credentials" in message
+    assert "NEO4J_PASSWORD" in message and "not-the-password" not in message
 
 
 def test_down_server_and_unknown_scheme_are_clear_errors():

@@ -8,20 +8,28 @@ import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 
-/** Embedded Neo4j serving Bolt on 127.0.0.1:PORT until its stdin closes or it is terminated. */
+/**
+ * Embedded Neo4j serving Bolt on 127.0.0.1:PORT until its stdin closes or it is terminated.
+ * Arguments: HOME PORT [PASSWORD]; with a password, authentication is on and the user neo4j has it.
+ */
 public final class Neo4jTestServer {
     public static void main(String[] args) throws Exception {
         Path home = Path.of(args[0]);
         int port = Integer.parseInt(args[1]);
+        String password = args.length > 2 ? args[2] : null;
         DatabaseManagementService service = new DatabaseManagementServiceBuilder(home)
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
-                .setConfig(GraphDatabaseSettings.auth_enabled, false)
+                .setConfig(GraphDatabaseSettings.auth_enabled, password != null)
                 .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofSeconds(60))
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(service::shutdown));
         service.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
+        if (password != null) {
+            service.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", java.util.Map.of("password", password));
+        }
         System.out.println("READY " + port);
         System.out.flush();
         while (System.in.read() != -1) {
