@@ -91,6 +91,11 @@ class GraphStore(ABC):
     @abstractmethod
     def entities(self) -> list[str]: ...
 
+    def find_entities(self, names: list[str]) -> list[str]:
+        """The entities among `names` (case-insensitive), spelt as stored."""
+        wanted = {n.lower() for n in names}
+        return [e for e in self.entities() if e.lower() in wanted]
+
     def close(self) -> None:
         """Release connections."""
 
@@ -103,7 +108,9 @@ class NetworkxGraph(GraphStore):
 
     A write appends one JSON line to the journal and fsyncs it (a killed writer leaves at most a
     torn last line, which is ignored); every 2,000 lines the journal is folded into a new
-    snapshot, written atomically. Reads see every other writer's committed facts.
+    snapshot, written atomically. Reads see every other writer's committed facts. In memory the
+    current facts are the edges of a `networkx.MultiDiGraph` (keyed by fact id), so lookups and
+    neighbourhoods cost the size of the neighbourhood, not of the graph.
     """
 
     COMPACT_EVERY = 2000
@@ -114,7 +121,15 @@ class NetworkxGraph(GraphStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.journal = self.path.with_suffix(self.path.suffix + ".log")
         self._lock = threading.RLock()
+        try:
+            import networkx
+        except ImportError as exc:
+            raise MissingExtraError("memory", "networkx", "the embedded graph") from exc
+        self._nx_class = networkx.MultiDiGraph
         self._facts: dict[str, Fact] = {}
+        self._g = networkx.MultiDiGraph()
+        self._version = 0  # bumped by every change seen, for the caches below
+        self._lower: tuple[int, dict[str, str]] = (-1, {})
         self._stamp: tuple[int, int] | None = None
         self._offset = 0
         self._lines = 0
@@ -148,6 +163,11 @@ class NetworkxGraph(GraphStore):
                     raise BackendError(f"the graph file {self.path} is not valid JSON ({exc}); it was left as it is") from exc
                 facts = {row["id"]: Fact(**row) for row in data.get("facts", [])}
             self._facts, self._stamp, self._offset, self._lines = facts, stamp, 0, 0
+            self._g = self._nx_class()
+            self._version += 1
+            for fact in facts.values():
+                if fact.current:
+                    self._g.add_edge(fact.subject, fact.object, key=fact.id, fact=fact)
         try:
             with self.journal.open("rb") as f:
                 f.seek(self._offset)
@@ -164,16 +184,30 @@ class NetworkxGraph(GraphStore):
         self._offset += end
 
     def _apply(self, op: dict[str, Any]) -> None:
+        self._version += 1
         kind = op["op"]
         if kind == "add":
             fact = Fact(**op["fact"])
             self._facts[fact.id] = fact
+            if fact.current:
+                self._g.add_edge(fact.subject, fact.object, key=fact.id, fact=fact)
         elif kind == "close":
-            if op["id"] in self._facts:
-                self._facts[op["id"]].valid_to = op["valid_to"]
+            fact = self._facts.get(op["id"])
+            if fact is not None:
+                fact.valid_to = op["valid_to"]
+                self._drop_edge(fact)
         elif kind == "forget":
             for fact_id in op["ids"]:
-                self._facts.pop(fact_id, None)
+                fact = self._facts.pop(fact_id, None)
+                if fact is not None:
+                    self._drop_edge(fact)
+
+    def _drop_edge(self, fact: Fact) -> None:
+        if self._g.has_edge(fact.subject, fact.object, key=fact.id):
+            self._g.remove_edge(fact.subject, fact.object, key=fact.id)
+            for node in (fact.subject, fact.object):
+                if node in self._g and self._g.degree(node) == 0:
+                    self._g.remove_node(node)
 
     def _record(self, op: dict[str, Any]) -> None:
         self._apply(op)
@@ -206,13 +240,13 @@ class NetworkxGraph(GraphStore):
         predicate = normalize_predicate(predicate)
         subject, object = _entity(subject), _entity(object)
         with self._locked(write=True):
-            for fact in self._facts.values():
-                if fact.current and (fact.subject, fact.predicate, fact.object) == (subject, predicate, object):
+            for fact in self._out(subject):
+                if (fact.predicate, fact.object) == (predicate, object):
                     return fact
             now = time.time()
             if functional:
-                for fact in list(self._facts.values()):
-                    if fact.current and fact.subject == subject and fact.predicate == predicate:
+                for fact in self._out(subject):
+                    if fact.predicate == predicate:
                         self._record({"op": "close", "id": fact.id, "valid_to": now})
             fact = Fact(subject, predicate, object, valid_from=now, provenance=dict(provenance or {}))
             self._record({"op": "add", "fact": asdict(fact)})
@@ -228,16 +262,38 @@ class NetworkxGraph(GraphStore):
                 and (predicate is None or f.predicate == predicate) and (object is None or f.object == object)
             ]  # fmt: skip
 
+    def _out(self, subject: str) -> list[Fact]:
+        if subject not in self._g:
+            return []
+        return [data["fact"] for _, _, data in self._g.out_edges(subject, data=True)]
+
     def neighbors(self, entity: str, depth: int = 1) -> list[Fact]:
         with self._locked(write=False):
-            current = [f for f in self._facts.values() if f.current]
-        seen, frontier, found = {entity}, {entity}, []
-        for _ in range(depth):
-            step = [f for f in current if (f.subject in frontier or f.object in frontier) and f not in found]
-            found += step
-            frontier = {x for f in step for x in (f.subject, f.object)} - seen
-            seen |= frontier
-        return found
+            if entity not in self._g:
+                return []
+            seen, frontier, found, ids = {entity}, {entity}, [], set()
+            for _ in range(depth):
+                step = []
+                for node in frontier:
+                    for edges in (self._g.out_edges(node, data=True), self._g.in_edges(node, data=True)):
+                        for _, _, data in edges:
+                            if data["fact"].id not in ids:
+                                ids.add(data["fact"].id)
+                                step.append(data["fact"])
+                found += step
+                frontier = {x for f in step for x in (f.subject, f.object)} - seen
+                seen |= frontier
+            return found
+
+    def find_entities(self, names: list[str]) -> list[str]:
+        wanted = {n.lower() for n in names}
+        with self._locked(write=False):
+            if self._lower[0] != self._version:
+                index: dict[str, str] = {}
+                for node in self._g.nodes:
+                    index.setdefault(node.lower(), node)
+                self._lower = (self._version, index)
+            return [self._lower[1][n] for n in wanted if n in self._lower[1]]
 
     def forget(self, subject: str | None = None, predicate: str | None = None, object: str | None = None) -> int:
         predicate = normalize_predicate(predicate) if predicate else None
@@ -250,7 +306,7 @@ class NetworkxGraph(GraphStore):
 
     def entities(self) -> list[str]:
         with self._locked(write=False):
-            return sorted({x for f in self._facts.values() if f.current for x in (f.subject, f.object)})
+            return sorted(self._g.nodes)
 
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         return _run_pattern(cypher, params or {}, self.facts())
@@ -459,6 +515,12 @@ class Neo4jGraph(GraphStore):
 
     def entities(self) -> list[str]:
         return [row["n"] for row in self._read("MATCH (e:Entity) WHERE (e)--() RETURN e.name AS n ORDER BY n")]
+
+    def find_entities(self, names: list[str]) -> list[str]:
+        if not names:
+            return []
+        query = "MATCH (e:Entity) WHERE toLower(e.name) IN $names AND (e)--() RETURN e.name AS n"
+        return [row["n"] for row in self._read(query, names=sorted({n.lower() for n in names}))]
 
     def close(self) -> None:
         self.driver.close()

@@ -42,30 +42,45 @@ class Memory:
 
     def remember(self, text: str | None = None, *, facts: list[tuple[str, str, str]] = (), source: str = "",  # type: ignore[assignment]
                  provenance: dict[str, Any] | None = None, functional: bool = False) -> list[str]:  # fmt: skip
-        """Store a text and/or facts (subject, relation, object); returns the ids stored."""
+        """Store a text and/or facts (subject, relation, object); returns the ids stored. Facts
+        stored with a text point to it (`item_id` in their provenance), so recall can follow the
+        graph back to the text a fact came from."""
         if text is None and not facts:
             raise UserError("remember() needs a text, facts=[(subject, relation, object), ...], or both")
+        if text is None:
+            meta = {"time": time.time(), "source": source, **(provenance or {})}
+            return [self.graph.add_fact(s, p, o, functional=functional, provenance=meta).id for s, p, o in facts]
+        return self.remember_many([text], facts=[list(facts)], source=source, provenance=provenance, functional=functional)
+
+    def remember_many(self, texts: list[str], *, facts: list[list[tuple[str, str, str]]] | None = None, source: str = "",
+                      provenance: dict[str, Any] | None = None, functional: bool = False) -> list[str]:  # fmt: skip
+        """Store many texts at once (embedded in batches), each with its own facts; returns the
+        ids of the texts and then of the facts."""
+        if facts is not None and len(facts) != len(texts):
+            raise UserError(f"remember_many: {len(texts)} texts but {len(facts)} lists of facts; give one list per text")
         meta = {"time": time.time(), "source": source, **(provenance or {})}
-        ids = []
-        if text is not None:
-            ids += self.vectors.upsert([MemoryItem(text=text, source=source, kind="note", provenance=meta)])
-        for subject, predicate, obj in facts:
-            ids.append(self.graph.add_fact(subject, predicate, obj, functional=functional, provenance=meta).id)
+        items = [MemoryItem(text=t, source=source, kind="note", provenance=dict(meta)) for t in texts]
+        ids = self.vectors.upsert(items)
+        for item_id, item_facts in zip(ids, facts or []):
+            for subject, predicate, obj in item_facts:
+                fact = self.graph.add_fact(subject, predicate, obj, functional=functional, provenance={**meta, "item_id": item_id})
+                ids.append(fact.id)
         return ids
 
     def add_fact(self, subject: str, predicate: str, obj: str, *, functional: bool = False, **provenance: Any) -> Fact:
         return self.graph.add_fact(subject, predicate, obj, functional=functional, provenance={"time": time.time(), **provenance})
 
     def recall(self, query: str, k: int = 5, *, budget_tokens: int | None = None) -> list[MemoryItem]:
-        """The memories most relevant to `query`: vector + full-text search of texts, plus the facts
-        around the entities the query names, fused by reciprocal rank, cut to `budget_tokens`."""
+        """The memories most relevant to `query`: vector + full-text search of texts, and the graph
+        around the entities the query names (up to two hops, each fact leading back to the text it
+        came from), fused by reciprocal rank and cut to `budget_tokens`."""
         if not query or not query.strip():
             return []
         texts = self.vectors.search(query, k=max(k, 10))
-        facts = self._facts_for(query)
+        graph = self._graph_items(query, limit=max(k, 10))
         fused: dict[str, MemoryItem] = {}
         scores: dict[str, float] = {}
-        for ranking in (texts, facts):
+        for ranking in (texts, graph):
             for rank, item in enumerate(ranking):
                 scores[item.id] = scores.get(item.id, 0.0) + 1.0 / (60 + rank + 1)
                 fused.setdefault(item.id, item)
@@ -83,15 +98,37 @@ class Memory:
             ranked = kept
         return ranked
 
-    def _facts_for(self, query: str) -> list[MemoryItem]:
-        lowered = query.lower()
-        named = [e for e in self.graph.entities() if len(e) > 2 and re.search(rf"\b{re.escape(e.lower())}\b", lowered)]
+    def _graph_items(self, query: str, limit: int) -> list[MemoryItem]:
+        """Texts and facts reached from the entities `query` names, nearest first."""
+        named = [e for e in self.graph.find_entities(_ngrams(query)) if len(e) > 2]
+        if not named:
+            return []
+        order: list[str] = []
+        facts: dict[str, Fact] = {}
+        for depth in (1, 2):
+            for entity in named:
+                for fact in self.graph.neighbors(entity, depth=depth):
+                    key = str(fact.provenance.get("item_id") or f"fact:{fact.id}")
+                    if key not in facts:
+                        facts[key] = fact
+                        order.append(key)
+            if len(order) >= limit:
+                break
+        order = order[:limit]
+        texts = {item.id: item for item in self.vectors.get([key for key in order if not key.startswith("fact:")])}
         items = []
-        for entity in named:
-            for fact in self.graph.neighbors(entity, depth=1):
-                items.append(MemoryItem(text=fact.text(), id=f"fact:{fact.id}", kind="fact",
-                                        source=str(fact.provenance.get("source", "")), provenance=fact.provenance))  # fmt: skip
+        for key in order:
+            if key in texts:
+                items.append(texts[key])
+            elif key.startswith("fact:"):
+                fact = facts[key]
+                items.append(MemoryItem(text=fact.text(), id=key, kind="fact", source=str(fact.provenance.get("source", "")),
+                                        provenance=fact.provenance))  # fmt: skip
         return items
+
+    def facts_about(self, entity: str, *, include_past: bool = False) -> list[Fact]:
+        """Every fact with `entity` at either end (with `include_past`, superseded ones too)."""
+        return self.graph.facts(subject=entity, include_past=include_past) + self.graph.facts(object=entity, include_past=include_past)
 
     def forget(self, ids: list[str] | None = None, *, source: str | None = None, subject: str | None = None) -> int:
         """Delete memories by id or source, and facts about `subject`."""
@@ -166,3 +203,9 @@ class Memory:
 
     def close(self) -> None:
         self.graph.close()
+
+
+def _ngrams(text: str, longest: int = 4) -> list[str]:
+    """Every run of 1..`longest` words of `text`: the names an entity lookup tries."""
+    words = re.findall(r"[\w][\w'.\-]*[\w]|[\w]", text)
+    return [" ".join(words[i:i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)]

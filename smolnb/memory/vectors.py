@@ -128,6 +128,10 @@ class VectorStore(ABC):
     @abstractmethod
     def count(self) -> int: ...
 
+    @abstractmethod
+    def get(self, ids: list[str]) -> list[MemoryItem]:
+        """The items with these ids (those that exist)."""
+
 
 def _check_text(text: str) -> str:
     if not isinstance(text, str) or not text.strip():
@@ -169,6 +173,7 @@ class LanceVectorStore(VectorStore):
             return []
         texts = [_check_text(i.text) for i in items]
         vectors = self.embedder.embed(texts)
+        fresh = all(not item.id for item in items)  # new ids: a plain append, no merge needed
         rows = []
         for item, text, vector in zip(items, texts, vectors):
             item.id = item.id or uuid.uuid4().hex[:16]
@@ -176,7 +181,11 @@ class LanceVectorStore(VectorStore):
                          "run_id": str(item.provenance.get("run_id", "")), "ts": time.time(),
                          "provenance": json.dumps(item.provenance, default=str)})  # fmt: skip
         with self._lock:
-            (self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows))
+            if fresh:
+                _drop_shadowing_datasets()  # lancedb's add() probes sys.modules["datasets"]
+                self.table.add(rows)
+            else:
+                self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
         return [i.id for i in items]
 
     def _ensure_fts(self) -> None:
@@ -224,6 +233,13 @@ class LanceVectorStore(VectorStore):
 
     def count(self) -> int:
         return int(self.table.count_rows())
+
+    def get(self, ids: list[str]) -> list[MemoryItem]:
+        if not ids:
+            return []
+        quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
+        rows = self.table.search().where(f"id IN ({quoted})").limit(len(ids)).to_list()
+        return [_item(r, 0.0) for r in rows]
 
 
 def _item(row: dict[str, Any], score: float) -> MemoryItem:

@@ -57,9 +57,10 @@ def test_persistence_across_processes(minilm, tmp_path):
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env={"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
     memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=minilm)
-    texts = [i.text for i in memory.recall("when is the lab meeting?", k=3)]
-    assert any("Thursdays at 10" in t for t in texts)
-    assert "lab meeting happens on Thursday" in texts
+    [item] = memory.recall("when is the lab meeting?", k=3)
+    assert "Thursdays at 10" in item.text
+    [fact] = memory.facts_about("lab meeting")
+    assert fact.text() == "lab meeting happens on Thursday" and fact.provenance["item_id"] == item.id
 
 
 def test_upsert_delete_and_bad_input(tmp_path):
@@ -121,7 +122,7 @@ def test_memory_down_lets_the_run_go_on(tmp_path, caplog):
     class DownGraph:
         uri = "neo4j://down"
 
-        def entities(self):
+        def find_entities(self, names):
             raise BackendError("the Neo4j server at neo4j://down cannot be reached")
 
         def close(self):
