@@ -1,0 +1,78 @@
+"""Recall quality on `datasets/memory_recall`: plain vector search vs `Memory.recall`.
+
+    python bench/memory_recall.py [--graph neo4j://user:password@127.0.0.1:7687]
+
+Both index the same 519 notes with the same all-MiniLM-L6-v2 embeddings; `Memory` also keeps the
+facts each note carries in its graph (networkx by default). For each of the 105 questions,
+recall@k is the share of the question's gold notes found in the top k; the figures are means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from smolnb.memory import LanceVectorStore, Memory, SentenceTransformerEmbedder  # noqa: E402
+
+DATA = ROOT / "datasets" / "memory_recall"
+
+
+def recall_at(found: list[str], gold: list[str], k: int) -> float:
+    return len(set(found[:k]) & set(gold)) / len(gold)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--graph", default=None, help="graph URI (default: networkx in a temp folder)")
+    args = parser.parse_args()
+    items = [json.loads(line) for line in (DATA / "items.jsonl").open()]
+    questions = [json.loads(line) for line in (DATA / "questions.jsonl").open()]
+    embedder = SentenceTransformerEmbedder()
+    with tempfile.TemporaryDirectory() as tmp:
+        memory = Memory(graph=args.graph or f"networkx://{tmp}/kg.json", vectors=f"lancedb://{tmp}/memory", embedder=embedder)
+        memory.graph.forget()  # a fresh graph, also on a shared server
+        started = time.perf_counter()
+        memory.remember_many([i["text"] for i in items], facts=[[tuple(f) for f in i["facts"]] for i in items], source="notes")
+        ingest = time.perf_counter() - started
+        plain = LanceVectorStore(f"{tmp}/plain", embedder)
+        from smolnb.memory import MemoryItem
+
+        plain.upsert([MemoryItem(i["text"]) for i in items])
+        by_text = {i["text"]: i["id"] for i in items}
+
+        scores: dict[str, dict[str, list[float]]] = {"vector search": defaultdict(list), "Memory.recall": defaultdict(list)}
+        by_kind: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for q in questions:
+            runs = {
+                "vector search": [by_text[i.text] for i in plain.vector_search(q["question"], k=10)],
+                "Memory.recall": [by_text.get(i.text, i.id) for i in memory.recall(q["question"], k=10)],
+            }
+            for name, found in runs.items():
+                for k in (1, 5, 10):
+                    scores[name][f"@{k}"].append(recall_at(found, q["item_ids"], k))
+                by_kind[q["kind"]][name].append(recall_at(found, q["item_ids"], 10))
+        memory.close()
+
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    print(f"{len(items)} notes, {len(questions)} questions, graph {'networkx' if not args.graph else args.graph.split('@')[-1]}, "
+          f"ingest {ingest:.1f} s")  # fmt: skip
+    print(f"{'':16}{'recall@1':>10}{'recall@5':>10}{'recall@10':>11}")
+    for name, per_k in scores.items():
+        print(f"{name:16}{mean(per_k['@1']):10.3f}{mean(per_k['@5']):10.3f}{mean(per_k['@10']):11.3f}")
+    base, ours = mean(scores["vector search"]["@10"]), mean(scores["Memory.recall"]["@10"])
+    print(f"recall@10: Memory.recall / vector search = {ours / base:.2f} ({(ours / base - 1) * 100:+.0f}%; target >= +20%)")
+    for kind, per_name in sorted(by_kind.items()):
+        print(f"  {kind:10} ({len(per_name['vector search'])} q) recall@10: vector {mean(per_name['vector search']):.3f}, "
+              f"Memory {mean(per_name['Memory.recall']):.3f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

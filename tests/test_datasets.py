@@ -1,0 +1,39 @@
+"""The datasets: each loads, has the promised shape, and is what its builder makes."""
+
+import hashlib
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1] / "datasets"
+
+
+def _load_builder(name):
+    spec = importlib.util.spec_from_file_location(name, DATA / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_memory_recall_benchmark_shape_and_checksums():
+    items = [json.loads(line) for line in (DATA / "memory_recall" / "items.jsonl").open()]
+    questions = [json.loads(line) for line in (DATA / "memory_recall" / "questions.jsonl").open()]
+    assert len(items) >= 500 and len(questions) >= 100
+    ids = {i["id"] for i in items}
+    assert len(ids) == len(items) and len({i["text"] for i in items}) == len(items)
+    for q in questions:
+        assert q["question"].strip() and q["item_ids"] and set(q["item_ids"]) <= ids
+        texts = " ".join(i["text"] for i in items if i["id"] in q["item_ids"])
+        assert q["answer"] in texts  # the gold notes hold the answer
+    card = (DATA / "memory_recall" / "README.md").read_text()
+    for name in ("items.jsonl", "questions.jsonl"):
+        digest = hashlib.sha256((DATA / "memory_recall" / name).read_bytes()).hexdigest()
+        assert re.search(rf"`{name}` {digest}", card), f"the datacard's checksum of {name} is stale"
+
+
+def test_memory_recall_builder_reproduces_the_files():
+    items, questions = _load_builder("build_memory_recall").build()
+    on_disk = [json.loads(line) for line in (DATA / "memory_recall" / "items.jsonl").open()]
+    assert items == on_disk
+    assert questions == [json.loads(line) for line in (DATA / "memory_recall" / "questions.jsonl").open()]
