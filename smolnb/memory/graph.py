@@ -71,6 +71,10 @@ class GraphStore(ABC):
         """Add a fact (a repeated current fact is not duplicated). With `functional`, a current fact
         with the same subject and predicate but another object is closed, not erased."""
 
+    def add_facts(self, facts: list[tuple[str, str, str, dict[str, Any]]], *, functional: bool = False) -> list[Fact]:
+        """Add many (subject, predicate, object, provenance) facts; one commit where the backend allows."""
+        return [self.add_fact(s, p, o, functional=functional, provenance=meta) for s, p, o, meta in facts]
+
     @abstractmethod
     def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
               *, include_past: bool = False) -> list[Fact]:  # fmt: skip
@@ -237,20 +241,26 @@ class NetworkxGraph(GraphStore):
 
     def add_fact(self, subject: str, predicate: str, object: str, *, functional: bool = False,
                  provenance: dict[str, Any] | None = None) -> Fact:  # fmt: skip
-        predicate = normalize_predicate(predicate)
-        subject, object = _entity(subject), _entity(object)
-        with self._locked(write=True):
+        [fact] = self.add_facts([(subject, predicate, object, provenance or {})], functional=functional)
+        return fact
+
+    def add_facts(self, facts: list[tuple[str, str, str, dict[str, Any]]], *, functional: bool = False) -> list[Fact]:
+        checked = [(_entity(s), normalize_predicate(p), _entity(o), meta) for s, p, o, meta in facts]
+        with self._locked(write=True):  # one lock and one fsync for the batch
+            return [self._add(s, p, o, functional, meta) for s, p, o, meta in checked]
+
+    def _add(self, subject: str, predicate: str, object: str, functional: bool, provenance: dict[str, Any] | None) -> Fact:
+        for fact in self._out(subject):
+            if (fact.predicate, fact.object) == (predicate, object):
+                return fact
+        now = time.time()
+        if functional:
             for fact in self._out(subject):
-                if (fact.predicate, fact.object) == (predicate, object):
-                    return fact
-            now = time.time()
-            if functional:
-                for fact in self._out(subject):
-                    if fact.predicate == predicate:
-                        self._record({"op": "close", "id": fact.id, "valid_to": now})
-            fact = Fact(subject, predicate, object, valid_from=now, provenance=dict(provenance or {}))
-            self._record({"op": "add", "fact": asdict(fact)})
-            return fact
+                if fact.predicate == predicate:
+                    self._record({"op": "close", "id": fact.id, "valid_to": now})
+        fact = Fact(subject, predicate, object, valid_from=now, provenance=dict(provenance or {}))
+        self._record({"op": "add", "fact": asdict(fact)})
+        return fact
 
     def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
               *, include_past: bool = False) -> list[Fact]:  # fmt: skip

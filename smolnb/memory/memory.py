@@ -61,11 +61,8 @@ class Memory:
         meta = {"time": time.time(), "source": source, **(provenance or {})}
         items = [MemoryItem(text=t, source=source, kind="note", provenance=dict(meta)) for t in texts]
         ids = self.vectors.upsert(items)
-        for item_id, item_facts in zip(ids, facts or []):
-            for subject, predicate, obj in item_facts:
-                fact = self.graph.add_fact(subject, predicate, obj, functional=functional, provenance={**meta, "item_id": item_id})
-                ids.append(fact.id)
-        return ids
+        batch = [(s, p, o, {**meta, "item_id": item_id}) for item_id, item_facts in zip(ids, facts or []) for s, p, o in item_facts]
+        return ids + [fact.id for fact in self.graph.add_facts(batch, functional=functional)] if batch else ids
 
     def add_fact(self, subject: str, predicate: str, obj: str, *, functional: bool = False, **provenance: Any) -> Fact:
         return self.graph.add_fact(subject, predicate, obj, functional=functional, provenance={"time": time.time(), **provenance})

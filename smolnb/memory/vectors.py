@@ -142,7 +142,14 @@ def _check_text(text: str) -> str:
 
 
 class LanceVectorStore(VectorStore):
-    """Memories in a LanceDB table, embedded with `embedder`; hybrid vector + full-text search."""
+    """Memories in a LanceDB table, embedded with `embedder`; hybrid vector + full-text search.
+
+    Indexes are kept up by the writes: a full-text index from the first write, an ANN index
+    (IVF-PQ, re-ranked exactly) once the table holds `ann_threshold` rows, and both folded over
+    new rows when a tenth of the table is unindexed (unindexed rows are still searched, flat).
+    """
+
+    ann_threshold = 50_000
 
     def __init__(self, path: str | Path, embedder: Embedder | None = None, table: str = "memories") -> None:
         _drop_shadowing_datasets()
@@ -156,7 +163,7 @@ class LanceVectorStore(VectorStore):
         self.embedder = embedder or default_embedder()
         self.db = lancedb.connect(str(self.path))
         self._lock = threading.Lock()
-        self._fts_rows = -1
+        self._since_check = 1 << 30  # check the indexes at the first write or search
         schema = pa.schema([
             pa.field("id", pa.string()), pa.field("text", pa.string()),
             pa.field("vector", pa.list_(pa.float32(), self.embedder.dim)),
@@ -186,27 +193,48 @@ class LanceVectorStore(VectorStore):
                 self.table.add(rows)
             else:
                 self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+            self._since_check += len(rows)
+            if self._since_check >= 1000:
+                self._maintain()
         return [i.id for i in items]
 
-    def _ensure_fts(self) -> None:
+    def _indexes(self) -> dict[str, Any]:
+        return {i.index_type: i for i in self.table.list_indices()}
+
+    def _maintain(self) -> None:
+        """Create the indexes the table's size calls for, and fold new rows into them."""
+        self._since_check = 0
+        indexes = self._indexes()
         rows = self.table.count_rows()
-        if rows != self._fts_rows:
-            with self._lock:
-                self.table.create_fts_index("text", replace=True, use_tantivy=False)
-                self._fts_rows = rows
+        if rows == 0:
+            return
+        if "FTS" not in indexes:
+            from lancedb.index import FTS
+
+            self.table.create_index("text", config=FTS(), replace=True)
+        if rows >= self.ann_threshold and not any(kind.startswith("IVF") for kind in indexes):
+            dim = self.embedder.dim
+            self.table.create_index(metric="l2", num_partitions=max(1, int(math.sqrt(rows))),
+                                    num_sub_vectors=dim // 8 if dim % 8 == 0 else 1, index_type="IVF_PQ")  # fmt: skip
+            indexes = self._indexes()
+        stale = max((self.table.index_stats(i.name).num_unindexed_rows for i in indexes.values()), default=0)
+        if stale > max(1000, rows // 10):
+            self.table.optimize()
 
     def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[MemoryItem]:
         if not query.strip() or self.table.count_rows() == 0:
             return []
         [vector] = self.embedder.embed([query])
         wide = max(k * 4, 20)
-        by_vector = self.table.search(vector).limit(wide)
+        by_vector = self.table.search(vector).limit(wide).nprobes(32).refine_factor(4)
         if where:
             by_vector = by_vector.where(where, prefilter=True)
         vector_rows = by_vector.to_list()
         text_rows: list[dict[str, Any]] = []
+        if self._since_check >= 1 << 30:
+            with self._lock:
+                self._maintain()  # a table written before this process opened it
         try:
-            self._ensure_fts()
             by_text = self.table.search(query, query_type="fts").limit(wide)
             if where:
                 by_text = by_text.where(where, prefilter=True)
@@ -220,7 +248,8 @@ class LanceVectorStore(VectorStore):
         if self.table.count_rows() == 0:
             return []
         [vector] = self.embedder.embed([query])
-        return [_item(r, 1.0 - float(r.get("_distance", 0.0))) for r in self.table.search(vector).limit(k).to_list()]
+        rows = self.table.search(vector).limit(k).nprobes(32).refine_factor(4).to_list()
+        return [_item(r, 1.0 - float(r.get("_distance", 0.0))) for r in rows]
 
     def delete(self, ids: list[str] | None = None, *, source: str | None = None) -> int:
         before = self.table.count_rows()
