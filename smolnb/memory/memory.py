@@ -73,8 +73,11 @@ class Memory:
         came from), fused by reciprocal rank and cut to `budget_tokens`."""
         if not query or not query.strip():
             return []
+        from .vectors import background
+
+        graph_items = background(self._graph_items, query, max(k, 10))  # the graph and the vectors at once
         texts = self.vectors.search(query, k=max(k, 10))
-        graph = self._graph_items(query, limit=max(k, 10))
+        graph = graph_items.result()
         fused: dict[str, MemoryItem] = {}
         scores: dict[str, float] = {}
         for ranking in (texts, graph):

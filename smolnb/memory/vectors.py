@@ -112,6 +112,20 @@ def default_embedder() -> Embedder:
     return _default_embedder
 
 
+COLUMNS = ["id", "text", "source", "kind", "provenance"]  # what a search returns (not the vector)
+_pool: Any = None
+
+
+def background(fn: Any, *args: Any) -> Any:
+    """Run `fn(*args)` on the memory thread pool; returns its future."""
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="smolnb-memory")
+    return _pool.submit(fn, *args)
+
+
 class VectorStore(ABC):
     uri: str
 
@@ -224,31 +238,34 @@ class LanceVectorStore(VectorStore):
     def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[MemoryItem]:
         if not query.strip() or self.table.count_rows() == 0:
             return []
-        [vector] = self.embedder.embed([query])
-        wide = max(k * 4, 20)
-        by_vector = self.table.search(vector).limit(wide).nprobes(32).refine_factor(4)
-        if where:
-            by_vector = by_vector.where(where, prefilter=True)
-        vector_rows = by_vector.to_list()
-        text_rows: list[dict[str, Any]] = []
         if self._since_check >= 1 << 30:
             with self._lock:
                 self._maintain()  # a table written before this process opened it
+        wide = max(k * 4, 20)
+        by_text = background(self._text_search, query, wide, where)  # meanwhile: embed and search by vector
+        [vector] = self.embedder.embed([query])
+        by_vector = self.table.search(vector).select([*COLUMNS, "_distance"]).limit(wide).nprobes(32).refine_factor(4)
+        if where:
+            by_vector = by_vector.where(where, prefilter=True)
+        vector_rows = by_vector.to_list()
+        text_rows = by_text.result()
+        return _fuse([vector_rows, text_rows], k)
+
+    def _text_search(self, query: str, limit: int, where: str | None) -> list[dict[str, Any]]:
         try:
-            by_text = self.table.search(query, query_type="fts").limit(wide)
+            by_text = self.table.search(query, query_type="fts").select([*COLUMNS, "_score"]).limit(limit)
             if where:
                 by_text = by_text.where(where, prefilter=True)
-            text_rows = by_text.to_list()
+            return by_text.to_list()
         except Exception:  # noqa: BLE001 - a query FTS cannot parse still gets vector results
-            text_rows = []
-        return _fuse([vector_rows, text_rows], k)
+            return []
 
     def vector_search(self, query: str, k: int = 5) -> list[MemoryItem]:
         """Plain vector search (the baseline `Memory.recall` is measured against)."""
         if self.table.count_rows() == 0:
             return []
         [vector] = self.embedder.embed([query])
-        rows = self.table.search(vector).limit(k).nprobes(32).refine_factor(4).to_list()
+        rows = self.table.search(vector).select([*COLUMNS, "_distance"]).limit(k).nprobes(32).refine_factor(4).to_list()
         return [_item(r, 1.0 - float(r.get("_distance", 0.0))) for r in rows]
 
     def delete(self, ids: list[str] | None = None, *, source: str | None = None) -> int:
@@ -267,7 +284,7 @@ class LanceVectorStore(VectorStore):
         if not ids:
             return []
         quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
-        rows = self.table.search().where(f"id IN ({quoted})").limit(len(ids)).to_list()
+        rows = self.table.search().select(COLUMNS).where(f"id IN ({quoted})").limit(len(ids)).to_list()
         return [_item(r, 0.0) for r in rows]
 
 
