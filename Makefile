@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,local,memory,neo4j
+EXTRAS ?= all,dev
 TASK ?= How many prime numbers are there below 1000?
 
 NEO4J_SERVER := tests/neo4j_server/target/neo4j-test-server-1.0.jar

@@ -125,6 +125,26 @@ def import_time(module: str, repeat: int = 7) -> float:
     return statistics.median(times)
 
 
+def tracing_cost(runs: int) -> tuple[float, float]:
+    """Framework time per step with tracing off and on (OpenInference spans through a batch
+    processor to an exporter that drops them: the cost smolnb adds, not the network's)."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from smolnb import tracing
+
+    class Drop(SpanExporter):
+        def export(self, spans):
+            return SpanExportResult.SUCCESS
+
+    off, on = [], []
+    for _ in range(3):  # alternate, so drift hits both alike
+        off.append(smolnb_step_time(runs, store=False))
+        tracing.enable(exporter=Drop(), batch=True)
+        on.append(smolnb_step_time(runs, store=False))
+        tracing.disable()
+    return statistics.median(off), statistics.median(on)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
@@ -139,6 +159,13 @@ def main() -> None:
     if theirs is not None:
         print(f"  smolagents                                               {theirs * 1e3:8.3f} ms")
         print(f"  ratio to smolagents: {bare / theirs:.3f} without the store, {ours / theirs:.3f} with it (target <= 0.2)")
+
+    try:
+        off, on = tracing_cost(args.runs)
+        print(f"\ntracing (no run store): off {off * 1e3:.3f} ms/step, on {on * 1e3:.3f} ms/step -> "
+              f"+{(on - off) * 1e3:.3f} ms per step (target < 1 ms; off adds one empty-list check per event)")
+    except ImportError:
+        print("\ntracing: install smolnb[otel] to measure it")
 
     print("\nexecutor time on CPU-bound snippets (best of 5)")
     print(f"  {'snippet':20s} {'exec ms':>9s} {'smolnb ms':>10s} {'ratio':>6s} {'smolagents ms':>14s} {'speed-up':>9s}")

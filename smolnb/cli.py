@@ -25,7 +25,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             if event.observation:
                 print(f">>> {event.observation[:500]}", file=sys.stderr)
 
-    agent = CodeAgent(model=args.model, max_steps=args.max_steps, listeners=[show],
+    memory = None
+    if args.memory:
+        from .memory import Memory
+
+        try:
+            memory = Memory()  # SMOLNB_GRAPH / NEO4J_URI and SMOLNB_VECTORS, else under SMOLNB_HOME
+        except SmolnbError as exc:
+            print(f"smolnb: long-term memory is unavailable, the run goes on without it: {exc}", file=sys.stderr)
+    agent = CodeAgent(model=args.model, max_steps=args.max_steps, listeners=[show], memory=memory,
                       authorized_imports=args.imports.split(",") if args.imports else ())  # fmt: skip
     result = agent.run(" ".join(args.task))
     print(result.output)
@@ -94,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--max-steps", type=int, default=6)
     run.add_argument("--imports", default="", help="extra authorized imports, comma-separated")
     run.add_argument("-v", "--verbose", action="store_true", help="show each step on stderr")
+    run.add_argument("--memory", action="store_true", help="use long-term memory (SMOLNB_GRAPH or NEO4J_URI, SMOLNB_VECTORS)")
     run.set_defaults(fn=_cmd_run)
     models = sub.add_parser("models", help="list local models and configured providers")
     models.add_argument("--json", action="store_true")
@@ -109,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     runs.add_argument("--older-than", type=float, help="prune: delete runs older than N days")
     runs.set_defaults(fn=_cmd_runs)
     args = parser.parse_args(argv)
+    from .logs import configure
+
+    configure(level=os.environ.get("SMOLNB_LOG_LEVEL", "WARNING"))  # SMOLNB_LOG_FORMAT=json for JSON lines
     if getattr(args, "action", None) in ("show", "delete") and not args.run_id:
         parser.error(f"runs {args.action} needs a run id")
     try:

@@ -95,6 +95,7 @@ class ModelCall(Event):
     usage: Usage = field(default_factory=Usage)
     duration: float = 0.0
     error: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # invocation parameters (temperature, stop, ...)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 # Assembled local models are reused across tests (and runs): they live outside each test's home.
+os.environ.setdefault("SMOLNB_MEMORY", "off")  # tests that use the notebook's memory turn it on
 os.environ.setdefault(
     "SMOLNB_MODELS", str(Path(os.environ.get("SMOLNB_HOME") or Path.home() / ".smolnb").expanduser() / "models")
 )

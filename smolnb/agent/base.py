@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import threading
 import time
@@ -14,18 +13,19 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..logs import logger
 from .._sync import interrupt_thread, run_sync
 from ..errors import BackendError, ModelError, ToolError, UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
 from ..tools import Tool, ToolSet
+from .. import tracing
 from . import prompts
 from .result import RunResult, Status
 
 __all__ = ["MultiStepAgent", "RunContext"]
 
 Listener = Callable[[Event], None]
-logger = logging.getLogger("smolnb")
 
 
 def new_run_id() -> str:
@@ -149,6 +149,7 @@ class MultiStepAgent(ABC):
         if not isinstance(task, str) or not task.strip():
             raise UserError("the task is empty: pass the question or instruction as text, e.g. agent.run('What is 2**10?')")
         self._check_tools()
+        tracing.enable_from_env()
         ctx = RunContext(run_id=new_run_id(), task=task.strip())
         self._attach_store(ctx, None)
         self._emit(ctx, self._run_start(ctx, parent_run_id, parent_step))
@@ -162,7 +163,7 @@ class MultiStepAgent(ABC):
         self._memory_meta.update({"run_id": ctx.run_id, "agent": self.name or type(self).__name__})
         if not self._memory_tools:
             self._memory_tools = self.memory.tools(self._memory_meta)
-        ctx.context = self.memory.context_for(ctx.task) + ctx.context
+        ctx.context = self.memory.context_for(ctx.task, run_id=ctx.run_id) + ctx.context
 
     def _store_in_memory(self, ctx: RunContext, output: Any) -> None:
         if self.memory is None:
@@ -451,6 +452,9 @@ class MultiStepAgent(ABC):
                 logger.warning("%s", exc)
         for listener in self.listeners:
             listener(event)
+        if store and tracing.hooks:  # tracing is on; `store=False` marks a managed agent's forwarded event
+            for hook in tracing.hooks:
+                hook(event)
 
     def _messages(self, ctx: RunContext) -> list[Message]:
         messages: list[Message] = [
@@ -493,7 +497,8 @@ class MultiStepAgent(ABC):
             response = await self.model.agenerate(messages, **params)
         except ModelError as exc:
             self._emit(ctx, ModelCall(run_id=ctx.run_id, step=ctx.step, purpose=purpose, model=self.model.model_id,
-                                      messages=messages, error=str(exc), duration=time.perf_counter() - start))  # fmt: skip
+                                      messages=messages, error=str(exc), duration=time.perf_counter() - start,
+                                      params=_plain({**getattr(self.model, "params", {}), **params})))  # fmt: skip
             raise
         duration = time.perf_counter() - start
         ctx.model_calls += 1
@@ -505,7 +510,7 @@ class MultiStepAgent(ABC):
             ctx,
             ModelCall(run_id=ctx.run_id, step=ctx.step, purpose=purpose, model=self.model.model_id, messages=messages,
                       output=response.content, tool_calls=[c.to_dict() for c in response.tool_calls],
-                      usage=response.usage, duration=duration),
+                      usage=response.usage, duration=duration, params=_plain({**getattr(self.model, "params", {}), **params})),
         )  # fmt: skip
         return response
 
@@ -533,10 +538,12 @@ class MultiStepAgent(ABC):
         return functions
 
     def _tool_function(self, ctx: RunContext, item: Tool) -> Callable[..., Any]:
+        names = list(item.inputs)
+
         def call(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
-            record: dict[str, Any] = {"name": item.name, "version": item.version,
-                                      "arguments": {**{f"arg{i}": a for i, a in enumerate(args)}, **kwargs}}  # fmt: skip
+            positional = {names[i] if i < len(names) else f"arg{i}": a for i, a in enumerate(args)}
+            record: dict[str, Any] = {"name": item.name, "version": item.version, "arguments": {**positional, **kwargs}}
             try:
                 value = item(*args, **kwargs)
             except ToolError as exc:
@@ -620,3 +627,9 @@ def run_in_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
 
     wrapped.add_done_callback(on_done)
     return wrapped
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    """Invocation parameters as JSON-friendly values (for the trace; never the API key)."""
+    return {k: v if isinstance(v, (str, int, float, bool, type(None), list)) else repr(v)
+            for k, v in params.items() if "key" not in k.lower() and "token" != k.lower()}  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,11 @@ HELP = """\
 %agent runs [N] [--table]  recent runs (in JupyterLab a browser: choose one to open its trace)
 %agent show RUN_ID         the trace of a run
 %agent resume RUN_ID       continue a run that stopped (max steps, error, interrupt)
-%agent config [KEY=VALUE]  show or set defaults: model, max_steps, memory, executor, imports
+%agent config [KEY=VALUE]  show or set defaults: model, max_steps, memory, executor, imports, graph, vectors
+%agent memory              the session's memory: where it lives, how much it holds
+%agent memory search TEXT  what recall finds for TEXT (texts and facts, with where they came from)
+%agent memory facts ENTITY the facts about ENTITY, past ones too, and a picture of its neighbourhood
+%agent memory remember TEXT  store a note
 %agent help                this text
 """
 
@@ -90,13 +95,18 @@ class AgentMagics(Magics):
 
     model = Unicode("", help="Default model for %%agent ('' means SMOLNB_MODEL or the local default).").tag(config=True)
     max_steps = Int(10, help="Default step limit for %%agent.").tag(config=True)
-    memory = Bool(True, help="Give %%agent the session's Memory when one is set.").tag(config=True)
+    memory = Bool(os.environ.get("SMOLNB_MEMORY", "on").lower() not in ("0", "off", "false", "no"),
+                  help="Give %%agent the session's long-term memory (SMOLNB_MEMORY=off turns it off by default).").tag(config=True)
+    graph = Unicode(os.environ.get("SMOLNB_GRAPH", ""), help="Graph URI for the session's memory ('' = networkx under SMOLNB_HOME).").tag(config=True)
+    vectors = Unicode(os.environ.get("SMOLNB_VECTORS", ""), help="Vector store URI ('' = LanceDB under SMOLNB_HOME).").tag(config=True)
     executor = Unicode("local", help="'local' (in the kernel) or 'subprocess'.").tag(config=True)
     imports = Unicode("", help="Extra authorized imports for %%agent, comma-separated (e.g. 'pandas,numpy').").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._tools: Any = None
+        self._memory: Any = None
+        self._memory_uris: tuple[str, str] | None = None
         self.background: list[Any] = []  # threads of runs started with --background
 
     # -- %%agent ------------------------------------------------------------------------------
@@ -171,7 +181,9 @@ class AgentMagics(Magics):
                 raise UserError(f"no tool named {name!r}.{did_you_mean(name, self.tools.names())} Add one with "
                                 "%agent tools add, or define an @tool function in the notebook.")  # fmt: skip
             tools.append(found)
+        memory = None if options.no_memory or not self.memory else self._session_memory(quiet=True)
         return CodeAgent(
+            memory=memory,
             model=options.model or self.model or None,
             tools=tools,
             max_steps=options.max_steps or self.max_steps,
@@ -205,6 +217,54 @@ class AgentMagics(Magics):
         if output:
             self.shell.user_ns[output] = result.output
 
+    def _session_memory(self, quiet: bool = False) -> Any:
+        """The session's Memory, opened on first use. With `quiet`, a memory that cannot open is
+        reported and the run goes on without it; otherwise the error is raised."""
+        uris = (self.graph, self.vectors)
+        if self._memory is not None and self._memory_uris == uris:
+            return self._memory
+        from ..memory import Memory
+
+        try:
+            self._memory = Memory(graph=self.graph or None, vectors=self.vectors or None)
+            self._memory_uris = uris
+        except SmolnbError as exc:
+            if not quiet:
+                raise
+            print(f"smolnb: long-term memory is unavailable, this run goes on without it: {exc}\n"
+                  "(`%agent config memory=off` or `%%agent --no-memory` stops this message)")  # fmt: skip
+            return None
+        return self._memory
+
+    def _cmd_memory(self, args: list[str]) -> Any:
+        from ..widgets import NeighbourhoodView
+
+        sub, rest = (args[0], " ".join(args[1:]).strip()) if args else ("status", "")
+        if sub in ("search", "facts", "remember") and not rest:
+            raise UsageError(f"%agent memory {sub} needs {'an entity' if sub == 'facts' else 'a text'}")
+        memory = self._session_memory()
+        if sub == "status":
+            return _Table(["store", "where", "holds"], [["graph", memory.graph.uri, f"{len(memory.graph.facts()):,} facts"],
+                                                        ["vectors", memory.vectors.uri, f"{memory.vectors.count():,} texts"]])  # fmt: skip
+        if sub == "search":
+            rows = []
+            for item in memory.recall(rest, k=10):
+                origin = ", ".join(f"{k} {item.provenance[k]}" for k in ("source", "run_id", "step", "agent") if item.provenance.get(k) not in (None, ""))
+                rows.append([f"{item.score:.3f}", item.kind, item.text[:200], origin])
+            return _Table(["score", "kind", "memory", "from"], rows, "" if rows else f"nothing in memory matches {rest!r}")
+        if sub == "facts":
+            found = memory.graph.find_entities([rest]) or [rest]
+            facts = memory.facts_about(found[0], include_past=True)
+            if not facts:
+                from ..errors import did_you_mean
+
+                raise UsageError(f"%agent memory facts: no facts about {rest!r}.{did_you_mean(rest, memory.graph.entities())}")
+            return NeighbourhoodView(found[0], facts)
+        if sub == "remember":
+            [item_id] = memory.remember(rest, source="notebook")
+            return f"remembered ({item_id})"
+        raise UsageError(f"%agent memory: unknown command {sub!r}; use search TEXT, facts ENTITY, remember TEXT, or nothing for the status")
+
     def _live_widget(self) -> Any:
         if getattr(self.shell, "kernel", None) is None:
             return None  # a terminal: the text trace is shown when the run ends
@@ -234,7 +294,7 @@ class AgentMagics(Magics):
         if handler is None:
             from ..errors import did_you_mean
 
-            commands = ["models", "tools", "runs", "show", "resume", "config", "help"]
+            commands = ["models", "tools", "runs", "show", "resume", "config", "memory", "help"]
             raise UsageError(f"%agent: unknown command {command!r}.{did_you_mean(command, commands)} Commands: {', '.join(commands)}")
         try:
             return handler(args)
@@ -319,7 +379,7 @@ class AgentMagics(Magics):
 
     def _cmd_config(self, args: list[str]) -> Any:
         names = {"model": str, "max_steps": int, "memory": lambda v: v.lower() in ("1", "true", "yes", "on"), "executor": str,
-                 "imports": str}  # fmt: skip
+                 "imports": str, "graph": str, "vectors": str}  # fmt: skip
         for item in args:
             key, sep, value = item.partition("=")
             key = key.strip().replace("-", "_")

@@ -558,6 +558,8 @@ def open_graph(uri: str | GraphStore | None) -> GraphStore:
     """A graph by URI: `networkx://PATH` (default under SMOLNB_HOME) or `neo4j://` / `bolt://`."""
     if isinstance(uri, GraphStore):
         return uri
+    if uri is None:
+        uri = os.environ.get("SMOLNB_GRAPH") or os.environ.get("NEO4J_URI") or None
     if uri is None or uri == "networkx://":
         from ..config import home
 

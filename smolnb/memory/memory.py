@@ -3,18 +3,18 @@ outlives the kernel."""
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from typing import Any
 
+from ..logs import logger
+from .. import tracing
 from ..errors import BackendError, UserError
 from .graph import Fact, GraphStore, open_graph
 from .vectors import Embedder, MemoryItem, VectorStore, open_vectors
 
 __all__ = ["Memory"]
 
-logger = logging.getLogger("smolnb")
 
 
 class Memory:
@@ -59,6 +59,11 @@ class Memory:
         if facts is not None and len(facts) != len(texts):
             raise UserError(f"remember_many: {len(texts)} texts but {len(facts)} lists of facts; give one list per text")
         meta = {"time": time.time(), "source": source, **(provenance or {})}
+        with tracing.span("memory.remember", "TOOL", meta.get("run_id"), **{"tool.name": "remember", "smolnb.texts": len(texts)}):
+            return self._remember_many(texts, facts, meta, source, functional)
+
+    def _remember_many(self, texts: list[str], facts: list[list[tuple[str, str, str]]] | None, meta: dict[str, Any],
+                       source: str, functional: bool) -> list[str]:  # fmt: skip
         items = [MemoryItem(text=t, source=source, kind="note", provenance=dict(meta)) for t in texts]
         ids = self.vectors.upsert(items)
         batch = [(s, p, o, {**meta, "item_id": item_id}) for item_id, item_facts in zip(ids, facts or []) for s, p, o in item_facts]
@@ -67,12 +72,16 @@ class Memory:
     def add_fact(self, subject: str, predicate: str, obj: str, *, functional: bool = False, **provenance: Any) -> Fact:
         return self.graph.add_fact(subject, predicate, obj, functional=functional, provenance={"time": time.time(), **provenance})
 
-    def recall(self, query: str, k: int = 5, *, budget_tokens: int | None = None) -> list[MemoryItem]:
+    def recall(self, query: str, k: int = 5, *, budget_tokens: int | None = None, run_id: str | None = None) -> list[MemoryItem]:
         """The memories most relevant to `query`: vector + full-text search of texts, and the graph
         around the entities the query names (up to two hops, each fact leading back to the text it
         came from), fused by reciprocal rank and cut to `budget_tokens`."""
         if not query or not query.strip():
             return []
+        with tracing.span("memory.recall", "RETRIEVER", run_id, **{"input.value": query, "smolnb.k": k}):
+            return self._recall(query, k, budget_tokens)
+
+    def _recall(self, query: str, k: int, budget_tokens: int | None) -> list[MemoryItem]:
         from .vectors import background
 
         graph_items = background(self._graph_items, query, max(k, 10))  # the graph and the vectors at once
@@ -155,7 +164,7 @@ class Memory:
                 query: What to look for.
                 k: How many results.
             """
-            return [item.text for item in memory.recall(query, k=k)]
+            return [item.text for item in memory.recall(query, k=k, run_id=meta.get("run_id"))]
 
         @tool(version="1.0.0")
         def store_memory(text: str) -> str:
@@ -190,10 +199,10 @@ class Memory:
 
         return [search_memory, store_memory, add_fact, query_graph]
 
-    def context_for(self, task: str, k: int = 5, budget_tokens: int = 400) -> str:
+    def context_for(self, task: str, k: int = 5, budget_tokens: int = 400, run_id: str | None = None) -> str:
         """The prompt section of memories relevant to `task` ('' when none or when memory is down)."""
         try:
-            items = self.recall(task, k=k, budget_tokens=budget_tokens)
+            items = self.recall(task, k=k, budget_tokens=budget_tokens, run_id=run_id)
         except BackendError as exc:
             logger.warning("memory is unavailable, the run goes on without it: %s", exc)
             return "\n\n(Long-term memory is unavailable for this run.)"

@@ -311,6 +311,8 @@ def open_vectors(uri: str | VectorStore | None, embedder: Embedder | None = None
     """A vector store by URI: `lancedb://PATH` (default under SMOLNB_HOME)."""
     if isinstance(uri, VectorStore):
         return uri
+    if uri is None:
+        uri = os.environ.get("SMOLNB_VECTORS") or None
     if uri is None or uri == "lancedb://":
         from ..config import home
 

@@ -20,6 +20,7 @@ from typing import Any
 from ..config import home
 from ..errors import BackendError, UserError, did_you_mean
 from ..events import Event, ModelCall, RunEnd, RunStart, Step, ToolCall, event_from_dict
+from ..redact import redact
 
 __all__ = ["RunRecord", "RunStore", "default_store"]
 
@@ -61,7 +62,8 @@ MIGRATIONS: list[tuple[str, str]] = [
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, default=repr, ensure_ascii=False)
+    """JSON for a row, with secrets redacted (API keys never reach the database)."""
+    return redact(json.dumps(value, default=repr, ensure_ascii=False))
 
 
 @dataclass
@@ -197,7 +199,7 @@ class RunStore:
                     " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
                     " ON CONFLICT(run_id) DO UPDATE SET status = 'running', model = excluded.model, tools = excluded.tools,"
                     " updated = excluded.updated, pid = excluded.pid, error = NULL",
-                    (event.run_id, event.task, event.agent, event.agent_type, event.model, _json(event.tools),
+                    (event.run_id, redact(event.task), event.agent, event.agent_type, event.model, _json(event.tools),
                      event.parent_run_id, event.ts, now, os.getpid()),
                 )  # fmt: skip
             seq = self._seq.get(event.run_id)
@@ -214,7 +216,7 @@ class RunStore:
                 conn.execute(
                     "UPDATE runs SET status = ?, output = ?, error = ?, input_tokens = ?, output_tokens = ?, duration = ?,"
                     " steps = ?, updated = ? WHERE run_id = ?",
-                    (event.status, _json(event.output), event.error, event.usage.input_tokens, event.usage.output_tokens,
+                    (event.status, _json(event.output), redact(event.error) if event.error else None, event.usage.input_tokens, event.usage.output_tokens,
                      event.duration, event.steps, now, event.run_id),
                 )  # fmt: skip
                 self._seq.pop(event.run_id, None)

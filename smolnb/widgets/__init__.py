@@ -1,7 +1,8 @@
 """Widgets: the step trace (live and static) and its renderers."""
 
 from .browser import RunBrowser
+from .graph_view import NeighbourhoodView
 from .render import TraceState, render_html, render_text
 from .trace import TraceView, TraceWidget
 
-__all__ = ["RunBrowser", "TraceState", "TraceView", "TraceWidget", "render_html", "render_text"]
+__all__ = ["NeighbourhoodView", "RunBrowser", "TraceState", "TraceView", "TraceWidget", "render_html", "render_text"]

@@ -30,10 +30,22 @@ def test_notebook_runs_without_error(path, tmp_path, smolnb_home):
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()  # raises CellExecutionError, naming the cell, on any error
+    restarts = 0
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if "restart-kernel" in cell.metadata.get("tags", []):
+                # where the notebook tells its reader to restart the kernel, the test restarts it too
+                client.km.restart_kernel(now=True)
+                client.kc.wait_for_ready(timeout=120)
+                restarts += 1
+            client.execute_cell(cell, index)  # raises CellExecutionError, naming the cell, on any error
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     if any("%%agent" in cell.source for cell in nb.cells):
         # the %%agent cell left a readable trace for frontends without widgets
         texts = [o.get("data", {}).get("text/plain", "") for o in outputs]
         assert any("model calls" in t for t in texts)
+    if restarts:
+        # after the restart the kernel is new: session 1's variables are gone
+        tagged = next(c for c in nb.cells if "restart-kernel" in c.metadata.get("tags", []))
+        assert tagged.outputs[-1]["data"]["text/plain"] == "False"

@@ -1,0 +1,87 @@
+"""Secrets kept out of spans, logs, the run store and eval outputs.
+
+`redact(text)` replaces, with `[REDACTED]`:
+- the values of environment variables whose names look secret (`*_API_KEY`, `*_TOKEN`,
+  `*_SECRET*`, `*PASSWORD*`), as they are now (8 characters or longer);
+- strings shaped like provider keys (`sk-...`, `sk-ant-...`, `hf_...`, `ghp_...`, `AKIA...`,
+  `xoxb-...`), bearer tokens, and `api_key=...` / `"api_key": "..."` pairs;
+- anything matching a pattern added with `add_pattern(regex)` or listed, comma-separated, in
+  `SMOLNB_REDACT`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from typing import Any
+
+__all__ = ["MASK", "add_pattern", "add_secret", "redact", "redact_obj"]
+
+MASK = "[REDACTED]"
+_SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$|_(API_?KEY|TOKEN|SECRET|PASSWORD)_?", re.I)
+_BUILTIN = [
+    r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}",
+    r"\bhf_[A-Za-z0-9]{20,}",
+    r"\bgh[pousr]_[A-Za-z0-9]{20,}",
+    r"\bAKIA[0-9A-Z]{16}\b",
+    r"\bxox[abpr]-[A-Za-z0-9\-]{10,}",
+    r"(?i:\bbearer)\s+[A-Za-z0-9._\-]{12,}",
+    r"(?<=(?i:api_key)=)[^\s&\"',]{8,}",
+    r"(?<=(?i:\"api_key\": \"))[^\"]{8,}",
+]
+_extra: list[str] = []
+_secrets: set[str] = set()
+_cache: dict[str, Any] = {"key": None, "regex": None, "checked": 0.0}
+_lock = threading.Lock()
+
+
+def add_pattern(regex: str) -> None:
+    """Redact whatever `regex` matches from now on."""
+    re.compile(regex)  # a bad pattern fails here, not at the next log line
+    with _lock:
+        _extra.append(regex)
+        _cache["key"] = None
+
+
+def add_secret(value: str) -> None:
+    """Redact this exact value from now on (e.g. a key read from a file)."""
+    if value and len(value) >= 6:
+        with _lock:
+            _secrets.add(value)
+            _cache["key"] = None
+
+
+def _regex() -> re.Pattern[str]:
+    now = time.monotonic()
+    if _cache["key"] is not None and now - _cache["checked"] < 1.0:  # the environment is read at most once a second
+        return _cache["regex"]
+    env_secrets = tuple(sorted(v for k, v in os.environ.items() if len(v) >= 8 and _SECRET_NAME.search(k)))
+    configured = tuple(p.strip() for p in os.environ.get("SMOLNB_REDACT", "").split(",") if p.strip())
+    key = (env_secrets, configured, len(_extra), len(_secrets))
+    _cache["checked"] = now
+    if _cache["key"] != key:
+        with _lock:
+            literal = [re.escape(v) for v in sorted({*env_secrets, *_secrets}, key=len, reverse=True)]
+            _cache["regex"] = re.compile("|".join(literal + _BUILTIN + list(configured) + _extra))
+            _cache["key"] = key
+    return _cache["regex"]
+
+
+def redact(text: str) -> str:
+    """`text` with every secret replaced by [REDACTED]."""
+    if not text:
+        return text
+    return _regex().sub(MASK, text)
+
+
+def redact_obj(value: Any) -> Any:
+    """The same through dicts, lists and tuples (keys are kept, values redacted)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_obj(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact_obj(v) for v in value)
+    return value

