@@ -18,7 +18,9 @@ __all__ = [
     "ToolCallingAgent",
     "get_model",
     "load_ipython_extension",
+    "run_many",
     "runs",
+    "scheduler",
     "tool",
     "__version__",
 ]
@@ -31,6 +33,8 @@ _LAZY = {
     "tool": "smolnb.tools",
     "get_model": "smolnb.models",
     "Memory": "smolnb.memory",
+    "run_many": "smolnb.batch",
+    "scheduler": "smolnb.scheduling",
 }
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ __all__ = ["disable", "enable", "hooks", "span", "tracer"]
 hooks: list[Any] = []
 
 MEMORY_SEARCH_TOOLS = {"search_memory", "query_graph"}
-MEMORY_TOOLS = MEMORY_SEARCH_TOOLS | {"store_memory", "add_fact"}
+MEMORY_TOOLS = MEMORY_SEARCH_TOOLS | {"store_memory", "add_fact", "increment_counter"}
 
 _state: dict[str, Any] = {"tracer": None, "provider": None, "listener": None, "env_checked": False}
 _lock = threading.Lock()

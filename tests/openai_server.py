@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 import time
 from collections import deque
@@ -22,6 +24,12 @@ class ScriptedOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.default: Any = None
         self.responder: Any = None  # body -> reply, used when no reply is queued
+        self.latency = 0.0  # seconds each request takes before its reply
+        self.in_flight = 0  # requests being answered now
+        self.max_in_flight = 0
+        self.abandoned = 0  # requests whose client went away before the reply
+        self.spans: list[tuple[float, float]] = []  # (start, end) of every answered request
+        self._count = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,8 +40,37 @@ class ScriptedOpenAIServer:
                 self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
 
             def do_POST(self) -> None:
+                with server._count:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                started = time.monotonic()
+                try:
+                    self._answer()
+                finally:
+                    with server._count:
+                        server.in_flight -= 1
+                        server.spans.append((started, time.monotonic()))
+
+            def _client_gone(self) -> bool:
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                if not readable:
+                    return False
+                try:
+                    return self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
+
+            def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                deadline = time.monotonic() + server.latency
+                while time.monotonic() < deadline:  # the fixed latency, watching for a client that hangs up
+                    if self._client_gone():
+                        with server._count:
+                            server.abandoned += 1
+                        self.close_connection = True
+                        return
+                    time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
                 server.requests.append({"path": self.path, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()}})
                 if server.replies:
                     reply = server.replies.popleft()
@@ -61,7 +98,11 @@ class ScriptedOpenAIServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # many clients at once (the throughput bench)
+            daemon_threads = True
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import os
 import threading
 import time
@@ -20,6 +21,7 @@ from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepSta
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
 from ..tools import Tool, ToolSet
 from .. import tracing
+from ..scheduling import scheduler
 from . import prompts
 from .result import RunResult, Status
 
@@ -54,6 +56,7 @@ class RunContext:
     context: str = ""  # what the agent knows of its surroundings (e.g. the notebook's variables)
     store: Listener | None = None
     start: float = field(default_factory=time.perf_counter)
+    priority: int = 0
 
 
 class MultiStepAgent(ABC):
@@ -91,6 +94,7 @@ class MultiStepAgent(ABC):
         model_params: dict[str, Any] | None = None,
         system_prompt: str | None = None,
         store: Any = True,
+        priority: int = 0,
     ) -> None:
         if max_steps < 1:
             raise UserError(f"max_steps must be at least 1, got {max_steps}")
@@ -117,7 +121,9 @@ class MultiStepAgent(ABC):
         self.model_params = dict(model_params or {})
         self.system_prompt = system_prompt
         self.store = store
+        self.priority = priority
         self.last_result: RunResult | None = None
+        self._active = False
         self._resolved_revision = -1
         self._memory_tools: list[Tool] = []
         self._memory_meta: dict[str, Any] = {}
@@ -144,16 +150,33 @@ class MultiStepAgent(ABC):
         parent_run_id: str | None = None,
         parent_step: int | None = None,
         variables: dict[str, Any] | None = None,
+        priority: int | None = None,
     ) -> RunResult:
-        """Run the agent on `task` (async)."""
+        """Run the agent on `task` (async). Many runs of one agent may go at once (each beyond the
+        first runs on a `clone()`); `priority` (default: the agent's) orders their model calls."""
         if not isinstance(task, str) or not task.strip():
             raise UserError("the task is empty: pass the question or instruction as text, e.g. agent.run('What is 2**10?')")
-        self._check_tools()
-        tracing.enable_from_env()
-        ctx = RunContext(run_id=new_run_id(), task=task.strip())
-        self._attach_store(ctx, None)
-        self._emit(ctx, self._run_start(ctx, parent_run_id, parent_step))
-        return await self._drive(ctx, (max_steps or self.max_steps), variables or {})
+        if self._active:
+            return await self.clone().arun(task, max_steps=max_steps, parent_run_id=parent_run_id, parent_step=parent_step,
+                                           variables=variables, priority=priority)  # fmt: skip
+        self._active = True
+        try:
+            self._check_tools()
+            tracing.enable_from_env()
+            ctx = RunContext(run_id=new_run_id(), task=task.strip(), priority=self.priority if priority is None else priority)
+            self._attach_store(ctx, None)
+            self._emit(ctx, self._run_start(ctx, parent_run_id, parent_step))
+            return await self._drive(ctx, (max_steps or self.max_steps), variables or {})
+        finally:
+            self._active = False
+
+    def clone(self) -> MultiStepAgent:
+        """A twin for a concurrent run: same model, tools, memory and settings; its own run state."""
+        twin = copy.copy(self)
+        twin.listeners = list(self.listeners)
+        twin._memory_tools, twin._memory_meta = [], {}
+        twin._active, twin.last_result = False, None
+        return twin
 
     def _attach_memory(self, ctx: RunContext) -> None:
         """With a Memory: the most relevant memories go into the prompt, memory tools into the toolbox."""
@@ -493,8 +516,21 @@ class MultiStepAgent(ABC):
             return ModelResponse(replay.output, [ToolCallRequest(**c) for c in replay.tool_calls], replay.usage)
         start = time.perf_counter()
         params = {**self.model_params, **kwargs}
+        model_id = self.model.model_id
+        limits = scheduler.limits_for(model_id)
         try:
-            response = await self.model.agenerate(messages, **params)
+            # every model call waits its turn: priority order, per-model concurrency and rate limits
+            async with scheduler.slot(model_id, priority=ctx.priority, tokens=_estimate_tokens(messages)) as turn:
+                start = time.perf_counter()
+                if limits.timeout is not None:
+                    try:
+                        response = await asyncio.wait_for(self.model.agenerate(messages, **params), limits.timeout)
+                    except asyncio.TimeoutError:
+                        raise ModelError(f"{model_id} did not answer within {limits.timeout:g} s (the scheduler's timeout for it: "
+                                         f"scheduler.configure({model_id!r}, timeout=...) changes it)") from None  # fmt: skip
+                else:
+                    response = await self.model.agenerate(messages, **params)
+                turn.used_tokens = response.usage.input_tokens + response.usage.output_tokens
         except ModelError as exc:
             self._emit(ctx, ModelCall(run_id=ctx.run_id, step=ctx.step, purpose=purpose, model=self.model.model_id,
                                       messages=messages, error=str(exc), duration=time.perf_counter() - start,
@@ -535,6 +571,8 @@ class MultiStepAgent(ABC):
             functions[item.name] = self._tool_function(ctx, item)
         for name, agent in self.managed_agents.items():
             functions[name] = self._agent_function(ctx, name, agent)
+        if self.managed_agents:
+            functions["parallel"] = _parallel
         return functions
 
     def _tool_function(self, ctx: RunContext, item: Tool) -> Callable[..., Any]:
@@ -564,13 +602,10 @@ class MultiStepAgent(ABC):
                 raise ToolError(f"{name}(task) needs the task as a non-empty string")
             start = time.perf_counter()
             parent_step = ctx.step
-            sub_listeners = agent.listeners
+            helper = agent.clone()  # its own run state: the same helper may run several times at once
             # The helper stores its own events; the manager's listeners (and result) see them too.
-            agent.listeners = sub_listeners + [lambda e: self._emit(ctx, e, store=False) if e.run_id != ctx.run_id else None]
-            try:
-                result = run_sync(agent.arun(task, parent_run_id=ctx.run_id, parent_step=parent_step))
-            finally:
-                agent.listeners = sub_listeners
+            helper.listeners.append(lambda e: self._emit(ctx, e, store=False) if e.run_id != ctx.run_id else None)
+            result = run_sync(helper.arun(task, parent_run_id=ctx.run_id, parent_step=parent_step, priority=ctx.priority))
             record = {"name": name, "version": "agent", "arguments": {"task": task}, "run_id": result.run_id,
                       "duration": time.perf_counter() - start}  # fmt: skip
             if result.status != "success":
@@ -627,6 +662,31 @@ def run_in_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
 
     wrapped.add_done_callback(on_done)
     return wrapped
+
+
+def _parallel(calls: Any) -> list[Any]:
+    """`parallel([(helper, "task"), (other, "task")])`: run helpers at the same time and return
+    their answers in order (a helper that fails gives its error message as its answer)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = list(calls)
+    if not pairs or not all(isinstance(p, (tuple, list)) and len(p) == 2 and callable(p[0]) for p in pairs):
+        raise ToolError("parallel() takes a list of (helper, task) pairs, e.g. parallel([(researcher, 'find X'), (coder, 'compute Y')])")
+
+    def one(pair: Any) -> Any:
+        fn, task = pair
+        try:
+            return fn(task)
+        except ToolError as exc:
+            return f"error: {exc}"
+
+    with ThreadPoolExecutor(max_workers=len(pairs), thread_name_prefix="smolnb-parallel") as pool:
+        return list(pool.map(one, pairs))
+
+
+def _estimate_tokens(messages: list[Message]) -> int:
+    """About four characters a token: what a request will cost, for the token-rate window."""
+    return sum(len(str(m.get("content") or "")) for m in messages) // 4 + 1
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:

@@ -89,6 +89,13 @@ class CodeAgent(MultiStepAgent):
         agent = cls(model=model or record.model, **kwargs)
         return agent.resume_run(record.run_id, max_steps=max_steps)
 
+    def clone(self) -> CodeAgent:
+        twin = super().clone()
+        assert isinstance(twin, CodeAgent)
+        if not isinstance(self.executor_kind, Executor):
+            twin.executor, twin._tool_revision = None, -1  # its own executor (over the same namespace, if one was given)
+        return twin
+
     def to_config(self) -> dict[str, Any]:
         config = super().to_config()
         config["authorized_imports"] = sorted(self.policy.authorized - DEFAULT_IMPORTS)

@@ -46,6 +46,7 @@ For example: `result = {example}` then `final_answer(result)`.
 AGENTS_SECTION = """
 You can delegate to these helpers; call them in your code with a task string and they return a text answer:
 {items}
+To run several helpers at the same time: answers = parallel([(helper_a, "task"), (helper_b, "task")]).
 """
 
 TOOL_CALLING_SYSTEM = """You solve tasks by calling tools. Call one or more tools; their results come back to you.

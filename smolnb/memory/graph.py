@@ -76,6 +76,11 @@ class GraphStore(ABC):
         return [self.add_fact(s, p, o, functional=functional, provenance=meta) for s, p, o, meta in facts]
 
     @abstractmethod
+    def increment(self, subject: str, predicate: str, by: int = 1, *, provenance: dict[str, Any] | None = None) -> int:
+        """Add `by` to the counter fact (subject, predicate) atomically and return the new value.
+        The old value is closed, not erased; concurrent increments never lose one."""
+
+    @abstractmethod
     def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
               *, include_past: bool = False) -> list[Fact]:  # fmt: skip
         """Facts matching the given parts."""
@@ -248,6 +253,14 @@ class NetworkxGraph(GraphStore):
         checked = [(_entity(s), normalize_predicate(p), _entity(o), meta) for s, p, o, meta in facts]
         with self._locked(write=True):  # one lock and one fsync for the batch
             return [self._add(s, p, o, functional, meta) for s, p, o, meta in checked]
+
+    def increment(self, subject: str, predicate: str, by: int = 1, *, provenance: dict[str, Any] | None = None) -> int:
+        predicate, subject = normalize_predicate(predicate), _entity(subject)
+        with self._locked(write=True):  # read, add and write under the exclusive lock
+            current = [f for f in self._out(subject) if f.predicate == predicate]
+            value = _counter_value(subject, predicate, current[0].object if current else None) + int(by)
+            self._add(subject, predicate, str(value), True, provenance)
+            return value
 
     def _add(self, subject: str, predicate: str, object: str, functional: bool, provenance: dict[str, Any] | None) -> Fact:
         for fact in self._out(subject):
@@ -482,6 +495,27 @@ class Neo4jGraph(GraphStore):
             r = session.execute_write(work)
         return Fact(subject, predicate, object, valid_from=r["valid_from"], provenance=json.loads(r.get("provenance") or "{}"), id=r["id"])
 
+    def increment(self, subject: str, predicate: str, by: int = 1, *, provenance: dict[str, Any] | None = None) -> int:
+        predicate, subject = normalize_predicate(predicate), _entity(subject)
+        prov = json.dumps(dict(provenance or {}), default=str)
+
+        def work(tx: Any) -> int:
+            now = time.time()
+            # the subject's write lock: increments of its counters take turns
+            tx.run("MERGE (a:Entity {name: $s}) SET a.touched = $now", s=subject, now=now).consume()
+            row = tx.run(f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->(x:Entity) WHERE r.valid_to IS NULL "
+                         "RETURN x.name AS v LIMIT 1", s=subject).single()  # fmt: skip
+            value = _counter_value(subject, predicate, row["v"] if row else None) + int(by)
+            tx.run(f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->() WHERE r.valid_to IS NULL SET r.valid_to = $now",
+                   s=subject, now=now).consume()  # fmt: skip
+            tx.run(f"MERGE (b:Entity {{name: $o}}) WITH b MATCH (a:Entity {{name: $s}}) "
+                   f"CREATE (a)-[:`{predicate}` {{id: $id, valid_from: $now, provenance: $prov}}]->(b)",
+                   s=subject, o=str(value), id=uuid.uuid4().hex[:16], now=now, prov=prov).consume()  # fmt: skip
+            return value
+
+        with self.driver.session(database=self.database) as session:
+            return int(session.execute_write(work))
+
     def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
               *, include_past: bool = False) -> list[Fact]:  # fmt: skip
         predicate = normalize_predicate(predicate) if predicate else None
@@ -540,6 +574,15 @@ def _fact(row: Any) -> Fact:
     r = row["r"]
     return Fact(row["s"], row["p"], row["o"], valid_from=r.get("valid_from", 0.0), valid_to=r.get("valid_to"),
                 provenance=json.loads(r.get("provenance") or "{}"), id=r.get("id", ""))  # fmt: skip
+
+
+def _counter_value(subject: str, predicate: str, value: str | None) -> int:
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        raise UserError(f"{subject} {predicate} is {value!r}, not a counter: increment() needs a whole number there") from None
 
 
 def _split_credentials(uri: str) -> tuple[str, str | None, str | None]:

@@ -135,6 +135,10 @@ class Memory:
                                         provenance=fact.provenance))  # fmt: skip
         return items
 
+    def increment(self, subject: str, predicate: str, by: int = 1, **provenance: Any) -> int:
+        """Add `by` to a counter fact atomically; returns the new value (see the sharing rules in the README)."""
+        return self.graph.increment(subject, predicate, by, provenance={"time": time.time(), **provenance})
+
     def facts_about(self, entity: str, *, include_past: bool = False) -> list[Fact]:
         """Every fact with `entity` at either end (with `include_past`, superseded ones too)."""
         return self.graph.facts(subject=entity, include_past=include_past) + self.graph.facts(object=entity, include_past=include_past)
@@ -189,6 +193,17 @@ class Memory:
             return fact.text()
 
         @tool(version="1.0.0")
+        def increment_counter(subject: str, relation: str, by: int = 1) -> int:
+            """Add to a counter in the knowledge graph, such as ('experiments', 'RUN_COUNT'); safe when other agents count too.
+
+            Args:
+                subject: What is counted.
+                relation: The counter's name, one word like RUN_COUNT.
+                by: How much to add.
+            """
+            return memory.graph.increment(subject, relation, by, provenance={"source": "agent", "time": time.time(), **meta})
+
+        @tool(version="1.0.0")
         def query_graph(cypher: str) -> list:
             """Read the knowledge graph with a Cypher query like MATCH (a)-[r]->(b) RETURN a.name AS a, type(r) AS r, b.name AS b.
 
@@ -197,7 +212,7 @@ class Memory:
             """
             return memory.graph.query(cypher)
 
-        return [search_memory, store_memory, add_fact, query_graph]
+        return [search_memory, store_memory, add_fact, increment_counter, query_graph]
 
     def context_for(self, task: str, k: int = 5, budget_tokens: int = 400, run_id: str | None = None) -> str:
         """The prompt section of memories relevant to `task` ('' when none or when memory is down)."""
