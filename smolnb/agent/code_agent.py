@@ -144,7 +144,7 @@ class CodeAgent(MultiStepAgent):
                 gone = "; ".join(f"{k}: {v}" for k, v in lost.items()) or "none"
                 ctx.history.append({"role": "user", "content": prompts.RESUMED.format(restored=back, lost=gone)})
         if self.namespace is not None:
-            ctx.context = describe_variables(self.namespace, skip=set(self._functions(ctx)) | {"final_answer"})
+            ctx.context += describe_variables(self.namespace, skip=set(self._functions(ctx)) | {"final_answer"})
 
     def _end_run(self, ctx: RunContext) -> None:
         # A fresh namespace per run unless the caller gave one (the notebook's) or an executor.

@@ -20,7 +20,8 @@ __all__ = ["AgentMagics"]
 
 HELP = """\
 %%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--imports a,b] [--no-memory] [--name NAME] [-b]
-<the task, free text>
+        [--batch [--concurrency N]]
+<the task, free text; with --batch, one task a line>
     Run a code agent on the task. Its code runs in this notebook's namespace.
     -o VAR binds the answer to VAR; the full result is always in `_agent`.
     -b / --background returns at once: other cells run while the trace keeps updating.
@@ -37,6 +38,7 @@ HELP = """\
 %agent memory search TEXT  what recall finds for TEXT (texts and facts, with where they came from)
 %agent memory facts ENTITY the facts about ENTITY, past ones too, and a picture of its neighbourhood
 %agent memory remember TEXT  store a note
+%agent queue               the scheduler: running and queued model calls per model, waits by priority
 %agent help                this text
 """
 
@@ -57,6 +59,8 @@ def _cell_parser() -> _Parser:
     parser.add_argument("--executor")
     parser.add_argument("--imports", default="")
     parser.add_argument("--background", "-b", action="store_true")
+    parser.add_argument("--batch", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=8)
     return parser
 
 
@@ -71,6 +75,8 @@ class CellOptions:
     executor: str | None
     imports: list[str]
     background: bool = False
+    batch: bool = False
+    concurrency: int = 8
 
 
 class _Table:
@@ -122,10 +128,27 @@ class AgentMagics(Magics):
             agent = self._make_agent(options)
         except SmolnbError as exc:
             raise UsageError(f"%%agent: {exc}") from None
-        if options.background:
+        if options.batch:
+            self._run_batch(agent, [t.strip() for t in task.splitlines() if t.strip()], options)
+        elif options.background:
             self._run_in_background(agent, task, options.output)
         else:
             self._run(agent, lambda: agent.run(task), options.output)
+
+    def _run_batch(self, agent: Any, tasks: list[str], options: CellOptions) -> None:
+        """`%%agent --batch`: one task a line, run `--concurrency` at a time; a table of the results."""
+        from ..batch import run_many
+
+        try:
+            results = run_many(agent, tasks, concurrency=options.concurrency)
+        except SmolnbError as exc:
+            raise UsageError(f"%%agent --batch: {exc}") from None
+        self.shell.user_ns["_agent"] = results
+        if options.output:
+            self.shell.user_ns[options.output] = [r.output for r in results]
+        display(_Table(["task", "answer", "status", "steps", "run"],
+                       [[t[:60], str(r.output)[:80], r.status, len(r.action_steps), r.run_id] for t, r in zip(tasks, results)],
+                       "_agent holds the results; `%agent show RUN_ID` opens a trace"))  # fmt: skip
 
     def _run_in_background(self, agent: Any, task: str, output: str | None) -> None:
         """Start the run on its own thread and return: the kernel answers other cells meanwhile,
@@ -165,7 +188,8 @@ class AgentMagics(Magics):
             raise UsageError("%%agent: --max-steps must be at least 1")
         return CellOptions(args.model, args.output, args.max_steps, [t for t in args.tools.split(",") if t.strip()],
                            args.no_memory, args.name, args.executor,
-                           [m.strip() for m in args.imports.split(",") if m.strip()], args.background)  # fmt: skip
+                           [m.strip() for m in args.imports.split(",") if m.strip()], args.background,
+                           args.batch, args.concurrency)  # fmt: skip
 
     def _make_agent(self, options: CellOptions) -> Any:
         from ..agent import CodeAgent
@@ -236,6 +260,11 @@ class AgentMagics(Magics):
             return None
         return self._memory
 
+    def _cmd_queue(self, args: list[str]) -> Any:
+        from ..scheduling import scheduler
+
+        return scheduler
+
     def _cmd_memory(self, args: list[str]) -> Any:
         from ..widgets import NeighbourhoodView
 
@@ -244,7 +273,8 @@ class AgentMagics(Magics):
             raise UsageError(f"%agent memory {sub} needs {'an entity' if sub == 'facts' else 'a text'}")
         memory = self._session_memory()
         if sub == "status":
-            return _Table(["store", "where", "holds"], [["graph", memory.graph.uri, f"{len(memory.graph.facts()):,} facts"],
+            current, every = len(memory.graph.facts()), len(memory.graph.facts(include_past=True))
+            return _Table(["store", "where", "holds"], [["graph", memory.graph.uri, f"{current:,} current facts ({every:,} with history)"],
                                                         ["vectors", memory.vectors.uri, f"{memory.vectors.count():,} texts"]])  # fmt: skip
         if sub == "search":
             rows = []
@@ -294,7 +324,7 @@ class AgentMagics(Magics):
         if handler is None:
             from ..errors import did_you_mean
 
-            commands = ["models", "tools", "runs", "show", "resume", "config", "memory", "help"]
+            commands = ["models", "tools", "runs", "show", "resume", "config", "memory", "queue", "help"]
             raise UsageError(f"%agent: unknown command {command!r}.{did_you_mean(command, commands)} Commands: {', '.join(commands)}")
         try:
             return handler(args)

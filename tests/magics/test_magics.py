@@ -192,3 +192,13 @@ def test_background_run_keeps_the_shell_free(ip, model):
     for thread in magics.background:
         thread.join(timeout=10)
     assert ip.user_ns["later"] == "done in the background" and ip.user_ns["bg"] == 1
+
+
+def test_batch_cell_runs_one_task_a_line(ip, model):
+    for n in (1, 2, 3):
+        model.enqueue(py(f"final_answer({n})"))
+    run_cell(ip, "-m scripted --batch --concurrency 1 -o answers", "first\nsecond\n\nthird")
+    assert ip.user_ns["answers"] == [1, 2, 3]
+    assert [r.status for r in ip.user_ns["_agent"]] == ["success"] * 3
+    queue = ip.run_line_magic("agent", "queue")._repr_mimebundle_()["text/plain"]
+    assert "scripted" in queue and "running" in queue

@@ -47,7 +47,7 @@ def test_memory_commands_and_a_run_that_uses_memory(ip, capsys):
     assert "Priya Raman" not in bundle["image/svg+xml"]  # superseded: listed, not drawn
     assert "Heron -[LED_BY]-> Priya Raman" in bundle["text/plain"] and "now" in bundle["text/plain"]
     status = ip.run_line_magic("agent", "memory")._repr_mimebundle_()["text/plain"]
-    assert "2 facts" in status and "texts" in status
+    assert "1 current facts (2 with history)" in status and "1 texts" in status
 
     model = TestModel(model_id="scripted-memory")
     register_model("scripted-memory", model)

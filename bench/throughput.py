@@ -1,0 +1,79 @@
+"""Concurrent runs against an OpenAI-compatible server with a fixed latency per call.
+
+    python bench/throughput.py [--latency 0.2] [--runs 256] [--concurrency 32,128]
+
+Every run is two model calls (a code step, then final_answer) through litellm's HTTP path and
+the scheduler. The ideal is concurrency / (2 x latency) runs per second; the figure is the
+achieved rate as a share of it. The framework's own CPU per model call is this process's CPU
+time over the model calls made (the server runs in another process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SERVER = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from tests.openai_server import ScriptedOpenAIServer
+server = ScriptedOpenAIServer()
+server.latency = float(sys.argv[2])
+def reply(body):
+    last = body["messages"][-1]["content"]
+    if "Observation" in last or "printed" in last or "Output" in last:
+        return "Thought: done.\\n```python\\nfinal_answer(x)\\n```"
+    return "Thought: compute.\\n```python\\nx = 6 * 7\\nprint(x)\\n```"
+server.responder = reply
+server.__enter__()
+print(server.base_url, flush=True)
+sys.stdin.read()
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--runs", type=int, default=256)
+    parser.add_argument("--concurrency", default="32,128")
+    args = parser.parse_args()
+    os.environ.setdefault("SMOLNB_HOME", str(Path("/tmp") / f"smolnb-bench-{os.getpid()}"))
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+    from smolnb import CodeAgent, run_many
+    from smolnb.models import LiteLLMModel
+
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(ROOT), str(args.latency)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    base_url = server.stdout.readline().strip()
+    try:
+        model = LiteLLMModel("openai/bench", api_base=base_url, api_key="sk-bench", max_retries=0)
+        warm = CodeAgent(model=model, max_steps=3, store=None).run("Warm up.")
+        assert warm.output == 42, warm
+        print(f"latency {args.latency * 1000:.0f} ms per call, 2 calls per run, {args.runs} runs each (no run store)")
+        for concurrency in [int(c) for c in args.concurrency.split(",")]:
+            for store in (None, True):
+                agent = CodeAgent(model=model, max_steps=3, store=store)
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                results = run_many(agent, [f"Task {i}: what is 6 * 7?" for i in range(args.runs)], concurrency=concurrency, progress=False)
+                wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+                assert all(r.output == 42 for r in results), [r.status for r in results if r.output != 42][:3]
+                calls = sum(r.model_calls for r in results)
+                ideal = concurrency / (2 * args.latency)
+                achieved = len(results) / wall
+                label = "run store on " if store else "no run store "
+                print(f"  concurrency {concurrency:4d}, {label}: {achieved:6.1f} runs/s of ideal {ideal:6.1f} = {achieved / ideal:.2f} "
+                      f"(target >= {0.9 if concurrency <= 32 else 0.8}); framework CPU {cpu / calls * 1000:.2f} ms per model call")  # fmt: skip
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
