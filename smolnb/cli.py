@@ -92,6 +92,27 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .harness import compare, evaluate, report
+
+    if args.action == "run":
+        if not args.models:
+            print("smolnb eval run: give at least one model with -m MODEL", file=sys.stderr)
+            return 2
+        samples = evaluate(args.suites, args.models, out=args.out, concurrency=args.concurrency, epochs=args.epochs,
+                           limit=args.limit, max_steps=args.max_steps, backend=args.backend, ray_address=args.ray_address)  # fmt: skip
+        print(f"{len(samples)} samples in {args.out} (runs.db holds every trace: smolnb eval report {args.out})", file=sys.stderr)
+    result = report(args.out)
+    print(result.table())
+    if args.plot:
+        result.plot(args.plot)
+        print(f"plot: {args.plot}", file=sys.stderr)
+    if args.compare:
+        for label, tasks in compare(args.out, *args.compare).items():
+            print(f"{label} ({len(tasks)}): {', '.join(tasks) if tasks else '-'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `smolnb` command."""
     parser = argparse.ArgumentParser(prog="smolnb", description="Agents that think in Python code.")
@@ -117,12 +138,33 @@ def main(argv: list[str] | None = None) -> int:
     runs.add_argument("--keep", type=int, help="prune: keep the newest N runs")
     runs.add_argument("--older-than", type=float, help="prune: delete runs older than N days")
     runs.set_defaults(fn=_cmd_runs)
+    ev = sub.add_parser("eval", help="run task suites across models, and report")
+    ev.add_argument("action", choices=["run", "report"])
+    ev.add_argument("suites", nargs="*", help="run: suite names in datasets/ or .jsonl paths; report: the eval folder")
+    ev.add_argument("-m", "--model", dest="models", action="append", default=[], help="a model (repeat for several)")
+    ev.add_argument("--concurrency", type=int, default=4)
+    ev.add_argument("--epochs", type=int, default=1)
+    ev.add_argument("--limit", type=int, help="the first N tasks of each suite")
+    ev.add_argument("--max-steps", type=int, default=6)
+    ev.add_argument("--out", default=None, help="the eval folder (samples.jsonl, runs.db); run again to resume")
+    ev.add_argument("--backend", choices=["local", "ray"], default="local")
+    ev.add_argument("--ray-address", default=None, help="a Ray cluster (default: a local Ray)")
+    ev.add_argument("--plot", help="report: write the plot to this PNG")
+    ev.add_argument("--compare", nargs=2, metavar=("MODEL_A", "MODEL_B"), help="report: which tasks only one model solved")
+    ev.set_defaults(fn=_cmd_eval)
     args = parser.parse_args(argv)
     from .logs import configure
 
     configure(level=os.environ.get("SMOLNB_LOG_LEVEL", "WARNING"))  # SMOLNB_LOG_FORMAT=json for JSON lines
     if getattr(args, "action", None) in ("show", "delete") and not args.run_id:
         parser.error(f"runs {args.action} needs a run id")
+    if args.command == "eval":
+        if args.action == "report" and args.out is None:
+            if len(args.suites) != 1:
+                parser.error("eval report needs the eval folder: smolnb eval report DIR")
+            args.out = args.suites[0]
+        if args.action == "run" and (not args.suites or args.out is None):
+            parser.error("eval run needs suites and --out DIR, e.g. smolnb eval run basics -m MODEL --out evals/out")
     try:
         return int(args.fn(args))
     except SmolnbError as exc:

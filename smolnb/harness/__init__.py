@@ -1,6 +1,9 @@
-"""The eval harness: task suites and scorers."""
+"""The eval harness: task suites, scorers, evals across models (local or on Ray), reports."""
 
+from .evaluate import Sample, evaluate, load_samples, run_sample
+from .report import EvalBrowser, Report, compare, report, wilson
 from .scorers import SCORERS, Score, score
 from .suite import Task, load_suite, suite_path
 
-__all__ = ["SCORERS", "Score", "Task", "load_suite", "score", "suite_path"]
+__all__ = ["SCORERS", "EvalBrowser", "Report", "Sample", "Score", "Task", "compare", "evaluate", "load_samples", "load_suite",
+           "report", "run_sample", "score", "suite_path", "wilson"]

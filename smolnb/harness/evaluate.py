@@ -1,0 +1,264 @@
+"""Run task suites across models: every sample's result in `OUT/samples.jsonl`, its full trace in
+`OUT/runs.db` (opens in the step-trace widget), a cache so an interrupted eval resumes without
+redoing a finished sample, and a local or Ray backend with the same results.
+
+    smolnb eval run basics -m local/qwen2.5-coder-0.5b -m openai/gpt-4o-mini --concurrency 8 --out evals/out
+    results = evaluate("basics", ["local/qwen2.5-coder-0.5b"], out="evals/out", limit=10)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._sync import run_sync
+from ..errors import UserError
+from ..redact import redact
+from .scorers import score
+from .suite import Task, load_suite, suite_path
+
+__all__ = ["Sample", "evaluate", "load_samples"]
+
+TRANSIENT = ("timed out", "timeout", "connection", "rate limit", "429", "503", "502", "temporarily", "overloaded")
+
+
+@dataclass
+class Sample:
+    """One task, one model, one epoch: what happened and how it scored."""
+
+    suite: str
+    task_id: str
+    model: str
+    epoch: int
+    status: str = ""
+    output: Any = None
+    target: Any = None
+    correct: bool = False
+    explanation: str = ""
+    scorer_error: str | None = None
+    error: str | None = None
+    error_kind: str | None = None  # model | code | scorer | max_steps | interrupted
+    steps: int = 0
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency: float = 0.0
+    run_id: str = ""
+    attempts: int = 1
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.suite, self.task_id, self.model, self.epoch)
+
+
+def _suite_name(suite: str | Path) -> str:
+    return suite_path(suite).stem
+
+
+def load_samples(out: str | Path) -> list[Sample]:
+    """The samples an eval folder holds (a torn last line from a killed eval is skipped)."""
+    path = Path(out) / "samples.jsonl"
+    if not path.exists():
+        return []
+    samples = []
+    for line in path.read_text().splitlines():
+        try:
+            samples.append(Sample(**json.loads(line)))
+        except (json.JSONDecodeError, TypeError):
+            continue
+    return samples
+
+
+_STORES: dict[str, Any] = {}  # one RunStore per eval folder and process
+
+
+def run_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db: str, max_steps: int = 6,
+               agent_options: dict[str, Any] | None = None, retries: int = 2, judge_model: str | None = None) -> Sample:  # fmt: skip
+    """Run one sample (also the unit a Ray task runs): the agent, retries on transient model
+    errors, the scorer; never raises for a failing run or scorer."""
+    from ..agent import CodeAgent
+    from ..persistence import RunStore
+
+    sample = Sample(suite, task.id, model, epoch, target=task.target, metadata=task.metadata)
+    options = dict(agent_options or {})
+    store = _STORES.get(runs_db) or _STORES.setdefault(runs_db, RunStore(runs_db))
+    for attempt in range(1, retries + 2):
+        sample.attempts = attempt
+        memory_dir = None
+        memory = None
+        if task.setup.get("memory"):
+            memory_dir = tempfile.mkdtemp(prefix="smolnb-eval-memory-")
+            memory = _preloaded_memory(task.setup["memory"], memory_dir)
+        agent = CodeAgent(model=model, max_steps=max_steps, store=store, memory=memory, **options)
+        started = time.perf_counter()
+        result = agent.run(task.input, variables=dict(task.setup.get("variables") or {}))
+        sample.latency = time.perf_counter() - started
+        if memory is not None:
+            memory.close()
+        if result.status == "interrupted":
+            raise KeyboardInterrupt  # the eval stops; this sample is not recorded, so a resume runs it
+        transient = result.status == "error" and any(word in (result.error or "").lower() for word in TRANSIENT)
+        if not transient or attempt == retries + 1:
+            break
+        time.sleep(min(2.0 * attempt, 10.0))
+    sample.status, sample.run_id = result.status, result.run_id
+    sample.output = result.output
+    sample.steps, sample.model_calls = len(result.action_steps), result.model_calls
+    sample.input_tokens, sample.output_tokens = result.usage.input_tokens, result.usage.output_tokens
+    sample.error = redact(result.error) if result.error else None
+    if result.status == "success":
+        verdict = score(task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **_scorer_options(task))
+        sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
+        if verdict.error:
+            sample.error_kind = "scorer"
+    else:
+        sample.error_kind = "max_steps" if result.status == "max_steps" else "interrupted" if result.status == "interrupted" else \
+            "model" if result.error and "model" in result.error.lower() else "error"  # fmt: skip
+        if result.status == "max_steps" and result.output is not None:  # the best answer it gave at the cap still counts
+            verdict = score(task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **_scorer_options(task))
+            sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
+    return sample
+
+
+def _scorer_options(task: Task) -> dict[str, Any]:
+    """What a scorer may take from the task's metadata (a check expression, a tolerance)."""
+    return {k: task.metadata[k] for k in ("check", "tolerance") if k in task.metadata}
+
+
+def _preloaded_memory(setup: dict[str, Any], folder: str) -> Any:
+    from ..memory import HashEmbedder, Memory
+
+    embedder = HashEmbedder() if os.environ.get("SMOLNB_EVAL_EMBEDDER") == "hash" else None
+    memory = Memory(graph=f"networkx://{folder}/kg.json", vectors=f"lancedb://{folder}/vectors", embedder=embedder)
+    notes = list(setup.get("notes") or [])
+    if notes:
+        memory.remember_many(notes, source="setup")
+    for subject, predicate, obj in setup.get("facts") or []:
+        memory.graph.add_fact(subject, predicate, obj, provenance={"source": "setup"})
+    return memory
+
+
+class _Writer:
+    """Appends samples to samples.jsonl, one fsynced line each: a killed eval loses at most the
+    samples in flight."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        if path.exists() and path.stat().st_size:
+            with path.open("rb+") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    f.write(b"\n")  # end a torn last line (a killed eval) so the next sample starts clean
+
+    def write(self, sample: Sample) -> None:
+        line = redact(json.dumps(asdict(sample), default=repr, ensure_ascii=False)) + "\n"
+        with self.lock, self.path.open("a") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def evaluate(suite: str | Path | list[str | Path], models: list[str], *, out: str | Path, concurrency: int = 4, epochs: int = 1,
+             limit: int | None = None, max_steps: int = 6, backend: str = "local", ray_address: str | None = None,
+             agent_options: dict[str, Any] | None = None, progress: bool = True, judge_model: str | None = None) -> list[Sample]:  # fmt: skip
+    """Run every task of the suite(s) on every model for `epochs`; returns all samples of the
+    eval folder (earlier ones included: finished samples are never run again)."""
+    if not models:
+        raise UserError("evaluate() needs at least one model (-m MODEL)")
+    if backend not in ("local", "ray"):
+        raise UserError(f"unknown backend {backend!r}: use 'local' or 'ray'")
+    suites = suite if isinstance(suite, list) else [suite]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    done = {s.key for s in load_samples(out)}
+    todo = []
+    for name in suites:
+        tasks = load_suite(name)[:limit] if limit else load_suite(name)
+        label = _suite_name(name)
+        for model in models:
+            for epoch in range(epochs):
+                todo += [(task, label, model, epoch) for task in tasks if (label, task.id, model, epoch) not in done]
+    (out / "eval.json").write_text(json.dumps({"suites": [str(s) for s in suites], "models": models, "epochs": epochs, "limit": limit,
+                                               "max_steps": max_steps, "backend": backend, "updated": time.time()}, indent=1))  # fmt: skip
+    writer = _Writer(out / "samples.jsonl")
+    runs_db = str((out / "runs.db").resolve())
+    bar = _progress(len(todo), len(done)) if progress else None
+    kwargs = {"runs_db": runs_db, "max_steps": max_steps, "agent_options": agent_options, "judge_model": judge_model}
+    try:
+        if backend == "ray":
+            _run_on_ray(todo, kwargs, writer, bar, concurrency, ray_address)
+        else:
+            run_sync(_run_local(todo, kwargs, writer, bar, concurrency))
+    finally:
+        if bar is not None:
+            bar.close()
+    return load_samples(out)
+
+
+async def _run_local(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], writer: _Writer, bar: Any, concurrency: int) -> None:
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(task: Task, label: str, model: str, epoch: int) -> None:
+        async with gate:
+            sample = await asyncio.to_thread(run_sample, task, label, model, epoch, **kwargs)
+            writer.write(sample)
+            if bar is not None:
+                bar.update(1)
+
+    tasks = [asyncio.ensure_future(one(*item)) for item in todo]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:  # an interrupt or an error: stop the samples not yet finished
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _run_on_ray(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], writer: _Writer, bar: Any, concurrency: int,
+                address: str | None) -> None:  # fmt: skip
+    try:
+        import ray
+    except ImportError as exc:
+        from ..errors import MissingExtraError
+
+        raise MissingExtraError("ray", "ray", "the Ray backend") from exc
+    started_here = not ray.is_initialized()
+    if started_here:
+        env = {k: v for k, v in os.environ.items() if k.startswith(("SMOLNB_", "OPENAI_", "LITELLM_", "HF_")) or k.endswith("_API_KEY")}
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": env}, **({} if address else {"num_cpus": max(2, concurrency)}))  # fmt: skip
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=2)(run_sample)
+        pending = {}
+        queue = list(todo)
+        while queue or pending:
+            while queue and len(pending) < max(1, concurrency):
+                task, label, model, epoch = queue.pop(0)
+                pending[remote.remote(task, label, model, epoch, **kwargs)] = True
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                pending.pop(ref)
+                writer.write(ray.get(ref))
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _progress(total: int, done: int) -> Any:
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total + done, initial=done, desc="samples", unit="sample")
