@@ -95,11 +95,18 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .harness import compare, evaluate, report
 
-    if args.action == "run":
+    if args.action == "run" and len(args.suites) == 1 and args.suites[0].endswith((".yaml", ".yml")):
+        from .harness.evaluate import evaluate_config
+
+        overrides = {"concurrency": args.concurrency_set, "limit": args.limit, "backend": None if args.backend == "local" else args.backend,
+                     "out": args.out, **({"models": args.models} if args.models else {})}  # fmt: skip
+        samples, args.out = evaluate_config(args.suites[0], **overrides)
+        print(f"{len(samples)} samples in {args.out}", file=sys.stderr)
+    elif args.action == "run":
         if not args.models:
             print("smolnb eval run: give at least one model with -m MODEL", file=sys.stderr)
             return 2
-        samples = evaluate(args.suites, args.models, out=args.out, concurrency=args.concurrency, epochs=args.epochs,
+        samples = evaluate(args.suites, args.models, out=args.out, concurrency=args.concurrency_set or 4, epochs=args.epochs,
                            limit=args.limit, max_steps=args.max_steps, backend=args.backend, ray_address=args.ray_address)  # fmt: skip
         print(f"{len(samples)} samples in {args.out} (runs.db holds every trace: smolnb eval report {args.out})", file=sys.stderr)
     result = report(args.out)
@@ -140,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     runs.set_defaults(fn=_cmd_runs)
     ev = sub.add_parser("eval", help="run task suites across models, and report")
     ev.add_argument("action", choices=["run", "report"])
-    ev.add_argument("suites", nargs="*", help="run: suite names in datasets/ or .jsonl paths; report: the eval folder")
+    ev.add_argument("suites", nargs="*", help="run: suite names in datasets/, .jsonl paths, or one evals/*.yaml; report: the folder")
     ev.add_argument("-m", "--model", dest="models", action="append", default=[], help="a model (repeat for several)")
-    ev.add_argument("--concurrency", type=int, default=4)
+    ev.add_argument("--concurrency", type=int, default=None, dest="concurrency_set")
     ev.add_argument("--epochs", type=int, default=1)
     ev.add_argument("--limit", type=int, help="the first N tasks of each suite")
     ev.add_argument("--max-steps", type=int, default=6)
@@ -163,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             if len(args.suites) != 1:
                 parser.error("eval report needs the eval folder: smolnb eval report DIR")
             args.out = args.suites[0]
-        if args.action == "run" and (not args.suites or args.out is None):
+        config = len(args.suites) == 1 and args.suites[0].endswith((".yaml", ".yml"))
+        if args.action == "run" and not config and (not args.suites or args.out is None):
             parser.error("eval run needs suites and --out DIR, e.g. smolnb eval run basics -m MODEL --out evals/out")
     try:
         return int(args.fn(args))

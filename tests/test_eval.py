@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from smolnb.cli import main
-from smolnb.harness import EvalBrowser, compare, evaluate, load_samples, load_suite, report
+from smolnb.harness import EvalBrowser, evaluate, load_samples, load_suite, report
 from smolnb.models import FunctionModel, register_model
 from tests.conftest import required
 from tests.openai_server import ScriptedOpenAIServer
@@ -167,3 +167,32 @@ def test_ray_backend_gives_the_same_results_as_local(tmp_path, smolnb_home):
     verdicts = lambda samples: sorted((s.task_id, s.correct, repr(s.output)) for s in samples)  # noqa: E731
     assert verdicts(local) == verdicts(on_ray) and sum(s.correct for s in on_ray) == 3
     assert {s.run_id for s in on_ray} <= {row.run_id for row in __import__("smolnb.persistence", fromlist=["RunStore"]).RunStore(tmp_path / "ray" / "runs.db").runs(limit=50)}
+
+
+def test_an_eval_definition_runs_from_yaml(tmp_path, capsys, smolnb_home):
+    register_model("scripted-yaml", FunctionModel(answers_for("memory_facts"), model_id="scripted-yaml"))
+    config = tmp_path / "mine.yaml"
+    config.write_text(f"suites: [memory_facts]\nmodels: [scripted-yaml]\nlimit: 3\nepochs: 2\nout: {tmp_path / 'out'}\n"
+                      "agent: {max_observation_chars: 2000}\n")  # fmt: skip
+    assert main(["eval", "run", str(config)]) == 0
+    samples = load_samples(tmp_path / "out")
+    assert len(samples) == 6 and {s.epoch for s in samples} == {0, 1} and all(s.correct for s in samples)
+    assert "memory_facts" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("suites: [basics]\nmodel: [x]\n")
+    assert main(["eval", "run", str(bad)]) == 2
+    assert "unknown key(s) ['model']" in capsys.readouterr().err
+
+
+def test_local_eval_definition_is_valid():
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "evals" / "local.yaml").read_text())
+    from smolnb.harness.evaluate import CONFIG_KEYS
+    from smolnb.models.local import list_local_models
+
+    assert set(config) <= CONFIG_KEYS
+    known = {row["model"] for row in list_local_models()}
+    assert set(config["models"]) <= known
+    for suite in config["suites"]:
+        assert load_suite(suite)

@@ -24,7 +24,9 @@ from ..redact import redact
 from .scorers import score
 from .suite import Task, load_suite, suite_path
 
-__all__ = ["Sample", "evaluate", "load_samples"]
+__all__ = ["Sample", "evaluate", "evaluate_config", "load_samples"]
+
+CONFIG_KEYS = {"suites", "models", "out", "concurrency", "epochs", "limit", "max_steps", "backend", "ray_address", "agent", "judge_model"}
 
 TRANSIENT = ("timed out", "timeout", "connection", "rate limit", "429", "503", "502", "temporarily", "overloaded")
 
@@ -205,11 +207,16 @@ def evaluate(suite: str | Path | list[str | Path], models: list[str], *, out: st
 
 
 async def _run_local(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], writer: _Writer, bar: Any, concurrency: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
+
     gate = asyncio.Semaphore(max(1, concurrency))
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="smolnb-eval")
+    loop = asyncio.get_running_loop()
 
     async def one(task: Task, label: str, model: str, epoch: int) -> None:
         async with gate:
-            sample = await asyncio.to_thread(run_sample, task, label, model, epoch, **kwargs)
+            sample = await loop.run_in_executor(pool, partial(run_sample, task, label, model, epoch, **kwargs))
             writer.write(sample)
             if bar is not None:
                 bar.update(1)
@@ -222,6 +229,8 @@ async def _run_local(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, A
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run_on_ray(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], writer: _Writer, bar: Any, concurrency: int,
@@ -254,6 +263,27 @@ def _run_on_ray(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], 
     finally:
         if started_here:
             ray.shutdown()
+
+
+def evaluate_config(path: str | Path, **overrides: Any) -> tuple[list[Sample], Path]:
+    """Run an eval definition (`evals/*.yaml`): suites, models, epochs, limit, agent options, out."""
+    import yaml
+
+    try:
+        config = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"cannot read the eval definition {path}: {exc}") from exc
+    unknown = set(config) - CONFIG_KEYS
+    if unknown:
+        raise UserError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(CONFIG_KEYS)}")
+    for key in ("suites", "models"):
+        if not config.get(key):
+            raise UserError(f"{path}: '{key}' must list at least one")
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    out = Path(config.pop("out", None) or Path("evals/out") / Path(path).stem)
+    agent = config.pop("agent", None)
+    samples = evaluate(config.pop("suites"), config.pop("models"), out=out, agent_options=agent, **config)
+    return samples, out
 
 
 def _progress(total: int, done: int) -> Any:

@@ -1,0 +1,64 @@
+"""Eval throughput: samples per second against a scripted server with a fixed latency, as a share
+of the ideal (concurrency / latency; each sample is one model call), local and on Ray.
+
+    python bench/eval_throughput.py [--latency 0.2] [--samples 192] [--concurrency 32] [--no-ray]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from throughput import SERVER  # noqa: E402  (the same scripted server process)
+
+
+def main() -> None:
+    import subprocess
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--samples", type=int, default=192)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--no-ray", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from smolnb.harness import evaluate
+
+    server = subprocess.Popen([sys.executable, "-c", SERVER.replace("x = 6 * 7\\nprint(x)", "final_answer(42)"), str(ROOT), str(args.latency)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    base_url = server.stdout.readline().strip()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            suite = Path(tmp) / "bench.jsonl"
+            suite.write_text("".join(json.dumps({"id": f"t{i}", "input": f"Task {i}: what is 6 * 7?", "target": 42, "scorer": "numeric"}) + "\n"
+                                     for i in range(args.samples)))  # fmt: skip
+            options = {"model_params": {"api_base": base_url, "api_key": "sk-bench"}}
+            ideal = args.concurrency / args.latency
+            backends = ["local"] + ([] if args.no_ray else ["ray"])
+            evaluate(suite, ["openai/bench"], out=Path(tmp) / "warm", limit=2, agent_options=options, progress=False)
+            print(f"{args.samples} samples, {args.latency * 1000:.0f} ms per model call, concurrency {args.concurrency}; ideal {ideal:.0f} samples/s")
+            for backend in backends:
+                started = time.perf_counter()
+                samples = evaluate(suite, ["openai/bench"], out=Path(tmp) / backend, concurrency=args.concurrency, backend=backend,
+                                   agent_options=options, progress=False)  # fmt: skip
+                wall = time.perf_counter() - started
+                assert len(samples) == args.samples and all(s.correct for s in samples), [s.error for s in samples if not s.correct][:3]
+                rate = args.samples / wall
+                note = " (includes starting a local Ray)" if backend == "ray" else " (target >= 0.9)"
+                print(f"  {backend:5s}: {rate:6.1f} samples/s = {rate / ideal:.2f} of ideal{note}")
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
