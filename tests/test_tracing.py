@@ -170,9 +170,20 @@ def test_a_fake_api_key_appears_in_no_span_log_line_or_run_store_row(spans, monk
     lines = stream.getvalue().splitlines()
     assert lines and all(json.loads(line)["logger"] == "smolnb" for line in lines)
     assert KEY not in stream.getvalue() and "[REDACTED]" in stream.getvalue()
+    from smolnb.harness import evaluate
+    from smolnb.models import FunctionModel, register_model
+
+    suite = smolnb_home / "secret.jsonl"
+    suite.parent.mkdir(parents=True, exist_ok=True)
+    suite.write_text(json.dumps({"id": "s1", "input": f"Use key {KEY} to answer 1.", "target": 1, "scorer": "numeric"}) + "\n")
+    register_model("leaky", FunctionModel(lambda m, **i: py(f"print('{KEY}')\nfinal_answer('1 via {KEY}')"), model_id="leaky"))
+    [sample] = evaluate(suite, ["leaky"], out=smolnb_home / "eval", progress=False)
+    assert str(sample.output) == "1 via [REDACTED]"  # the eval file holds the answer, redacted
+    suite.unlink()  # the task file itself is the user's input, not an output
     for path in smolnb_home.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), f"the key is in {path}"
+    assert (smolnb_home / "eval" / "samples.jsonl").exists() and (smolnb_home / "eval" / "runs.db").exists()
 
 
 def test_json_log_lines_carry_extra_fields():

@@ -95,6 +95,7 @@ class MultiStepAgent(ABC):
         system_prompt: str | None = None,
         store: Any = True,
         priority: int = 0,
+        extract_facts: bool = False,
     ) -> None:
         if max_steps < 1:
             raise UserError(f"max_steps must be at least 1, got {max_steps}")
@@ -122,6 +123,7 @@ class MultiStepAgent(ABC):
         self.system_prompt = system_prompt
         self.store = store
         self.priority = priority
+        self.extract_facts = extract_facts
         self.last_result: RunResult | None = None
         self._active = False
         self._resolved_revision = -1
@@ -196,6 +198,26 @@ class MultiStepAgent(ABC):
                                  provenance={"run_id": ctx.run_id, "step": ctx.step, "agent": self.name or type(self).__name__})  # fmt: skip
         except (BackendError, UserError) as exc:
             logger.warning("the run's answer was not stored in memory: %s", exc)
+
+    async def _extract_facts(self, ctx: RunContext, output: Any) -> list[Any]:
+        """Ask the model for the facts the run established (JSON), and store them with provenance.
+        A reply that is not the JSON asked for stores nothing and says so in the log."""
+        messages: list[Message] = [{"role": "user", "content": prompts.EXTRACT_FACTS.format(task=ctx.task, answer=str(output)[:2000])}]
+        step = Step(run_id=ctx.run_id, step=ctx.step, kind="final", start=time.time())
+        try:
+            response = await self._call_model(ctx, step, messages, response_format={"type": "json_object"})
+            facts = _parse_facts(response.content)
+        except (ModelError, ValueError) as exc:
+            logger.warning("fact extraction after run %s stored nothing: %s", ctx.run_id, exc)
+            return []
+        meta = {"run_id": ctx.run_id, "step": ctx.step, "agent": self.name or type(self).__name__, "source": "extraction", "time": time.time()}
+        stored = []
+        for subject, relation, obj in facts:
+            try:
+                stored.append(self.memory.graph.add_fact(subject, relation, obj, provenance=meta))
+            except (BackendError, UserError) as exc:
+                logger.warning("an extracted fact was not stored (%s, %s, %s): %s", subject, relation, obj, exc)
+        return stored
 
     def _all_tools(self) -> list[Tool]:
         return list(self.tools) + list(self._memory_tools)
@@ -409,6 +431,8 @@ class MultiStepAgent(ABC):
                 if step.is_final:
                     status, output = "success", step.final_value
                     self._store_in_memory(ctx, output)
+                    if self.extract_facts and self.memory is not None:
+                        await self._extract_facts(ctx, output)
                     break
             else:
                 output = await self._final_step(ctx)
@@ -662,6 +686,25 @@ def run_in_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
 
     wrapped.add_done_callback(on_done)
     return wrapped
+
+
+def _parse_facts(text: str) -> list[tuple[str, str, str]]:
+    """`{"facts": [{"subject": ..., "relation": ..., "object": ...}]}` (or a bare list) -> triples."""
+    import json
+    import re
+
+    match = re.search(r"[\[{].*[\]}]", text, re.S)
+    if match is None:
+        raise ValueError(f"the model's reply holds no JSON: {text[:120]!r}")
+    data = json.loads(match.group(0))
+    items = data.get("facts", []) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError("the JSON has no list of facts")
+    facts = []
+    for item in items:
+        if isinstance(item, dict) and all(isinstance(item.get(k), (str, int, float)) for k in ("subject", "relation", "object")):
+            facts.append((str(item["subject"]), str(item["relation"]), str(item["object"])))
+    return facts
 
 
 def _parallel(calls: Any) -> list[Any]:

@@ -91,3 +91,9 @@ TOOLS_BEFORE_CRASH = """Before the run stopped, the code of the next step had al
 They may have had effects; do not repeat them unless you must."""
 
 TOOL_IMPORT_HINT = "Hint: {name} is a function that is already defined. Do not import it: call {name}(...) directly."
+
+EXTRACT_FACTS = """A task was solved. Task: {task}
+Answer: {answer}
+
+List the lasting facts this establishes, as JSON: {{"facts": [{{"subject": "...", "relation": "ONE_WORD_RELATION", "object": "..."}}]}}.
+Only facts stated in the task or the answer; {{"facts": []}} if there are none. Reply with the JSON only."""

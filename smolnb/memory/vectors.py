@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import MissingExtraError, UserError
+from ..errors import BackendError, MissingExtraError, UserError
+from ..logs import logger
 
 __all__ = ["Embedder", "HashEmbedder", "LanceVectorStore", "MemoryItem", "SentenceTransformerEmbedder", "VectorStore", "open_vectors"]
 
@@ -184,7 +185,18 @@ class LanceVectorStore(VectorStore):
             pa.field("source", pa.string()), pa.field("kind", pa.string()),
             pa.field("run_id", pa.string()), pa.field("ts", pa.float64()), pa.field("provenance", pa.string()),
         ])  # fmt: skip
-        self.table = self.db.create_table(table, schema=schema, exist_ok=True)
+        for attempt in range(10):
+            try:
+                self.table = self.db.create_table(table, schema=schema, exist_ok=True)
+                break
+            except Exception:  # noqa: BLE001 - another process created it at the same moment: open theirs
+                try:
+                    self.table = self.db.open_table(table)
+                    break
+                except Exception:  # noqa: BLE001
+                    time.sleep(0.05 * (attempt + 1))
+        else:
+            raise BackendError(f"cannot create or open the LanceDB table {table!r} in {self.path}")
 
     def upsert(self, items: list[MemoryItem]) -> list[str]:
         import json
@@ -216,7 +228,15 @@ class LanceVectorStore(VectorStore):
         return {i.index_type: i for i in self.table.list_indices()}
 
     def _maintain(self) -> None:
-        """Create the indexes the table's size calls for, and fold new rows into them."""
+        """Create the indexes the table's size calls for, and fold new rows into them. Another
+        process doing the same at the same moment makes this one give way until the next check."""
+        try:
+            self._maintain_indexes()
+        except Exception as exc:  # noqa: BLE001 - a commit conflict with another writer; searches still work, flat
+            logger.debug("index maintenance of %s deferred: %s", self.uri, exc)
+            self._since_check = 500
+
+    def _maintain_indexes(self) -> None:
         self._since_check = 0
         indexes = self._indexes()
         rows = self.table.count_rows()

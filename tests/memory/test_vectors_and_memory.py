@@ -82,15 +82,54 @@ def test_threads_write_vectors_without_loss(tmp_path):
     store = LanceVectorStore(tmp_path / "v", HashEmbedder())
 
     def writer(t):
-        for i in range(25):
-            store.upsert([MemoryItem(f"thread {t} item {i}", id=f"{t}-{i}")])
+        for i in range(200):
+            store.upsert([MemoryItem(f"thread {t} item {i}")])
 
     threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert store.count() == 200
+    texts = [r["text"] for r in store.table.search().select(["text"]).limit(10_000).to_list()]
+    assert len(texts) == 1600 and len(set(texts)) == 1600
+
+
+WRITER = (
+    "import sys\n"
+    "from smolnb.memory import HashEmbedder, LanceVectorStore, MemoryItem\n"
+    "store = LanceVectorStore(sys.argv[1], HashEmbedder())\n"
+    "for i in range(int(sys.argv[3])):\n"
+    "    store.upsert([MemoryItem(f'process {sys.argv[2]} item {i}')])\n"
+    "    print(i + 1, flush=True)\n"
+)
+
+
+def test_processes_write_vectors_without_loss(tmp_path):
+    env = {"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin"}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "v"), str(p), "200"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for p in range(4)]  # fmt: skip
+    outcomes = [(p.wait(timeout=300), p.stderr.read()[-1500:]) for p in procs]
+    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
+    store = LanceVectorStore(tmp_path / "v", HashEmbedder())
+    texts = [r["text"] for r in store.table.search().select(["text"]).limit(10_000).to_list()]
+    assert len(texts) == 800 and len(set(texts)) == 800
+
+
+def test_a_killed_vector_writer_loses_nothing_it_committed(tmp_path):
+    import signal
+    import time
+
+    env = {"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "v"), "0", "100000"], env=env, stdout=subprocess.PIPE, text=True)
+    committed = 0
+    deadline = time.monotonic() + 120
+    while committed < 60 and time.monotonic() < deadline:
+        committed = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)  # mid-way through the next write
+    proc.wait()
+    store = LanceVectorStore(tmp_path / "v", HashEmbedder())  # opens fine
+    assert store.count() >= committed
+    assert store.search("process 0 item 5", k=3)  # and answers
 
 
 def py(code):
@@ -135,3 +174,20 @@ def test_memory_down_lets_the_run_go_on(tmp_path, caplog):
     assert result.output == "fine"
     assert "Long-term memory is unavailable" in model.calls[0]["messages"][1]["content"]
     assert "cannot be reached" in caplog.text
+
+
+def test_fact_extraction_after_a_run(tmp_path, caplog):
+    memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=HashEmbedder())
+    model = TestModel([py("final_answer('Dana leads Bluebird')"),
+                       '{"facts": [{"subject": "Bluebird", "relation": "LED_BY", "object": "Dana"}, {"subject": "x"}]}'])  # fmt: skip
+    result = CodeAgent(model=model, memory=memory, extract_facts=True).run("Who leads Bluebird? It is Dana.")
+    assert result.status == "success"
+    [fact] = memory.graph.facts(subject="Bluebird")
+    assert fact.text() == "Bluebird led by Dana"
+    assert fact.provenance["run_id"] == result.run_id and fact.provenance["source"] == "extraction"
+    assert model.calls[1]["response_format"] == {"type": "json_object"} and "JSON" in model.calls[1]["messages"][0]["content"]
+
+    model = TestModel([py("final_answer(1)"), "no json here"])
+    result = CodeAgent(model=model, memory=memory, extract_facts=True).run("One fact-free task.")
+    assert result.status == "success" and result.output == 1
+    assert "fact extraction after run" in caplog.text and "stored nothing" in caplog.text
