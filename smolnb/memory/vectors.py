@@ -89,7 +89,19 @@ class SentenceTransformerEmbedder(Embedder):
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         with self._lock:  # one encode at a time: torch threads already use every core
-            vectors = self.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+            if len(texts) == 1:
+                # one query: a single torch thread is about as fast, and leaves the other cores to
+                # the full-text and graph searches that run meanwhile
+                import torch
+
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+                try:
+                    vectors = self.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+                finally:
+                    torch.set_num_threads(threads)
+            else:
+                vectors = self.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
         return [list(map(float, v)) for v in vectors]
 
 
