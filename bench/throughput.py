@@ -3,7 +3,7 @@
     python bench/throughput.py [--latency 0.2] [--runs 256] [--concurrency 32,128]
 
 Every run is two model calls (a code step, then final_answer) through litellm's HTTP path and
-the scheduler. The ideal is concurrency / (2 x latency) runs per second; the figure is the
+the scheduler, against an aiohttp server in another process that answers after `--latency`. The ideal is concurrency / (2 x latency) runs per second; the figure is the
 achieved rate as a share of it. The framework's own CPU per model call is this process's CPU
 time over the model calls made (the server runs in another process).
 """
@@ -21,21 +21,56 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SERVER = """
-import sys, time
-sys.path.insert(0, sys.argv[1])
-from tests.openai_server import ScriptedOpenAIServer
-server = ScriptedOpenAIServer()
-server.latency = float(sys.argv[2])
+import asyncio, json, sys, time
+from aiohttp import web
+
+latency = float(sys.argv[2])
+
 def reply(body):
     last = body["messages"][-1]["content"]
     if "Observation" in last or "printed" in last or "Output" in last:
         return "Thought: done.\\n```python\\nfinal_answer(x)\\n```"
     return "Thought: compute.\\n```python\\nx = 6 * 7\\nprint(x)\\n```"
-server.responder = reply
-server.__enter__()
-print(server.base_url, flush=True)
-sys.stdin.read()
+
+async def completions(request):
+    body = await request.json()
+    await asyncio.sleep(latency)
+    text = reply(body)
+    return web.json_response({"id": "c", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}})
+
+async def main():
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", completions)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    print(f"http://127.0.0.1:{port}/v1", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
 """
+
+
+def litellm_alone(model, concurrency: int, calls: int, latency: float) -> float:
+    """The ceiling: bare `litellm.acompletion` calls at the same concurrency (no agent at all)."""
+    import asyncio
+
+    async def run() -> float:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with gate:
+                await model.agenerate([{"role": "user", "content": "hi"}])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(calls)))
+        return (calls / (time.perf_counter() - started)) / (concurrency / latency)
+
+    return asyncio.run(run())
 
 
 def main() -> None:
@@ -58,6 +93,8 @@ def main() -> None:
         assert warm.output == 42, warm
         print(f"latency {args.latency * 1000:.0f} ms per call, 2 calls per run, {args.runs} runs each (no run store)")
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
+            ceiling = litellm_alone(model, concurrency, 2 * args.runs, args.latency)
+            print(f"  concurrency {concurrency:4d}, litellm alone (no agent): {ceiling:.2f} of ideal calls/s")
             for store in (None, True):
                 agent = CodeAgent(model=model, max_steps=3, store=store)
                 cpu0, wall0 = time.process_time(), time.perf_counter()
