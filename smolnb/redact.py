@@ -53,7 +53,13 @@ def add_secret(value: str) -> None:
             _cache["key"] = None
 
 
-def _regex() -> re.Pattern[str]:
+# Cheap substring checks first: the patterns below run only when one of these is in the text.
+_HINTS = ("sk-", "hf_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "AKIA", "xox", "earer", "EARER", "pi_key", "PI_KEY", "pi_Key")
+_BUILTIN_RE = re.compile("|".join(_BUILTIN))
+
+
+def _rules() -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """(the literal secrets, longest first; a regex of the configured patterns or None)."""
     now = time.monotonic()
     if _cache["key"] is not None and now - _cache["checked"] < 1.0:  # the environment is read at most once a second
         return _cache["regex"]
@@ -63,8 +69,9 @@ def _regex() -> re.Pattern[str]:
     _cache["checked"] = now
     if _cache["key"] != key:
         with _lock:
-            literal = [re.escape(v) for v in sorted({*env_secrets, *_secrets}, key=len, reverse=True)]
-            _cache["regex"] = re.compile("|".join(literal + _BUILTIN + list(configured) + _extra))
+            literals = tuple(sorted({*env_secrets, *_secrets}, key=len, reverse=True))
+            patterns = list(configured) + _extra
+            _cache["regex"] = (literals, re.compile("|".join(patterns)) if patterns else None)
             _cache["key"] = key
     return _cache["regex"]
 
@@ -73,7 +80,15 @@ def redact(text: str) -> str:
     """`text` with every secret replaced by [REDACTED]."""
     if not text:
         return text
-    return _regex().sub(MASK, text)
+    literals, configured = _rules()
+    for secret in literals:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    if any(hint in text for hint in _HINTS):
+        text = _BUILTIN_RE.sub(MASK, text)
+    if configured is not None:
+        text = configured.sub(MASK, text)
+    return text
 
 
 def redact_obj(value: Any) -> Any:

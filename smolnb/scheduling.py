@@ -121,6 +121,23 @@ class Scheduler:
     async def slot(self, model: str, priority: int = 0, tokens: int = 0) -> AsyncIterator[Any]:
         """Wait for a turn to call `model`; the turn lasts the `async with` block. The object
         yielded takes the real token count: `turn.used_tokens = n` (for the token window)."""
+        with self._lock:
+            queue = self._queue(model)
+            limits = queue.limits
+            free = limits.concurrency is None and limits.rpm is None and limits.tpm is None
+            if free:  # no limit on this model: no queue, no wake-up, just the count
+                queue.running += 1
+                queue.started += 1
+                stat = queue.waits.setdefault(priority, [0, 0.0])
+                stat[0] += 1
+        if free:
+            turn = _Waiter(None, None, priority, tokens, 0.0, granted=True)  # type: ignore[arg-type]
+            try:
+                yield turn
+            finally:
+                with self._lock:
+                    queue.running -= 1
+            return
         waiter = await self.acquire(model, priority, tokens)
         try:
             yield waiter
