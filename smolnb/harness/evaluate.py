@@ -82,10 +82,15 @@ def load_samples(out: str | Path) -> list[Sample]:
 _STORES: dict[str, Any] = {}  # one RunStore per eval folder and process
 
 
-def run_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db: str, max_steps: int = 6,
-               agent_options: dict[str, Any] | None = None, retries: int = 2, judge_model: str | None = None) -> Sample:  # fmt: skip
-    """Run one sample (also the unit a Ray task runs): the agent, retries on transient model
-    errors, the scorer; never raises for a failing run or scorer."""
+def run_sample(task: Task, suite: str, model: str, epoch: int, **options: Any) -> Sample:
+    """Run one sample from plain code (the unit a Ray task runs); see `arun_sample`."""
+    return run_sync(arun_sample(task, suite, model, epoch, **options))
+
+
+async def arun_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db: str, max_steps: int = 6,
+                      agent_options: dict[str, Any] | None = None, retries: int = 2, judge_model: str | None = None) -> Sample:  # fmt: skip
+    """Run one sample: the agent, retries on transient model errors, the scorer; never raises
+    for a failing run or scorer (an interrupt stops the eval)."""
     from ..agent import CodeAgent
     from ..persistence import RunStore
 
@@ -101,7 +106,7 @@ def run_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db: str, 
             memory = _preloaded_memory(task.setup["memory"], memory_dir)
         agent = CodeAgent(model=model, max_steps=max_steps, store=store, memory=memory, **options)
         started = time.perf_counter()
-        result = agent.run(task.input, variables=dict(task.setup.get("variables") or {}))
+        result = await agent.arun(task.input, variables=dict(task.setup.get("variables") or {}))
         sample.latency = time.perf_counter() - started
         if memory is not None:
             memory.close()
@@ -110,7 +115,7 @@ def run_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db: str, 
         transient = result.status == "error" and any(word in (result.error or "").lower() for word in TRANSIENT)
         if not transient or attempt == retries + 1:
             break
-        time.sleep(min(2.0 * attempt, 10.0))
+        await asyncio.sleep(min(2.0 * attempt, 10.0))
     sample.status, sample.run_id = result.status, result.run_id
     sample.output = result.output
     sample.steps, sample.model_calls = len(result.action_steps), result.model_calls
@@ -207,16 +212,11 @@ def evaluate(suite: str | Path | list[str | Path], models: list[str], *, out: st
 
 
 async def _run_local(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], writer: _Writer, bar: Any, concurrency: int) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-    from functools import partial
-
     gate = asyncio.Semaphore(max(1, concurrency))
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="smolnb-eval")
-    loop = asyncio.get_running_loop()
 
     async def one(task: Task, label: str, model: str, epoch: int) -> None:
-        async with gate:
-            sample = await loop.run_in_executor(pool, partial(run_sample, task, label, model, epoch, **kwargs))
+        async with gate:  # the samples share this event loop: the agent loop is async at its core
+            sample = await arun_sample(task, label, model, epoch, **kwargs)
             writer.write(sample)
             if bar is not None:
                 bar.update(1)
@@ -229,8 +229,6 @@ async def _run_local(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, A
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run_on_ray(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], writer: _Writer, bar: Any, concurrency: int,
@@ -244,16 +242,23 @@ def _run_on_ray(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], 
     started_here = not ray.is_initialized()
     if started_here:
         env = {k: v for k, v in os.environ.items() if k.startswith(("SMOLNB_", "OPENAI_", "LITELLM_", "HF_")) or k.endswith("_API_KEY")}
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                 runtime_env={"env_vars": env}, **({} if address else {"num_cpus": max(2, concurrency)}))  # fmt: skip
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, runtime_env={"env_vars": env})
     try:
-        remote = ray.remote(num_cpus=1, max_retries=2)(run_sample)
-        pending = {}
+        # Samples wait on models, not on CPUs: each worker is an async actor running many samples
+        # at once on its event loop; one worker per CPU of the cluster (at most one per sample slot).
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        count = max(1, min(cpus, concurrency))
+        per_worker = max(1, -(-concurrency // count))
+        actor = ray.remote(num_cpus=1, max_restarts=1)(_RayWorker).options(max_concurrency=per_worker)
+        workers = [actor.remote() for _ in range(count)]
+        pending: dict[Any, bool] = {}
         queue = list(todo)
+        turn = 0
         while queue or pending:
             while queue and len(pending) < max(1, concurrency):
                 task, label, model, epoch = queue.pop(0)
-                pending[remote.remote(task, label, model, epoch, **kwargs)] = True
+                pending[workers[turn % count].run.remote(task, label, model, epoch, kwargs)] = True
+                turn += 1
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 pending.pop(ref)
@@ -284,6 +289,13 @@ def evaluate_config(path: str | Path, **overrides: Any) -> tuple[list[Sample], P
     agent = config.pop("agent", None)
     samples = evaluate(config.pop("suites"), config.pop("models"), out=out, agent_options=agent, **config)
     return samples, out
+
+
+class _RayWorker:
+    """A Ray actor that runs samples as coroutines (`max_concurrency` of them at once)."""
+
+    async def run(self, task: Task, label: str, model: str, epoch: int, kwargs: dict[str, Any]) -> Sample:
+        return await arun_sample(task, label, model, epoch, **kwargs)
 
 
 def _progress(total: int, done: int) -> Any:
