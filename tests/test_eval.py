@@ -196,3 +196,9 @@ def test_local_eval_definition_is_valid():
     assert set(config["models"]) <= known
     for suite in config["suites"]:
         assert load_suite(suite)
+
+
+def test_an_answer_json_cannot_hold_is_kept_as_its_repr(tmp_path, smolnb_home):
+    register_model("scripted-keys", FunctionModel(lambda m, **i: py("final_answer({'a': 1}.keys())"), model_id="scripted-keys"))
+    [sample] = evaluate("basics", ["scripted-keys"], out=tmp_path / "e", limit=1, progress=False)
+    assert sample.output == "dict_keys(['a'])" and not sample.correct

@@ -14,7 +14,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,7 @@ async def arun_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db
             break
         await asyncio.sleep(min(2.0 * attempt, 10.0))
     sample.status, sample.run_id = result.status, result.run_id
-    sample.output = result.output
+    sample.output = _jsonable(result.output)
     sample.steps, sample.model_calls = len(result.action_steps), result.model_calls
     sample.input_tokens, sample.output_tokens = result.usage.input_tokens, result.usage.output_tokens
     sample.error = redact(result.error) if result.error else None
@@ -133,6 +133,15 @@ async def arun_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db
             verdict = score(task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **_scorer_options(task))
             sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
     return sample
+
+
+def _jsonable(value: Any) -> Any:
+    """The answer as it will read back from samples.jsonl (a repr where JSON has no form for it)."""
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _scorer_options(task: Task) -> dict[str, Any]:
@@ -167,7 +176,8 @@ class _Writer:
                     f.write(b"\n")  # end a torn last line (a killed eval) so the next sample starts clean
 
     def write(self, sample: Sample) -> None:
-        line = redact(json.dumps(asdict(sample), default=repr, ensure_ascii=False)) + "\n"
+        row = {f.name: getattr(sample, f.name) for f in fields(sample)}
+        line = redact(json.dumps(row, default=repr, ensure_ascii=False)) + "\n"
         with self.lock, self.path.open("a") as f:
             f.write(line)
             f.flush()
