@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import random
 import re
 import threading
 import time
@@ -226,15 +227,28 @@ class LanceVectorStore(VectorStore):
                          "run_id": str(item.provenance.get("run_id", "")), "ts": time.time(),
                          "provenance": json.dumps(item.provenance, default=str)})  # fmt: skip
         with self._lock:
-            if fresh:
-                _drop_shadowing_datasets()  # lancedb's add() probes sys.modules["datasets"]
-                self.table.add(rows)
-            else:
-                self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+            self._commit(rows, fresh)
             self._since_check += len(rows)
             if self._since_check >= 1000:
                 self._maintain()
         return [i.id for i in items]
+
+    def _commit(self, rows: list[dict[str, Any]], fresh: bool) -> None:
+        """Write rows; a commit that loses a race with another process's commit is tried again
+        (a failed commit wrote nothing, so trying again neither loses nor duplicates)."""
+        for attempt in range(12):
+            try:
+                if fresh:
+                    _drop_shadowing_datasets()  # lancedb's add() probes sys.modules["datasets"]
+                    self.table.add(rows)
+                else:
+                    self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+                return
+            except Exception as exc:  # noqa: BLE001 - lance reports commit conflicts as plain errors
+                text = str(exc).lower()
+                if not any(word in text for word in ("commit", "conflict", "retry", "concurrent")) or attempt == 11:
+                    raise BackendError(f"writing to the LanceDB table at {self.path} failed: {exc}") from exc
+                time.sleep(min(0.02 * 2**attempt, 1.0) * (0.5 + random.random()))
 
     def _indexes(self) -> dict[str, Any]:
         return {i.index_type: i for i in self.table.list_indices()}

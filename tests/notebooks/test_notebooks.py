@@ -26,6 +26,7 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_without_error(path, tmp_path, smolnb_home):
     import nbformat
+    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
@@ -35,8 +36,8 @@ def test_notebook_runs_without_error(path, tmp_path, smolnb_home):
         for index, cell in enumerate(nb.cells):
             if "restart-kernel" in cell.metadata.get("tags", []):
                 # where the notebook tells its reader to restart the kernel, the test restarts it too
-                client.km.restart_kernel(now=True)
-                client.kc.wait_for_ready(timeout=120)
+                run_sync(client.km.restart_kernel)(now=True)  # nbclient's kernel manager is async
+                run_sync(client.kc.wait_for_ready)(timeout=120)
                 restarts += 1
             client.execute_cell(cell, index)  # raises CellExecutionError, naming the cell, on any error
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
