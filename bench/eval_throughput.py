@@ -33,7 +33,7 @@ def main() -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     from smolnb.harness import evaluate
 
-    server = subprocess.Popen([sys.executable, "-c", SERVER.replace("x = 6 * 7\\nprint(x)", "final_answer(42)"), str(ROOT), str(args.latency)],
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(ROOT), str(args.latency), "one-step"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
     base_url = server.stdout.readline().strip()
     try:

@@ -25,9 +25,12 @@ import asyncio, json, sys, time
 from aiohttp import web
 
 latency = float(sys.argv[2])
+one_step = len(sys.argv) > 3 and sys.argv[3] == "one-step"  # answer at once (the eval bench)
 
 def reply(body):
     last = body["messages"][-1]["content"]
+    if one_step:
+        return "Thought: easy.\\n```python\\nfinal_answer(42)\\n```"
     if "Observation" in last or "printed" in last or "Output" in last:
         return "Thought: done.\\n```python\\nfinal_answer(x)\\n```"
     return "Thought: compute.\\n```python\\nx = 6 * 7\\nprint(x)\\n```"

@@ -58,6 +58,7 @@ class _Waiter:
     cancelled: bool = False
     record: list[float] = field(default_factory=list)  # [start time, tokens] in the rate window
     used_tokens: int | None = None  # set by the caller once the reply says how many it took
+    limits: Limits = field(default_factory=Limits)  # the model's limits when the turn began
 
 
 class _Queue:
@@ -120,7 +121,7 @@ class Scheduler:
     @contextlib.asynccontextmanager
     async def slot(self, model: str, priority: int = 0, tokens: int = 0) -> AsyncIterator[Any]:
         """Wait for a turn to call `model`; the turn lasts the `async with` block. The object
-        yielded takes the real token count: `turn.used_tokens = n` (for the token window)."""
+        yielded carries the model's `limits` and takes the real token count: `turn.used_tokens = n`."""
         with self._lock:
             queue = self._queue(model)
             limits = queue.limits
@@ -131,7 +132,7 @@ class Scheduler:
                 stat = queue.waits.setdefault(priority, [0, 0.0])
                 stat[0] += 1
         if free:
-            turn = _Waiter(None, None, priority, tokens, 0.0, granted=True)  # type: ignore[arg-type]
+            turn = _Waiter(None, None, priority, tokens, 0.0, granted=True, limits=limits)  # type: ignore[arg-type]
             try:
                 yield turn
             finally:
@@ -199,6 +200,7 @@ class Scheduler:
                 self._wake_at(queue, wait_until - now)
                 return
             heapq.heappop(queue.heap)
+            waiter.limits = limits
             queue.running += 1
             queue.started += 1
             waiter.granted = True

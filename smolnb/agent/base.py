@@ -541,16 +541,16 @@ class MultiStepAgent(ABC):
         start = time.perf_counter()
         params = {**self.model_params, **kwargs}
         model_id = self.model.model_id
-        limits = scheduler.limits_for(model_id)
         try:
             # every model call waits its turn: priority order, per-model concurrency and rate limits
             async with scheduler.slot(model_id, priority=ctx.priority, tokens=_estimate_tokens(messages)) as turn:
                 start = time.perf_counter()
-                if limits.timeout is not None:
+                timeout = turn.limits.timeout
+                if timeout is not None:
                     try:
-                        response = await asyncio.wait_for(self.model.agenerate(messages, **params), limits.timeout)
+                        response = await asyncio.wait_for(self.model.agenerate(messages, **params), timeout)
                     except asyncio.TimeoutError:
-                        raise ModelError(f"{model_id} did not answer within {limits.timeout:g} s (the scheduler's timeout for it: "
+                        raise ModelError(f"{model_id} did not answer within {timeout:g} s (the scheduler's timeout for it: "
                                          f"scheduler.configure({model_id!r}, timeout=...) changes it)") from None  # fmt: skip
                 else:
                     response = await self.model.agenerate(messages, **params)

@@ -121,17 +121,15 @@ async def arun_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db
     sample.steps, sample.model_calls = len(result.action_steps), result.model_calls
     sample.input_tokens, sample.output_tokens = result.usage.input_tokens, result.usage.output_tokens
     sample.error = redact(result.error) if result.error else None
-    if result.status == "success":
-        verdict = score(task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **_scorer_options(task))
-        sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
-        if verdict.error:
-            sample.error_kind = "scorer"
-    else:
+    if result.status != "success":
         sample.error_kind = "max_steps" if result.status == "max_steps" else "interrupted" if result.status == "interrupted" else \
             "model" if result.error and "model" in result.error.lower() else "error"  # fmt: skip
-        if result.status == "max_steps" and result.output is not None:  # the best answer it gave at the cap still counts
-            verdict = score(task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **_scorer_options(task))
-            sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
+    # a run's answer is scored; at the step cap, the best answer it gave still counts
+    if result.status == "success" or (result.status == "max_steps" and result.output is not None):
+        verdict = score(task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **_scorer_options(task))
+        sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
+        if verdict.error and result.status == "success":
+            sample.error_kind = "scorer"
     return sample
 
 

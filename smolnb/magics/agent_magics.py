@@ -157,12 +157,8 @@ class AgentMagics(Magics):
 
         from ..widgets import TraceView
 
-        live = self._live_widget()
-        handle = None
-        if live is not None:
-            agent.listeners.append(live)
-            handle = display(live.widget, display_id=True)
-        else:
+        live, handle = self._show_live(agent)
+        if handle is None:
             handle = display(f"running in the background: {task[:60]}", display_id=True)
 
         def work() -> None:
@@ -220,11 +216,7 @@ class AgentMagics(Magics):
     def _run(self, agent: Any, call: Any, output: str | None) -> None:
         from ..widgets import TraceView
 
-        live = self._live_widget()
-        handle = None
-        if live is not None:
-            agent.listeners.append(live)
-            handle = display(live.widget, display_id=True)
+        live, handle = self._show_live(agent)
         try:
             result = call()
         except SmolnbError as exc:
@@ -294,6 +286,15 @@ class AgentMagics(Magics):
             [item_id] = memory.remember(rest, source="notebook")
             return f"remembered ({item_id})"
         raise UsageError(f"%agent memory: unknown command {sub!r}; use search TEXT, facts ENTITY, remember TEXT, or nothing for the status")
+
+    def _show_live(self, agent: Any) -> tuple[Any, Any]:
+        """The live trace widget under the cell, fed by the agent's events: (widget, display
+        handle), or (None, None) in a terminal."""
+        live = self._live_widget()
+        if live is None:
+            return None, None
+        agent.listeners.append(live)
+        return live, display(live.widget, display_id=True)
 
     def _live_widget(self) -> Any:
         if getattr(self.shell, "kernel", None) is None:
