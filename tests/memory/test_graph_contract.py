@@ -151,3 +151,17 @@ def test_down_server_and_unknown_scheme_are_clear_errors():
     with pytest.raises(UserError, match="unknown graph URI scheme 'redis'"):
         open_graph("redis://x")
     assert uuid  # used by other tests in this module
+
+
+def test_a_missing_extra_names_the_install(monkeypatch, tmp_path):
+    import sys
+
+    from smolnb.errors import MissingExtraError
+    from smolnb.memory import LanceVectorStore
+
+    monkeypatch.setitem(sys.modules, "neo4j", None)  # as if smolnb[neo4j] were not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'smolnb\[neo4j\]'"):
+        open_graph("bolt://127.0.0.1:7687")
+    monkeypatch.setitem(sys.modules, "lancedb", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'smolnb\[memory\]'"):
+        LanceVectorStore(tmp_path / "v")
