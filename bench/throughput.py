@@ -2,8 +2,10 @@
 
     python bench/throughput.py [--latency 0.2] [--runs 256] [--concurrency 32,128]
 
-Every run is two model calls (a code step, then final_answer) through litellm's HTTP path and
-the scheduler, against an aiohttp server in another process that answers after `--latency`. The ideal is concurrency / (2 x latency) runs per second; the figure is the
+Every run is two model calls (a code step, then final_answer) through the scheduler, over
+smolnb's own OpenAI-compatible client (`openai-api/...`, the figure the target is for) and, for
+comparison, over litellm's HTTP path, against an aiohttp server in another process that answers
+after `--latency`. The ideal is concurrency / (2 x latency) runs per second; the figure is the
 achieved rate as a share of it. The framework's own CPU per model call is this process's CPU
 time over the model calls made (the server runs in another process).
 """
@@ -58,9 +60,11 @@ asyncio.run(main())
 """
 
 
-def litellm_alone(model, concurrency: int, calls: int, latency: float) -> float:
-    """The ceiling: bare `litellm.acompletion` calls at the same concurrency (no agent at all)."""
+def client_alone(model, concurrency: int, calls: int, latency: float) -> float:
+    """The ceiling of a model client: bare `agenerate` calls at the same concurrency (no agent at all)."""
     import asyncio
+
+    from smolnb._sync import run_sync
 
     async def run() -> float:
         gate = asyncio.Semaphore(concurrency)
@@ -73,7 +77,21 @@ def litellm_alone(model, concurrency: int, calls: int, latency: float) -> float:
         await asyncio.gather(*(one() for _ in range(calls)))
         return (calls / (time.perf_counter() - started)) / (concurrency / latency)
 
-    return asyncio.run(run())
+    return run_sync(run())
+
+
+def agent_runs(model, concurrency: int, runs: int, latency: float, store) -> tuple[float, float]:
+    """(achieved runs/s as a share of ideal, framework CPU ms per model call) for `runs` runs."""
+    from smolnb import CodeAgent, run_many
+
+    agent = CodeAgent(model=model, max_steps=3, store=store)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    results = run_many(agent, [f"Task {i}: what is 6 * 7?" for i in range(runs)], concurrency=concurrency, progress=False)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    assert all(r.output == 42 for r in results), [r.status for r in results if r.output != 42][:3]
+    calls = sum(r.model_calls for r in results)
+    ideal = concurrency / (2 * latency)
+    return len(results) / wall / ideal, cpu / calls * 1000
 
 
 def main() -> None:
@@ -85,31 +103,31 @@ def main() -> None:
     os.environ.setdefault("SMOLNB_HOME", str(Path("/tmp") / f"smolnb-bench-{os.getpid()}"))
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-    from smolnb import CodeAgent, run_many
-    from smolnb.models import LiteLLMModel
+    from smolnb import CodeAgent
+    from smolnb.models import LiteLLMModel, OpenAIAPIModel
 
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(ROOT), str(args.latency)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     base_url = server.stdout.readline().strip()
     try:
-        model = LiteLLMModel("openai/bench", api_base=base_url, api_key="sk-bench", max_retries=0)
-        warm = CodeAgent(model=model, max_steps=3, store=None).run("Warm up.")
-        assert warm.output == 42, warm
-        print(f"latency {args.latency * 1000:.0f} ms per call, 2 calls per run, {args.runs} runs each (no run store)")
+        models = {
+            "openai-api": OpenAIAPIModel("bench", api_base=base_url, api_key="sk-bench", max_retries=0),
+            "litellm": LiteLLMModel("openai/bench", api_base=base_url, api_key="sk-bench", max_retries=0),
+        }
+        for model in models.values():
+            warm = CodeAgent(model=model, max_steps=3, store=None).run("Warm up.")
+            assert warm.output == 42, warm
+        print(f"latency {args.latency * 1000:.0f} ms per call, 2 calls per run, {args.runs} runs each; "
+              "ideal runs/s = concurrency / (2 x latency)")  # fmt: skip
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
-            ceiling = litellm_alone(model, concurrency, 2 * args.runs, args.latency)
-            print(f"  concurrency {concurrency:4d}, litellm alone (no agent): {ceiling:.2f} of ideal calls/s")
-            for store in (None, True):
-                agent = CodeAgent(model=model, max_steps=3, store=store)
-                cpu0, wall0 = time.process_time(), time.perf_counter()
-                results = run_many(agent, [f"Task {i}: what is 6 * 7?" for i in range(args.runs)], concurrency=concurrency, progress=False)
-                wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-                assert all(r.output == 42 for r in results), [r.status for r in results if r.output != 42][:3]
-                calls = sum(r.model_calls for r in results)
-                ideal = concurrency / (2 * args.latency)
-                achieved = len(results) / wall
-                label = "run store on " if store else "no run store "
-                print(f"  concurrency {concurrency:4d}, {label}: {achieved:6.1f} runs/s of ideal {ideal:6.1f} = {achieved / ideal:.2f} "
-                      f"(target >= {0.9 if concurrency <= 32 else 0.8}); framework CPU {cpu / calls * 1000:.2f} ms per model call")  # fmt: skip
+            target = 0.9 if concurrency <= 32 else 0.8
+            print(f"concurrency {concurrency} (target >= {target})")
+            for path, model in models.items():
+                ceiling = client_alone(model, concurrency, 2 * args.runs, args.latency)
+                print(f"  {path:10s} client alone (no agent): {ceiling:.2f} of ideal calls/s")
+                for store in (None, True) if path == "openai-api" else (None,):
+                    share, cpu = agent_runs(model, concurrency, args.runs, args.latency, store)
+                    label = "run store on" if store else "no run store"
+                    print(f"  {path:10s} agent runs, {label}: {share:.2f} of ideal runs/s; framework CPU {cpu:.2f} ms per model call")
     finally:
         server.stdin.close()
         server.wait(timeout=10)

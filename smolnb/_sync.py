@@ -28,7 +28,11 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     except RuntimeError:
         if threading.current_thread() is threading.main_thread():
             return _run_on_main_loop(coro)
-        return asyncio.run(coro)
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(coro)
+        finally:
+            _close(loop)
 
     result: concurrent.futures.Future[T] = concurrent.futures.Future()
     started = threading.Event()
@@ -128,3 +132,92 @@ def clear_interrupt(thread_id: int) -> None:
     import ctypes
 
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+
+
+class _Workers:
+    """Reusable threads for code blocks and tools, each interruptible while it runs a job.
+
+    A new thread costs about half a millisecond to start under load; a run makes one call per
+    step, so threads are kept (idle ones leave after a minute).
+    """
+
+    def __init__(self) -> None:
+        import queue
+
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+
+    def submit(self, fn: Any) -> tuple[concurrent.futures.Future[Any], Any]:
+        """Run `fn()` on a worker; returns its future and a function that interrupts it while it runs."""
+        job = _Job(fn)
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+                self._jobs.put(job)
+                return job.future, job.interrupt
+        threading.Thread(target=self._work, args=(job,), name="smolnb-exec", daemon=True).start()
+        return job.future, job.interrupt
+
+    def _work(self, job: _Job | None) -> None:
+        import queue
+
+        while job is not None:
+            job.run()
+            with self._lock:
+                self._idle += 1
+            try:
+                job = self._jobs.get(timeout=60)
+            except queue.Empty:
+                with self._lock:
+                    try:
+                        job = self._jobs.get_nowait()  # handed over just as we timed out
+                    except queue.Empty:
+                        self._idle -= 1
+                        job = None
+
+
+class _Job:
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.lock = threading.Lock()
+        self.thread_id: int | None = None
+
+    def run(self) -> None:
+        if not self.future.set_running_or_notify_cancel():
+            return
+        with self.lock:
+            self.thread_id = threading.get_ident()
+        outcome: tuple[bool, Any] | None = None
+        while True:  # an interrupt can land anywhere until _finish() returns; after that, none can
+            try:
+                if outcome is None:
+                    try:
+                        outcome = (True, self.fn())
+                    except BaseException as exc:  # noqa: BLE001 - handed to the waiting coroutine
+                        outcome = (False, exc)
+                self._finish()
+                break
+            except BaseException as exc:  # noqa: BLE001 - an interrupt sent as the job ended
+                if outcome is None:
+                    outcome = (False, exc)
+        ok, value = outcome
+        if ok:
+            self.future.set_result(value)
+        else:
+            self.future.set_exception(value)
+
+    def _finish(self) -> None:
+        with self.lock:
+            thread_id, self.thread_id = self.thread_id, None
+        if thread_id is not None:
+            clear_interrupt(thread_id)  # an interrupt sent just as the job ended must not hit the next one
+
+    def interrupt(self) -> None:
+        with self.lock:
+            if self.thread_id is not None:
+                interrupt_thread(self.thread_id)
+
+
+workers = _Workers()

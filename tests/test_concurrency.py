@@ -8,7 +8,7 @@ import time
 import pytest
 
 from smolnb import CodeAgent, run_many
-from smolnb.models import FunctionModel, LiteLLMModel, TestModel
+from smolnb.models import FunctionModel, LiteLLMModel, OpenAIAPIModel, TestModel
 from smolnb.scheduling import Scheduler, scheduler
 from tests.openai_server import ScriptedOpenAIServer
 
@@ -115,13 +115,17 @@ def test_cancelled_waiters_leave_the_queue_and_running_ones_free_their_slot():
     asyncio.run(main())
 
 
-def test_a_timed_out_request_is_cut_off_everywhere(smolnb_home):
+@pytest.mark.parametrize("client", ["litellm", "openai-api"])
+def test_a_timed_out_request_is_cut_off_everywhere(smolnb_home, client):
     with ScriptedOpenAIServer() as server:
         server.default = py("final_answer(1)")
-        model = LiteLLMModel("openai/slow", api_base=server.base_url, api_key="sk-test", max_retries=0)
-        assert CodeAgent(model=model, max_steps=1).run("Warm up.").output == 1  # litellm imported, client made
+        if client == "litellm":
+            model = LiteLLMModel("openai/slow", api_base=server.base_url, api_key="sk-test", max_retries=0)
+        else:
+            model = OpenAIAPIModel("slow", api_base=server.base_url, api_key="sk-test", max_retries=0)
+        assert CodeAgent(model=model, max_steps=1).run("Warm up.").output == 1  # client imported and made
         server.latency = 3.0
-        scheduler.configure("openai/slow", timeout=0.3)
+        scheduler.configure(model.model_id, timeout=0.3)
         threads_before = threading.active_count()
         result = CodeAgent(model=model, max_steps=1).run("Anything.")
         assert result.status == "error" and "did not answer within 0.3 s" in result.error

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import os
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..logs import logger
-from .._sync import interrupt_thread, run_sync
+from .._sync import run_sync, workers
 from ..errors import BackendError, ModelError, ToolError, UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
@@ -420,6 +417,8 @@ class MultiStepAgent(ABC):
         output: Any = None
         error: str | None = None
         interrupted: BaseException | None = None
+        loop = asyncio.get_running_loop()
+        _runs_on_loop[loop] = _runs_on_loop.get(loop, 0) + 1
         try:
             self._attach_memory(ctx)
             await self._start_run(ctx, variables)
@@ -445,6 +444,9 @@ class MultiStepAgent(ABC):
             if ctx.current is not None:
                 self._close_step(ctx, ctx.current, error=error, error_kind="interrupted")
         finally:
+            left = _runs_on_loop.pop(loop) - 1
+            if left:
+                _runs_on_loop[loop] = left
             self._end_run(ctx)
         duration = time.perf_counter() - ctx.start
         self._emit(
@@ -660,32 +662,25 @@ class MultiStepAgent(ABC):
 
 
 def run_in_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
-    """Run `fn` in a fresh thread; cancelling the returned future interrupts that thread."""
-    loop = asyncio.get_running_loop()
-    done: Future[Any] = Future()
-    holder: dict[str, int | None] = {"tid": None}
-
-    def target() -> None:
-        holder["tid"] = threading.get_ident()
-        try:
-            value = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-            with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
-                done.set_exception(exc)
-            return
-        with contextlib.suppress(InvalidStateError):
-            done.set_result(value)
-
-    thread = threading.Thread(target=target, name="smolnb-exec", daemon=True)
-    thread.start()
-    wrapped = asyncio.wrap_future(done, loop=loop)
+    """Run `fn` on a worker thread; cancelling the returned future interrupts it."""
+    done, interrupt = workers.submit(fn)
+    wrapped = asyncio.wrap_future(done)
 
     def on_done(fut: asyncio.Future[Any]) -> None:
-        if fut.cancelled() and thread.is_alive():
-            interrupt_thread(holder["tid"])
+        if fut.cancelled():
+            interrupt()
 
     wrapped.add_done_callback(on_done)
     return wrapped
+
+
+_runs_on_loop: dict[asyncio.AbstractEventLoop, int] = {}
+
+
+def alone_on_loop() -> bool:
+    """True when nothing else runs on the caller's event loop, so its code may run inline.
+    Counting the loop's runs first spares the scan of every task when many runs share it."""
+    return _runs_on_loop.get(asyncio.get_running_loop(), 0) <= 1 and len(asyncio.all_tasks()) <= 1
 
 
 def _parse_facts(text: str) -> list[tuple[str, str, str]]:

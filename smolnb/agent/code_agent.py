@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import re
 import sys
@@ -16,7 +15,7 @@ from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
 from ..events import Snapshot
 from ..executor.base import ExecResult, short_repr, unpickle_variables
 from . import prompts
-from .base import MultiStepAgent, RunContext, run_in_thread
+from .base import MultiStepAgent, RunContext, alone_on_loop, run_in_thread
 from .parsing import extract_code, split_thought
 
 __all__ = ["CodeAgent"]
@@ -167,7 +166,7 @@ class CodeAgent(MultiStepAgent):
             self._sync_functions(ctx)  # tools changed between steps of this run
         executor = self.executor
         assert executor is not None
-        if len(asyncio.all_tasks()) <= 1:
+        if alone_on_loop():
             # Alone on this loop: run inline, a thread hop would cost more than the step.
             return executor.run(code)
         return await run_in_thread(lambda: executor.run(code))

@@ -32,11 +32,13 @@ class Watchdog:
         with self._lock:
             token = next(self._ids)
             self._armed[token] = threading.get_ident()
-            heapq.heappush(self._heap, (time.monotonic() + seconds, token))
+            entry = (time.monotonic() + seconds, token)
+            heapq.heappush(self._heap, entry)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="smolnb-watchdog", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._heap[0] is entry:  # a new earliest deadline; otherwise the thread's wait is already right
+                self._wake.notify()
             return token
 
     def disarm(self, token: int) -> bool:

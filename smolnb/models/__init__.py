@@ -8,6 +8,7 @@ from ..config import default_model
 from ..errors import UserError
 from .base import Message, Model, ModelResponse, ToolCallRequest
 from .litellm_model import LiteLLMModel
+from .openai_api import OpenAIAPIModel
 from .testing import FunctionModel, TestModel
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Message",
     "Model",
     "ModelResponse",
+    "OpenAIAPIModel",
     "TestModel",
     "ToolCallRequest",
     "get_model",
@@ -38,8 +40,9 @@ def register_model(name: str, model: Model | Any) -> None:
 def get_model(spec: str | Model | None = None, **params: Any) -> Model:
     """Turn a model string (or None, for the default) into a `Model`.
 
-    `local/<name>` and paths to `.gguf` files are run by smolnb itself with llama.cpp; any
-    other string is a litellm model name.
+    `local/<name>` and paths to `.gguf` files are run by smolnb itself with llama.cpp;
+    `openai-api/<service>/<model>` goes straight to an OpenAI-compatible server
+    (`<SERVICE>_BASE_URL`, `<SERVICE>_API_KEY`); any other string is a litellm model name.
     """
     if isinstance(spec, Model):
         return spec
@@ -53,6 +56,8 @@ def get_model(spec: str | Model | None = None, **params: Any) -> Model:
         from .local import LocalModel
 
         return LocalModel(spec, **params)
+    if spec.startswith("openai-api/"):
+        return OpenAIAPIModel.from_spec(spec, **params)
     if "/" not in spec:
         raise UserError(
             f"unknown model {spec!r}: name it as litellm does, 'provider/model' "

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import random
 from typing import Any
 
 from ..errors import MissingExtraError, ModelError, TransientModelError
 from ..events import Usage
 from .base import Message, Model, ModelResponse, ToolCallRequest
+from .retry import with_retries
 
 __all__ = ["LiteLLMModel", "flatten_content"]
 
@@ -149,24 +148,15 @@ class LiteLLMModel(Model):
             request["api_base"] = self.api_base
         if self._api_key:
             request["api_key"] = self._api_key
-        attempt = 0
-        while True:
-            try:
-                response = await litellm.acompletion(**request)
-                return _parse(response)
-            except Exception as exc:  # noqa: BLE001 - classified below
-                if not _is_transient(exc, litellm):
-                    raise ModelError(f"{self.model_id}: {_message(exc)}") from exc
-                if attempt >= self.max_retries:
-                    raise TransientModelError(
-                        f"{self.model_id}: {_message(exc)} (gave up after {attempt + 1} attempts)",
-                        retry_after=_retry_after(exc),
-                    ) from exc
-                delay = _retry_after(exc)
-                if delay is None:
-                    delay = self.backoff * (2**attempt) * (0.5 + random.random() / 2)
-                attempt += 1
-                await asyncio.sleep(min(delay, 60.0))
+        def classify(exc: Exception) -> ModelError:
+            if _is_transient(exc, litellm):
+                return TransientModelError(f"{self.model_id}: {_message(exc)}", retry_after=_retry_after(exc))
+            return ModelError(f"{self.model_id}: {_message(exc)}")
+
+        async def call() -> ModelResponse:
+            return _parse(await litellm.acompletion(**request))
+
+        return await with_retries(call, classify=classify, max_retries=self.max_retries, backoff=self.backoff)
 
 
 def _message(exc: BaseException) -> str:

@@ -2,8 +2,9 @@
 
 A `local/<name>` model assembles its weights once into `SMOLNB_HOME/models/` (checking the
 SHA-256), starts `llama_cpp.server` on 127.0.0.1 on first use, reuses it for every later call
-in the process, and stops it at exit. Calls go through `LiteLLMModel`, the same path as remote
-models, so usage, retries and scheduling treat both alike. The server keeps the KV cache of
+in the process, and stops it at exit. Calls go through `OpenAIAPIModel`, the client for any
+OpenAI-compatible server (no litellm import, no per-call translation), so usage, retries and
+scheduling treat local and remote models alike. The server keeps the KV cache of
 the previous prompt, so a step pays only for the tokens after the shared prefix.
 """
 
@@ -28,7 +29,7 @@ from typing import Any
 from ..config import home
 from ..errors import BackendError, MissingExtraError, ModelError, UserError, did_you_mean
 from .base import Message, Model, ModelResponse
-from .litellm_model import LiteLLMModel
+from .openai_api import OpenAIAPIModel
 
 __all__ = ["KNOWN_MODELS", "LocalModel", "WeightSpec", "ensure_weights", "list_local_models", "models_dir"]
 
@@ -363,18 +364,18 @@ class LocalModel(Model):
             self.name = name
         self.n_ctx = n_ctx
         self.params = {"temperature": 0.0, "max_tokens": 768, **params}
-        self._delegate: LiteLLMModel | None = None
+        self._delegate: OpenAIAPIModel | None = None
         self._lock = threading.Lock()
 
     def weights(self) -> Path:
         """The GGUF file, assembled and verified."""
         return self.path or ensure_weights(self.name, notify=lambda m: print(m, file=sys.stderr))
 
-    def _ensure(self) -> LiteLLMModel:
+    def _ensure(self) -> OpenAIAPIModel:
         server = _server_for(self.weights(), self.n_ctx)
-        if self._delegate is None or self._delegate.api_base != server.base_url:
-            self._delegate = LiteLLMModel(
-                f"openai/{self.name}", api_base=server.base_url, api_key="local", max_retries=1, backoff=0.2,
+        if self._delegate is None or self._delegate.api_base != server.base_url.rstrip("/"):
+            self._delegate = OpenAIAPIModel(
+                self.name, api_base=server.base_url, api_key="local", model_id=self.model_id, max_retries=1, backoff=0.2,
                 flatten=True, **self.params,
             )  # fmt: skip
         return self._delegate
