@@ -41,19 +41,21 @@ def main() -> None:
             suite = Path(tmp) / "bench.jsonl"
             suite.write_text("".join(json.dumps({"id": f"t{i}", "input": f"Task {i}: what is 6 * 7?", "target": 42, "scorer": "numeric"}) + "\n"
                                      for i in range(args.samples)))  # fmt: skip
-            options = {"model_params": {"api_base": base_url, "api_key": "sk-bench"}}
+            os.environ["BENCH_BASE_URL"], os.environ["BENCH_API_KEY"] = base_url, "sk-bench"  # openai-api/bench/...
+            model = "openai-api/bench/bench"
+            options: dict = {}
             ideal = args.concurrency / args.latency
             backends = ["local"] + ([] if args.no_ray else ["ray"])
-            evaluate(suite, ["openai/bench"], out=Path(tmp) / "warm", limit=2, agent_options=options, progress=False)
+            evaluate(suite, [model], out=Path(tmp) / "warm", limit=2, agent_options=options, progress=False)
             print(f"{args.samples} samples, {args.latency * 1000:.0f} ms per model call, concurrency {args.concurrency}; ideal {ideal:.0f} samples/s")
             for backend in backends:
                 if backend == "ray":  # a running local Ray, as a cluster would be; its workers still start in the timing
                     import ray
 
                     ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
-                             runtime_env={"env_vars": {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}})  # fmt: skip
+                             runtime_env={"env_vars": {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "BENCH_BASE_URL": base_url}})  # fmt: skip
                 started = time.perf_counter()
-                samples = evaluate(suite, ["openai/bench"], out=Path(tmp) / backend, concurrency=args.concurrency, backend=backend,
+                samples = evaluate(suite, [model], out=Path(tmp) / backend, concurrency=args.concurrency, backend=backend,
                                    agent_options=options, progress=False)  # fmt: skip
                 wall = time.perf_counter() - started
                 assert len(samples) == args.samples and all(s.correct for s in samples), [s.error for s in samples if not s.correct][:3]

@@ -1,11 +1,12 @@
 """Concurrent runs against an OpenAI-compatible server with a fixed latency per call.
 
-    python bench/throughput.py [--latency 0.2] [--runs 256] [--concurrency 32,128]
+    python bench/throughput.py [--latency 0.2] [--waves 8] [--concurrency 32,128]
 
 Every run is two model calls (a code step, then final_answer) through the scheduler, over
 smolnb's own OpenAI-compatible client (`openai-api/...`, the figure the target is for) and, for
 comparison, over litellm's HTTP path, against an aiohttp server in another process that answers
-after `--latency`. The ideal is concurrency / (2 x latency) runs per second; the figure is the
+after `--latency`. Each concurrency runs `--waves` x concurrency runs (steady state, not the ramp
+up and down of the first and last wave). The ideal is concurrency / (2 x latency) runs per second; the figure is the
 achieved rate as a share of it. The framework's own CPU per model call is this process's CPU
 time over the model calls made (the server runs in another process).
 """
@@ -97,7 +98,7 @@ def agent_runs(model, concurrency: int, runs: int, latency: float, store) -> tup
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--runs", type=int, default=256)
+    parser.add_argument("--waves", type=int, default=8, help="runs per concurrency = waves x concurrency")
     parser.add_argument("--concurrency", default="32,128")
     args = parser.parse_args()
     os.environ.setdefault("SMOLNB_HOME", str(Path("/tmp") / f"smolnb-bench-{os.getpid()}"))
@@ -116,16 +117,17 @@ def main() -> None:
         for model in models.values():
             warm = CodeAgent(model=model, max_steps=3, store=None).run("Warm up.")
             assert warm.output == 42, warm
-        print(f"latency {args.latency * 1000:.0f} ms per call, 2 calls per run, {args.runs} runs each; "
+        print(f"latency {args.latency * 1000:.0f} ms per call, 2 calls per run, {args.waves} x concurrency runs; "
               "ideal runs/s = concurrency / (2 x latency)")  # fmt: skip
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             target = 0.9 if concurrency <= 32 else 0.8
+            runs = args.waves * concurrency
             print(f"concurrency {concurrency} (target >= {target})")
             for path, model in models.items():
-                ceiling = client_alone(model, concurrency, 2 * args.runs, args.latency)
+                ceiling = client_alone(model, concurrency, 2 * runs, args.latency)
                 print(f"  {path:10s} client alone (no agent): {ceiling:.2f} of ideal calls/s")
                 for store in (None, True) if path == "openai-api" else (None,):
-                    share, cpu = agent_runs(model, concurrency, args.runs, args.latency, store)
+                    share, cpu = agent_runs(model, concurrency, runs, args.latency, store)
                     label = "run store on" if store else "no run store"
                     print(f"  {path:10s} agent runs, {label}: {share:.2f} of ideal runs/s; framework CPU {cpu:.2f} ms per model call")
     finally:

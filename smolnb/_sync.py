@@ -28,11 +28,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     except RuntimeError:
         if threading.current_thread() is threading.main_thread():
             return _run_on_main_loop(coro)
-        loop = asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(coro)
-        finally:
-            _close(loop)
+        return asyncio.run(coro)
 
     result: concurrent.futures.Future[T] = concurrent.futures.Future()
     started = threading.Event()

@@ -53,14 +53,18 @@ def _cmd_models(args: argparse.Namespace) -> int:
         "gemini": "GEMINI_API_KEY", "groq": "GROQ_API_KEY", "ollama": "OLLAMA_API_BASE",
     }  # fmt: skip
     configured = [p for p, var in providers.items() if os.environ.get(var)]
+    # OpenAI-compatible services reachable as openai-api/<service>/<model>: every <SERVICE>_BASE_URL
+    services = sorted(k.removesuffix("_BASE_URL").lower() for k, v in os.environ.items() if k.endswith("_BASE_URL") and v)
     if args.json:
-        print(json.dumps({"default": default_model(), "local": rows, "providers": configured}, indent=2))
+        print(json.dumps({"default": default_model(), "local": rows, "providers": configured, "openai_api_services": services}, indent=2))
         return 0
     print(f"default model: {default_model()}\n")
     print(f"{'local model':28s} {'installed':9s} {'assembled':9s} {'MB':>6s}  path")
     for row in rows:
         print(f"{row['model']:28s} {str(row['installed']):9s} {str(row['assembled']):9s} {row['size_mb']:6d}  {row['path']}")
     print(f"\nproviders with a key in the environment: {', '.join(configured) or 'none'} (any litellm model string works)")
+    print(f"OpenAI-compatible services (<SERVICE>_BASE_URL set): {', '.join(services) or 'none'} "
+          "(openai-api/<service>/<model>)")  # fmt: skip
     return 0
 
 

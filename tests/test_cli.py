@@ -39,10 +39,12 @@ def test_unknown_model_is_a_clear_error(capsys):
     assert "unknown model 'nonsense'" in capsys.readouterr().err
 
 
-def test_models_lists_local_models(capsys):
+def test_models_lists_local_models(capsys, monkeypatch):
+    monkeypatch.setenv("VLLM_BASE_URL", "http://127.0.0.1:8000/v1")
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "local/qwen2.5-coder-0.5b" in out and "local/gemma-3-270m" in out
+    assert "OpenAI-compatible services" in out and "vllm" in out
 
 
 def test_bad_arguments_exit_2():

@@ -249,7 +249,7 @@ def _run_on_ray(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], 
         raise MissingExtraError("ray", "ray", "the Ray backend") from exc
     started_here = not ray.is_initialized()
     if started_here:
-        env = {k: v for k, v in os.environ.items() if k.startswith(("SMOLNB_", "OPENAI_", "LITELLM_", "HF_")) or k.endswith("_API_KEY")}
+        env = {k: v for k, v in os.environ.items() if k.startswith(("SMOLNB_", "OPENAI_", "LITELLM_", "HF_")) or k.endswith(("_API_KEY", "_BASE_URL"))}
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, runtime_env={"env_vars": env})
     try:
         # Samples wait on models, not on CPUs: each worker is an async actor running many samples
