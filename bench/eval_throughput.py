@@ -1,7 +1,11 @@
 """Eval throughput: samples per second against a scripted server with a fixed latency, as a share
 of the ideal (concurrency / latency; each sample is one model call), local and on Ray.
 
-    python bench/eval_throughput.py [--latency 0.2] [--samples 192] [--concurrency 32] [--no-ray]
+    python bench/eval_throughput.py [--latency 0.2] [--samples 768] [--concurrency 32] [--no-ray]
+
+768 samples are 24 waves at concurrency 32: the steady state of an eval, where the fixed start
+(opening the eval folder and its run store, the first connections) weighs little. Samples use
+`openai-api/bench/bench`, smolnb's own OpenAI-compatible client.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--samples", type=int, default=192)
+    parser.add_argument("--samples", type=int, default=768)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-ray", action="store_true")
     args = parser.parse_args()
