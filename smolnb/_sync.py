@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import logging
 import sys
-import concurrent.futures
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar

@@ -56,7 +56,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
     # OpenAI-compatible services reachable as openai-api/<service>/<model>: every <SERVICE>_BASE_URL
     services = sorted(k.removesuffix("_BASE_URL").lower() for k, v in os.environ.items() if k.endswith("_BASE_URL") and v)
     if args.json:
-        print(json.dumps({"default": default_model(), "local": rows, "providers": configured, "openai_api_services": services}, indent=2))
+        listing = {"default": default_model(), "local": rows, "providers": configured, "openai_api_services": services}
+        print(json.dumps(listing, indent=2))
         return 0
     print(f"default model: {default_model()}\n")
     print(f"{'local model':28s} {'installed':9s} {'assembled':9s} {'MB':>6s}  path")

@@ -204,3 +204,53 @@ def test_an_answer_json_cannot_hold_is_kept_as_its_repr(tmp_path, smolnb_home):
     register_model("scripted-keys", FunctionModel(lambda m, **i: py("final_answer({'a': 1}.keys())"), model_id="scripted-keys"))
     [sample] = evaluate("basics", ["scripted-keys"], out=tmp_path / "e", limit=1, progress=False)
     assert sample.output == "dict_keys(['a'])" and not sample.correct
+
+
+KILLED_EVAL = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from smolnb.harness import evaluate
+from smolnb.models import FunctionModel, register_model
+from tests.test_eval import answers_for
+
+right = answers_for("basics")
+def slow(messages, **info):
+    time.sleep(0.15)
+    return right(messages)
+
+register_model("scripted-killed", FunctionModel(slow, model_id="scripted-killed"))
+evaluate("basics", ["scripted-killed"], out=sys.argv[1], limit=12, concurrency=2, progress=False)
+"""
+
+
+def test_a_killed_eval_keeps_every_written_sample_and_resumes(tmp_path, smolnb_home):
+    """SIGKILL mid-eval: every line written before the kill is whole and kept (the fsync thread
+    only adds durability against power loss); the rerun does only what was left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    out = tmp_path / "eval"
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_EVAL, str(out), str(root)], env={**os.environ, "PYTHONPATH": str(root)})
+    samples_file = out / "samples.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if samples_file.exists() and samples_file.read_text().count("\n") >= 4:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = load_samples(out)
+    assert 4 <= len(kept) < 12 and all(s.correct for s in kept)
+
+    calls = []
+    right = answers_for("basics")
+    register_model("scripted-killed", FunctionModel(lambda m, **i: calls.append(1) or right(m), model_id="scripted-killed"))
+    samples = evaluate("basics", ["scripted-killed"], out=out, limit=12, concurrency=2, progress=False)
+    assert len(samples) == 12 and all(s.correct for s in samples)
+    assert len(calls) == 12 - len(kept)  # nothing written before the kill ran again
+    assert not [t for t in threading.enumerate() if t.name == "smolnb-eval-fsync"]  # the writer closed

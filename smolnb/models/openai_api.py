@@ -37,8 +37,11 @@ _sessions_lock = threading.Lock()
 
 
 async def _session() -> Any:
-    """The aiohttp session of the running loop (a session cannot cross loops). It closes when
-    the loop shuts down its async generators, as `asyncio.run` and smolnb's own loops do."""
+    """The aiohttp session of the running loop (a session cannot cross loops).
+
+    It closes when the loop shuts down its async generators, as `asyncio.run` and smolnb's own
+    loops do.
+    """
     import aiohttp
 
     loop = asyncio.get_running_loop()
@@ -68,8 +71,10 @@ async def _closed_with_loop(loop: asyncio.AbstractEventLoop, session: Any) -> As
 
 @functools.lru_cache(maxsize=64)
 def _proxy_for(api_base: str) -> str | None:
-    """The proxy from HTTP(S)_PROXY / NO_PROXY for a server, looked up once (aiohttp's
-    `trust_env` would look it up in a thread on every request)."""
+    """The proxy from HTTP(S)_PROXY / NO_PROXY for a server, looked up once.
+
+    aiohttp's `trust_env` would look it up in a thread on every request.
+    """
     from urllib.parse import urlsplit
     from urllib.request import getproxies, proxy_bypass
 
@@ -161,7 +166,8 @@ class OpenAIAPIModel(Model):
         headers = {"Content-Type": "application/json", **(params.pop("extra_headers", None) or {})}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
-        body: dict[str, Any] = {"model": self.model, "messages": flatten_content(messages) if self.flatten else messages, **params}
+        sent = flatten_content(messages) if self.flatten else messages
+        body: dict[str, Any] = {"model": self.model, "messages": sent, **params}
         if stop:
             body["stop"] = stop
         if tools:
@@ -174,13 +180,16 @@ class OpenAIAPIModel(Model):
             import aiohttp
 
             session = await _session()
-            async with session.post(url, data=data, headers=headers, proxy=proxy, timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+            limit = aiohttp.ClientTimeout(total=timeout)
+            async with session.post(url, data=data, headers=headers, proxy=proxy, timeout=limit) as response:
                 raw = await response.read()
                 if response.status >= 400:
                     raise _HTTPStatusError(response.status, raw, response.headers.get("retry-after"))
             return _parse(raw)
 
-        return await with_retries(call, classify=lambda exc: self._classify(exc, url, timeout), max_retries=self.max_retries, backoff=self.backoff)
+        return await with_retries(
+            call, classify=lambda exc: self._classify(exc, url, timeout), max_retries=self.max_retries, backoff=self.backoff
+        )
 
     def _classify(self, exc: Exception, url: str, timeout: float) -> ModelError:
         name = self.model_id
@@ -230,7 +239,7 @@ def _parse(raw: bytes) -> ModelResponse:
     except (ValueError, KeyError, IndexError, TypeError):
         text = raw[:300].decode(errors="replace")
         raise ModelError(f"the server's reply is not an OpenAI chat completion (no choices[0].message): {text!r}") from None
-    calls = []
+    calls: list[ToolCallRequest] = []
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
         arguments: Any = function.get("arguments", {})
@@ -239,7 +248,8 @@ def _parse(raw: bytes) -> ModelResponse:
                 arguments = json.loads(arguments) if arguments.strip() else {}
             except json.JSONDecodeError:
                 pass  # left as text: the agent tells the model it was not valid JSON
-        calls.append(ToolCallRequest(id=call.get("id") or f"call_{len(calls)}", name=function.get("name", ""), arguments=arguments))
+        call_id = call.get("id") or f"call_{len(calls)}"
+        calls.append(ToolCallRequest(id=call_id, name=function.get("name", ""), arguments=arguments))
     usage = payload.get("usage") or {}
     return ModelResponse(
         content=message.get("content") or "",
