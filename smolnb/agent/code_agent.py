@@ -253,6 +253,8 @@ class CodeAgent(MultiStepAgent):
             real = sys.modules.get(module)
             if real is not None and not isinstance(getattr(real, name, None), types.ModuleType) and hasattr(real, name):
                 return prompts.IMPORT_HINT.format(statement=f"from {module} import {name}")
+        if re.search(rf"\b{re.escape(name)}\(", error):  # called as a function the model never wrote
+            return prompts.DEFINE_FUNCTION_HINT.format(name=name)
         return prompts.DEFINE_HINT.format(name=name)
 
     async def _final_step(self, ctx: RunContext) -> Any:

@@ -67,6 +67,11 @@ IMPORT_HINT = "Hint: add `{statement}` at the top of your code."
 
 DEFINE_HINT = "Hint: nothing is defined for you but the functions listed above. Write the data from the task into your code, e.g. `{name} = ...`."
 
+DEFINE_FUNCTION_HINT = (
+    "Hint: `{name}` is not a function you have: write it yourself in this code, `def {name}(...):` with its body, "
+    "before the line that calls it."
+)
+
 NO_TOOL_CALL = "Error: your reply called no tool. Call a tool, or final_answer with your answer."
 
 PLANNING = """Before you continue, take stock. Do not write code now.

@@ -302,3 +302,17 @@ def test_interrupt_inside_a_running_loop_ends_with_status_interrupted():
     finally:
         loop.close()
     assert result.status == "interrupted" and elapsed < 5
+
+
+def test_an_undefined_name_gets_a_hint_that_fits_how_it_was_used():
+    model = TestModel([
+        py("final_answer(sum(1 for i in range(10) if is_prime(i)))"),
+        py("print(primes)"),
+        py("import math\nfinal_answer(sqrt(16))"),
+        py("final_answer(1)"),
+    ])
+    result = CodeAgent(model=model, max_steps=4).run("t")
+    called, data, imported = (s.observation for s in result.steps[:3])
+    assert "`def is_prime(...):`" in called and "Write the data" not in called
+    assert "`primes = ...`" in data
+    assert "from math import sqrt" in imported
