@@ -679,7 +679,9 @@ _runs_on_loop: dict[asyncio.AbstractEventLoop, int] = {}
 
 def alone_on_loop() -> bool:
     """True when nothing else runs on the caller's event loop, so its code may run inline.
-    Counting the loop's runs first spares the scan of every task when many runs share it."""
+
+    Counting the loop's runs first spares the scan of every task when many runs share it.
+    """
     return _runs_on_loop.get(asyncio.get_running_loop(), 0) <= 1 and len(asyncio.all_tasks()) <= 1
 
 

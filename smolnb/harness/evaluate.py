@@ -161,9 +161,11 @@ def _preloaded_memory(setup: dict[str, Any], folder: str) -> Any:
 
 
 class _Writer:
-    """Appends samples to samples.jsonl, a flushed line each, so a killed eval loses at most the
-    samples in flight. A background thread fsyncs what was written (the event loop never waits on
-    the disk); `close()` fsyncs the rest."""
+    """Appends samples to samples.jsonl, a flushed line each: a killed eval loses at most the samples in flight.
+
+    A background thread fsyncs what was written (the event loop never waits on the disk);
+    `close()` fsyncs the rest.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
