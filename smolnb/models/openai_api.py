@@ -30,7 +30,6 @@ __all__ = ["OpenAIAPIModel"]
 
 PREFIX = "openai-api/"
 _RETRY_STATUS = {408, 409, 429}
-_CONNECTION_KEYS = ("api_base", "base_url", "api_key", "timeout", "extra_headers")
 
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 _sessions_lock = threading.Lock()
