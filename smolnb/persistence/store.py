@@ -61,6 +61,9 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
+CHECKPOINT_EVERY = 1000  # commits between WAL checkpoints, run on a thread (SQLite's own: every ~1,000 pages, in the commit)
+
+
 def _json(value: Any) -> str:
     """JSON for a row, with secrets redacted (API keys never reach the database)."""
     return redact(json.dumps(value, default=repr, ensure_ascii=False))
@@ -98,7 +101,12 @@ class RunStore:
         self._lock = threading.Lock()
         self._pending: dict[str, list[Event]] = {}
         self._seq: dict[str, int] = {}
+        self._commits = 0
+        self._checkpoint = threading.Event()
+        self._checkpointer: threading.Thread | None = None
         self._migrate()
+        # What earlier processes left in the WAL goes into the database now, off any hot path.
+        self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         # Retention: the store keeps the newest `keep` runs (SMOLNB_KEEP_RUNS, default 10,000).
         self.keep = keep if keep is not None else int(os.environ.get("SMOLNB_KEEP_RUNS", "10000"))
         if self.keep > 0:
@@ -123,6 +131,9 @@ class RunStore:
                             raise
                         time.sleep(0.02)
                 conn.execute("PRAGMA synchronous=NORMAL")
+                # Checkpoints (copying the WAL into the database, with fsyncs) run on a thread of
+                # their own: left to a commit, one stalls the caller, often the event loop, ~20 ms.
+                conn.execute("PRAGMA wal_autocheckpoint=0")
                 conn.execute("PRAGMA foreign_keys=ON")
             except sqlite3.DatabaseError as exc:
                 raise BackendError(
@@ -186,6 +197,28 @@ class RunStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0:
+            self._request_checkpoint()
+
+    def _request_checkpoint(self) -> None:
+        with self._lock:
+            if self._checkpointer is None or not self._checkpointer.is_alive():
+                self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="smolnb-store-checkpoint", daemon=True)
+                self._checkpointer.start()
+        self._checkpoint.set()
+
+    def _checkpoint_loop(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            while self._checkpoint.wait(timeout=60):
+                self._checkpoint.clear()
+                try:  # PASSIVE: copies what it can without blocking writers or readers
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.DatabaseError:
+                    pass  # the next request tries again; writers are never held up by this
+        finally:
+            conn.close()
 
     def _write_all(self, conn: sqlite3.Connection, events: list[Event]) -> None:
         """Write a batch: the run's row where it changes, and every event in one statement."""

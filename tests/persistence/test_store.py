@@ -228,3 +228,24 @@ def test_locked_store_is_a_clear_error_and_loses_nothing(tmp_path):
     blocker.close()
     store.flush("locked-1")  # the kept events go in once the lock is gone
     assert store.get("locked-1").task == "t"
+
+
+def test_wal_checkpoints_run_on_their_own_thread(tmp_path, monkeypatch):
+    """Commits never checkpoint (a checkpoint fsyncs and would stall the event loop); a thread
+    copies the WAL into the database every CHECKPOINT_EVERY commits."""
+    import time
+
+    from smolnb.persistence import store as store_module
+
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", 10)
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    assert store._connect().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    empty = path.stat().st_size
+    runs = [CodeAgent(model=TestModel([py("x = 1"), py("final_answer(x)")]), store=store).run(f"task {i}") for i in range(6)]
+    deadline = time.monotonic() + 10
+    while path.stat().st_size == empty and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert path.stat().st_size > empty  # the events reached the database file itself, not only the WAL
+    reopened = RunStore(path)  # a new opener checkpoints what is left and reads every run
+    assert {r.run_id for r in reopened.runs()} == {r.run_id for r in runs}
