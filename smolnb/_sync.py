@@ -7,6 +7,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import logging
+import queue
 import sys
 import threading
 from collections.abc import Coroutine
@@ -138,8 +139,6 @@ class _Workers:
     """
 
     def __init__(self) -> None:
-        import queue
-
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0
@@ -156,8 +155,6 @@ class _Workers:
         return job.future, job.interrupt
 
     def _work(self, job: _Job | None) -> None:
-        import queue
-
         while job is not None:
             job.run()
             with self._lock:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from ..errors import MissingExtraError, ModelError, TransientModelError
 from ..events import Usage
-from .base import Message, Model, ModelResponse, ToolCallRequest
-from .retry import with_retries
+from .base import Message, ModelResponse, ToolCallRequest
+from .http import HTTPModel, flatten_content, retryable_status, tool_arguments
 
 __all__ = ["LiteLLMModel", "flatten_content"]
-
-_RETRY_STATUS = {408, 409, 429}
-
 
 def _litellm() -> Any:
     # litellm otherwise tries to fetch a cost map from the internet on import.
@@ -25,18 +21,6 @@ def _litellm() -> Any:
         raise MissingExtraError("all", "litellm", "LiteLLMModel") from exc
     litellm.suppress_debug_info = True
     return litellm
-
-
-def flatten_content(messages: list[Message]) -> list[Message]:
-    """Turn list-of-parts message content into plain text (servers like llama.cpp need it)."""
-    out = []
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, list):
-            text = "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-            message = {**message, "content": text}
-        out.append(message)
-    return out
 
 
 def _status(exc: BaseException) -> int | None:
@@ -69,11 +53,11 @@ def _is_transient(exc: BaseException, litellm: Any) -> bool:
     )
     status = _status(exc)
     if status is not None:
-        return status in _RETRY_STATUS or status >= 500
+        return retryable_status(status)
     return isinstance(exc, transient)
 
 
-class LiteLLMModel(Model):
+class LiteLLMModel(HTTPModel):
     """A model reached through litellm: `openai/gpt-4o-mini`, `mistral/mistral-small-latest`, ...
 
     Calls are async (`litellm.acompletion`). Rate limits, 5xx answers, timeouts and dropped
@@ -106,18 +90,8 @@ class LiteLLMModel(Model):
         self.model_id = model_id
         if api_base is None and model_id.startswith("openai/"):
             api_base = os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE")
-        self.api_base = api_base
-        self._api_key = api_key
-        self.max_retries = max_retries
-        self.timeout = timeout
-        self.backoff = backoff
-        self.flatten = flatten
-        self.params = params
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_api_key"] = None  # keys never travel with a pickled model
-        return state
+        super().__init__(api_base=api_base, api_key=api_key, max_retries=max_retries, timeout=timeout, backoff=backoff,
+                         flatten=flatten, **params)  # fmt: skip
 
     async def agenerate(
         self,
@@ -130,7 +104,7 @@ class LiteLLMModel(Model):
         litellm = _litellm()
         request: dict[str, Any] = {
             "model": self.model_id,
-            "messages": flatten_content(messages) if self.flatten else messages,
+            "messages": self._messages(messages),
             "timeout": self.timeout,
             "num_retries": 0,
             "max_retries": 0,
@@ -156,7 +130,7 @@ class LiteLLMModel(Model):
         async def call() -> ModelResponse:
             return _parse(await litellm.acompletion(**request))
 
-        return await with_retries(call, classify=classify, max_retries=self.max_retries, backoff=self.backoff)
+        return await self._with_retries(call, classify)
 
 
 def _message(exc: BaseException) -> str:
@@ -167,14 +141,9 @@ def _message(exc: BaseException) -> str:
 def _parse(response: Any) -> ModelResponse:
     choice = response.choices[0]
     message = choice.message
-    calls = []
+    calls: list[ToolCallRequest] = []
     for call in getattr(message, "tool_calls", None) or []:
-        arguments: Any = call.function.arguments
-        if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError:
-                pass  # left as text: the agent tells the model it was not valid JSON
+        arguments = tool_arguments(call.function.arguments)
         calls.append(ToolCallRequest(id=call.id or f"call_{len(calls)}", name=call.function.name, arguments=arguments))
     usage = getattr(response, "usage", None)
     return ModelResponse(

@@ -22,14 +22,12 @@ from typing import Any
 
 from ..errors import ModelError, TransientModelError, UserError
 from ..events import Usage
-from .base import Message, Model, ModelResponse, ToolCallRequest
-from .litellm_model import flatten_content
-from .retry import with_retries
+from .base import Message, ModelResponse, ToolCallRequest
+from .http import HTTPModel, retryable_status, tool_arguments
 
 __all__ = ["OpenAIAPIModel"]
 
 PREFIX = "openai-api/"
-_RETRY_STATUS = {408, 409, 429}
 
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 _sessions_lock = threading.Lock()
@@ -94,7 +92,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return service, model
 
 
-class OpenAIAPIModel(Model):
+class OpenAIAPIModel(HTTPModel):
     """A model behind an OpenAI-compatible `/chat/completions` endpoint.
 
     Args:
@@ -126,13 +124,8 @@ class OpenAIAPIModel(Model):
             raise UserError(f"api_base must be the server's http(s) URL, e.g. 'http://127.0.0.1:8000/v1', not {api_base!r}")
         self.model = model
         self.model_id = model_id or f"{PREFIX}{model}"
-        self.api_base = api_base.rstrip("/")
-        self._api_key = api_key
-        self.max_retries = max_retries
-        self.timeout = timeout
-        self.backoff = backoff
-        self.flatten = flatten
-        self.params = params
+        super().__init__(api_base=api_base.rstrip("/"), api_key=api_key, max_retries=max_retries, timeout=timeout,
+                         backoff=backoff, flatten=flatten, **params)  # fmt: skip
 
     @classmethod
     def from_spec(cls, spec: str, **params: Any) -> OpenAIAPIModel:
@@ -145,11 +138,6 @@ class OpenAIAPIModel(Model):
         api_key = params.pop("api_key", None) or os.environ.get(f"{env}_API_KEY")
         return cls(model, api_base=api_base, api_key=api_key, model_id=spec, **params)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_api_key"] = None  # keys never travel with a pickled model
-        return state
-
     async def agenerate(
         self,
         messages: list[Message],
@@ -159,14 +147,13 @@ class OpenAIAPIModel(Model):
         **kwargs: Any,
     ) -> ModelResponse:
         params = {**self.params, **kwargs}
-        api_base = (params.pop("api_base", None) or params.pop("base_url", None) or self.api_base).rstrip("/")
+        api_base = str(params.pop("api_base", None) or params.pop("base_url", None) or self.api_base).rstrip("/")
         api_key = params.pop("api_key", None) or self._api_key
         timeout = float(params.pop("timeout", None) or self.timeout)
         headers = {"Content-Type": "application/json", **(params.pop("extra_headers", None) or {})}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
-        sent = flatten_content(messages) if self.flatten else messages
-        body: dict[str, Any] = {"model": self.model, "messages": sent, **params}
+        body: dict[str, Any] = {"model": self.model, "messages": self._messages(messages), **params}
         if stop:
             body["stop"] = stop
         if tools:
@@ -186,9 +173,7 @@ class OpenAIAPIModel(Model):
                     raise _HTTPStatusError(response.status, raw, response.headers.get("retry-after"))
             return _parse(raw)
 
-        return await with_retries(
-            call, classify=lambda exc: self._classify(exc, url, timeout), max_retries=self.max_retries, backoff=self.backoff
-        )
+        return await self._with_retries(call, lambda exc: self._classify(exc, url, timeout))
 
     def _classify(self, exc: Exception, url: str, timeout: float) -> ModelError:
         name = self.model_id
@@ -198,7 +183,7 @@ class OpenAIAPIModel(Model):
                 text += " (check the API key: api_key=, or the service's _API_KEY variable)"
             elif exc.status == 404:
                 text += f" (is {url} the right endpoint, and does the server serve the model {self.model!r}?)"
-            if exc.status in _RETRY_STATUS or exc.status >= 500:
+            if retryable_status(exc.status):
                 return TransientModelError(text, retry_after=exc.retry_after)
             return ModelError(text)
         if isinstance(exc, asyncio.TimeoutError):
@@ -241,12 +226,7 @@ def _parse(raw: bytes) -> ModelResponse:
     calls: list[ToolCallRequest] = []
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
-        arguments: Any = function.get("arguments", {})
-        if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError:
-                pass  # left as text: the agent tells the model it was not valid JSON
+        arguments = tool_arguments(function.get("arguments", {}))
         call_id = call.get("id") or f"call_{len(calls)}"
         calls.append(ToolCallRequest(id=call_id, name=function.get("name", ""), arguments=arguments))
     usage = payload.get("usage") or {}
