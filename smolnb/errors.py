@@ -12,8 +12,8 @@ Exceptions never log themselves.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 __all__ = [
     "BackendError",
@@ -88,7 +88,19 @@ class FinalAnswer(BaseException):  # noqa: N818 - control flow, not an error
 
 
 class ExecutionTimeout(BaseException):  # noqa: N818 - control flow, not an error
-    """Injected into a thread whose code ran past its limit."""
+    """Injected into a thread whose code ran past its limit.
+
+    `hook` (set by the executor) runs in that thread when the exception is created, so the
+    block's frames can be made to raise it again on every line (see `executor.deadline`).
+    """
+
+    hook: ClassVar[Callable[[], None] | None] = None
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        hook = ExecutionTimeout.hook
+        if hook is not None:
+            hook()
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -10,6 +10,13 @@ from .local import LocalExecutor
 from .policy import DEFAULT_IMPORTS, FORBIDDEN_MODULES, Policy
 from .subprocess import SubprocessExecutor
 
+
+def _sandbox(policy: Policy, **options: Any) -> Executor:
+    from .sandbox import SandboxExecutor  # imports sandlock only when asked for
+
+    return SandboxExecutor(policy, **options)
+
+
 __all__ = [
     "DEFAULT_IMPORTS",
     "FORBIDDEN_MODULES",
@@ -21,11 +28,11 @@ __all__ = [
     "make_executor",
 ]
 
-_KINDS = {"local": LocalExecutor, "subprocess": SubprocessExecutor}
+_KINDS: dict[str, Any] = {"local": LocalExecutor, "subprocess": SubprocessExecutor, "sandbox": _sandbox}
 
 
 def make_executor(kind: str | Executor, policy: Policy, **options: Any) -> Executor:
-    """An executor by name (`"local"` or `"subprocess"`), or the one given."""
+    """An executor by name (`"local"`, `"subprocess"` or `"sandbox"`), or the one given."""
     if isinstance(kind, Executor):
         return kind
     if kind not in _KINDS:

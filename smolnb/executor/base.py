@@ -33,6 +33,7 @@ class ExecResult:
     error_kind: ErrorKind | None = None
     is_final: bool = False
     final_value: Any = None
+    final_repr: str | None = None  # the final answer's repr, rendered where the code ran
     duration: float = 0.0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+import sys
 import threading
 import time
 import types
@@ -9,9 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ExecutionTimeout, FinalAnswer, PolicyError, ToolError
+from . import deadline
 from .base import ExecResult, Executor, format_exception, format_syntax_error, short_repr
 from .policy import AGENT_MODULE, Policy, PolicyAbort
 from .watchdog import watchdog
+
+ExecutionTimeout.hook = deadline.on_timeout
 
 __all__ = ["LocalExecutor"]
 
@@ -80,6 +85,11 @@ class LocalExecutor(Executor):
             return ExecResult(error=format_syntax_error(exc), error_kind="syntax", duration=time.perf_counter() - start)
         except PolicyError as exc:
             return ExecResult(error=f"PolicyError: {exc}", error_kind="policy", duration=time.perf_counter() - start)
+        except (RecursionError, MemoryError):
+            return ExecResult(
+                error="PolicyError: the code is nested too deeply to check; write it as several simpler statements",
+                error_kind="policy", duration=time.perf_counter() - start,
+            )  # fmt: skip
 
         ns = self.namespace
         saved_builtins = ns.get("__builtins__", _UNSET)
@@ -89,43 +99,76 @@ class LocalExecutor(Executor):
         result = ExecResult()
         limit = self.timeout if timeout is None else timeout
         token = watchdog.arm(limit) if limit and limit > 0 else None
+        deadline.begin(_RUN_CODE, limit)
         try:
-            try:
-                exec(compiled, ns)  # noqa: S102 - the point of this class; guarded by the policy
-            finally:
-                if token is not None:
-                    watchdog.disarm(token)
-        except FinalAnswer as final:
-            result.is_final, result.final_value = True, final.value
+            # Everything the code's own objects do runs here, under the limit: the block, and
+            # the repr/str of its last value, final answer and exception.
+            self._guarded(compiled, ns, code, result)
         except ExecutionTimeout:
+            sys.settrace(None)
             result.error = (
                 f"TimeoutError: the code ran past its {limit:g} s limit and was stopped. "
                 "Make it faster, work on less data, or split the work over several steps."
             )
-            result.error_kind = "timeout"
-        except PolicyAbort as exc:
-            result.error, result.error_kind = f"PolicyError: {exc}", "policy"
-        except PolicyError as exc:
-            result.error, result.error_kind = format_exception(exc, code), "policy"
-        except ToolError as exc:
-            result.error, result.error_kind = format_exception(exc, code), "tool"
-        except Exception as exc:  # noqa: BLE001 - the model sees it and can act on it
-            result.error, result.error_kind = format_exception(exc, code), "exception"
+            result.error_kind, result.is_final, result.final_value = "timeout", False, None
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, a KeyboardInterrupt raised by the code, ...
+            sys.settrace(None)
+            if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, PolicyAbort):
+                raise  # the user's interrupt: the run stops
+            result.error, result.error_kind = f"{type(exc).__name__} raised by the code was stopped", "exception"
         finally:
+            sys.settrace(None)
+            deadline.end()
+            if token is not None:
+                watchdog.disarm(token)
             for name, (original, stand_in) in shielded.items():
                 if ns.get(name) is stand_in:
                     ns[name] = original
-            last = ns.pop("__snb_last__", None)
+            ns.pop("__snb_last__", None)
             if saved_builtins is _UNSET:
                 ns.pop("__builtins__", None)
             else:
                 ns["__builtins__"] = saved_builtins
-        if last is not None and not result.is_final:
-            result.value_repr = short_repr(last)
         result.stdout = self._output.take()
         result.duration = time.perf_counter() - start
         return result
 
+    def _guarded(self, compiled: types.CodeType, ns: dict[str, Any], code: str, result: ExecResult) -> None:
+        try:
+            with decimal.localcontext():  # a change to the decimal context stays in the block
+                exec(compiled, ns)  # noqa: S102 - the point of this class; guarded by the policy
+        except BaseException as exc:  # noqa: BLE001 - sorted below
+            sys.settrace(None)  # a C call: not traced, so it always runs
+            self._classify(exc, code, result)
+        else:
+            last = ns.get("__snb_last__")
+            if last is not None:
+                result.value_repr = short_repr(last)
+
+    @staticmethod
+    def _classify(exc: BaseException, code: str, result: ExecResult) -> None:
+        if isinstance(exc, ExecutionTimeout | KeyboardInterrupt) and not isinstance(exc, PolicyAbort):
+            raise exc
+        if isinstance(exc, FinalAnswer):
+            result.is_final, result.final_value = True, exc.value
+            result.final_repr = short_repr(exc.value)
+        elif isinstance(exc, PolicyAbort):
+            result.error, result.error_kind = f"PolicyError: {_message(exc)}", "policy"
+        elif isinstance(exc, PolicyError):
+            result.error, result.error_kind = format_exception(exc, code), "policy"
+        elif isinstance(exc, ToolError):
+            result.error, result.error_kind = format_exception(exc, code), "tool"
+        elif isinstance(exc, RecursionError | MemoryError):
+            result.error = f"{type(exc).__name__}: the code went too deep or asked for too much memory and was stopped"
+            result.error_kind = "exception"
+        elif isinstance(exc, Exception):
+            result.error, result.error_kind = format_exception(exc, code), "exception"
+        else:  # SystemExit, GeneratorExit, a BaseException subclass of the code's own
+            result.error = (
+                f"{type(exc).__name__}: agent code cannot exit or stop the interpreter; "
+                "call final_answer(...) to finish"
+            )
+            result.error_kind = "exception"
 
     def _shield(self, ns: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """While code runs, modules the user imported into a shared namespace are policy views
@@ -165,3 +208,13 @@ def _removed(name: str) -> Callable[..., Any]:
         raise ToolError(f"the tool {name!r} was removed from this agent; use one of the tools listed in the prompt")
 
     return removed
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - a message that cannot be rendered
+        return type(exc).__name__
+
+
+_RUN_CODE = LocalExecutor._guarded.__code__

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import os
 import string
 import sys
 import time
@@ -30,6 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import ExecutionTimeout, PolicyError, UserError
+from . import guards
 
 __all__ = ["AGENT_MODULE", "DEFAULT_IMPORTS", "FORBIDDEN_MODULES", "Policy"]
 
@@ -57,6 +59,13 @@ FORBIDDEN_MODULES = frozenset(
         "types", "unittest", "urllib", "webbrowser", "zipimport", "_posixsubprocess", "_io",
         "_ctypes", "_pickle", "_signal", "_socket", "_sqlite3", "_multiprocessing", "_imp",
         "zipfile", "tarfile", "logging", "ensurepip", "venv", "distutils", "setuptools", "pip",
+        "atexit", "copyreg", "imp", "select", "selectors", "fcntl", "termios", "tty", "pwd", "grp",
+        "socketserver", "ssl", "xmlrpc", "poplib", "imaplib", "nntplib", "telnetlib", "mailbox",
+        "wsgiref", "gzip", "bz2", "lzma", "codecs", "fileinput", "wave", "aifc", "sunau", "binhex",
+        "uu", "py_compile", "compileall", "zipapp", "pstats", "tracemalloc", "readline",
+        "rlcompleter", "weakref", "contextvars", "ipykernel", "IPython", "jupyter_client", "smolnb",
+        "numpy.f2py", "numpy.distutils", "numpy.ctypeslib", "numpy.testing", "pandas.io.pickle",
+        "pandas.io.pytables", "pandas.io.sql", "pandas.io.clipboards", "pandas.io.clipboard",
     }
 )  # fmt: skip
 """Modules that open a way around the policy (files, processes, frames, raw memory).
@@ -120,6 +129,7 @@ class Policy:
         self.authorized = frozenset(DEFAULT_IMPORTS | extra)
         self.allow_write = allow_write
         self._modules: dict[str, types.ModuleType] = {}
+        self._copies: dict[int, tuple[Any, Any]] = {}
         self.builtins = self._make_builtins()
 
     def authorize(self, modules: set[str] | frozenset[str]) -> None:
@@ -138,7 +148,7 @@ class Policy:
         if name in SAFE_SUBMODULES and name in self.authorized:
             return True
         parts = name.split(".")
-        if any(p.startswith("_") for p in parts[1:]):
+        if any(p.startswith("_") for p in parts):  # C internals (_xxsubinterpreters, _io, ...)
             return False
         if any(".".join(parts[: i + 1]) in FORBIDDEN_MODULES for i in range(len(parts))):
             return False
@@ -242,6 +252,17 @@ class Policy:
     def _guard_value(self, module: str, key: str, value: Any) -> Any:
         if id(value) in _forbidden_callables():
             return _refused(f"{module}.{key}")
+        special = guards.special_view(module, key, value)
+        if special is guards.REBIND:  # a method bound to a module-level instance: bind it to this policy's copy
+            owner = value.__self__
+            copied = self._copies.get(id(owner))
+            if copied is None:
+                copied = self._copies[id(owner)] = (owner, guards._copied(owner))
+            if copied[1] is None:
+                return _refused(f"{module}.{key} (it changes state the whole process shares)")
+            return getattr(copied[1], value.__name__)
+        if special is not value:
+            return special
         owner = getattr(value, "__module__", None)
         if (
             callable(value)
@@ -273,16 +294,46 @@ class Policy:
                 "__snb_pow__": safe_pow,
                 "__snb_exc__": checked_handler,
                 "__snb_lshift__": safe_lshift,
+                "__snb_w__": guards.writable,
+                "__snb_match__": guards.match_class,
+                "__snb_mul__": guards.checked_mul,
+                "__snb_data__": self._data_method,
+                "iter": guards.safe_iter,
+                "range": guards.safe_range,
+                **{f.__name__: guards.lazy_depths.wrap(f) for f in (map, filter, zip, enumerate, reversed)},
             }
         )
         return safe
 
-    def _safe_open(self, file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+    def _data_method(self, obj: Any, name: str) -> Any:
+        """`obj.to_csv` and friends: on pandas/numpy objects, refused with a path or buffer."""
+        method = getattr(obj, name)
+        owner = getattr(obj, "__module__", None) if isinstance(obj, type) else type(obj).__module__
+        if self.allow_write or not isinstance(owner, str) or _module_root(owner) not in ("pandas", "numpy"):
+            return method
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if args or name in ("tofile", "to_sql", "to_clipboard", "to_pickle", "dump") or any(
+                k in kwargs and kwargs[k] is not None for k in ("path", "path_or_buf", "buf", "excel_writer", "fname", "file", "con")
+            ):
+                raise PolicyError(f"{type(obj).__name__}.{name}(...) with a path or buffer writes a file; files may be opened for reading only")
+            return method(*args, **kwargs)
+
+        return checked
+
+    def _safe_open(self, file: Any, mode: Any = "r", *args: Any, **kwargs: Any) -> Any:
+        if type(mode) is not str:  # a str subclass could answer `"w" in mode` as it likes
+            raise PolicyError("open(): the mode must be a plain string such as 'r'")
         if not self.allow_write and any(c in mode for c in "wax+"):
             raise PolicyError(f"open(..., mode={mode!r}) is not allowed: files may be opened for reading only")
-        if isinstance(file, int):
-            raise PolicyError("open() on a file descriptor is not allowed")
-        return open(file, mode, *args, **kwargs)  # noqa: SIM115 - the caller owns it
+        if isinstance(file, int) or not isinstance(file, str | bytes | os.PathLike):
+            raise PolicyError("open() takes a path; a file descriptor or another object is not allowed")
+        if len(args) > 4 or "opener" in kwargs or "closefd" in kwargs:
+            raise PolicyError("open() with an opener or closefd is not allowed")
+        path = os.path.realpath(os.fsdecode(os.fspath(file)))
+        if path.split(os.sep)[1:2] in (["proc"], ["sys"], ["dev"]):
+            raise PolicyError(f"reading {path} is not allowed (process and device files hold the kernel's secrets)")
+        return open(path, mode, *args, **kwargs)  # noqa: SIM115 - the caller owns it
 
 
 # -- runtime guards (reachable from generated code only through the builtins dict) -----------
@@ -314,13 +365,85 @@ def _forbidden_callables() -> frozenset[int]:
     return frozenset(id(x) for x in items)
 
 
-class _SafeFormatter(string.Formatter):
-    """`string.Formatter` whose field lookups cannot walk into private attributes."""
+class _SafeFormatter:
+    """`string.Formatter`, written over the policy's own attribute lookup.
+
+    It does not derive from the real `string.Formatter` (whose `get_field` walks attributes
+    unchecked and would be one `type.mro()` away), and a subclass that overrides a method
+    still reaches attributes only through the guarded `getattr`."""
+
+    def format(self, format_string: str, /, *args: Any, **kwargs: Any) -> str:
+        return self.vformat(format_string, args, kwargs)
+
+    def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
+        used: set[Any] = set()
+        result = self._vformat(format_string, args, kwargs, used, 2)
+        self.check_unused_args(used, args, kwargs)
+        return result
+
+    def _vformat(self, format_string: str, args: Any, kwargs: Any, used: set[Any], depth: int) -> str:
+        if depth < 0:
+            raise ValueError("Max string recursion exceeded")
+        out = []
+        auto = 0
+        for literal, field, spec, conversion in self.parse(format_string):
+            out.append(literal)
+            if field is None:
+                continue
+            if field == "":
+                field, auto = str(auto), auto + 1
+            elif field.isdigit():
+                auto = -1
+            obj, key = self.get_field(field, args, kwargs)
+            used.add(key)
+            obj = self.convert_field(obj, conversion)
+            spec = self._vformat(spec or "", args, kwargs, used, depth - 1) if spec else ""
+            out.append(self.format_field(obj, spec))
+        return "".join(out)
+
+    def parse(self, format_string: str) -> Any:
+        return string.Formatter().parse(format_string)
 
     def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
         if _walks_private(field_name):
             raise PolicyError(f"format field {{{field_name}}} walks into a private attribute; this is not allowed")
-        return super().get_field(field_name, args, kwargs)
+        first, *rest = re_split_field(field_name)
+        obj = self.get_value(int(first) if first.isdigit() else first, args, kwargs)
+        for is_attr, part in rest:
+            obj = safe_getattr(obj, part) if is_attr else obj[int(part) if part.isdigit() else part]
+        return obj, first
+
+    def get_value(self, key: Any, args: Any, kwargs: Any) -> Any:
+        return args[key] if isinstance(key, int) else kwargs[key]
+
+    def check_unused_args(self, used_args: Any, args: Any, kwargs: Any) -> None:
+        return None
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return format(value, format_spec)
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion is None:
+            return value
+        if conversion == "s":
+            return str(value)
+        if conversion == "r":
+            return repr(value)
+        if conversion == "a":
+            return ascii(value)
+        raise ValueError(f"Unknown conversion specifier {conversion}")
+
+
+def re_split_field(field: str) -> list[Any]:
+    """'a.b[0].c' -> ['a', (True, 'b'), (False, '0'), (True, 'c')]."""
+    import re
+
+    head = re.match(r"[^.\[]*", field)
+    first = head.group(0) if head else ""
+    parts: list[Any] = [first]
+    for attr, index in re.findall(r"\.([^.\[]+)|\[([^\]]+)\]", field[len(first) :]):
+        parts.append((True, attr) if attr else (False, index))
+    return parts
 
 
 def _defined_by_agent(obj: Any) -> bool:
@@ -376,17 +499,11 @@ def safe_hasattr(obj: Any, name: str) -> bool:
 
 
 def safe_setattr(obj: Any, name: str, value: Any) -> None:
-    _check_name(name)
-    if name.startswith("_") and not _defined_by_agent(obj):
-        raise PolicyError(f"setting the private attribute {name!r} of a {type(obj).__name__} is not allowed")
-    setattr(obj, name, value)
+    setattr(guards.writable(obj, _check_name(name)), name, value)
 
 
 def safe_delattr(obj: Any, name: str) -> None:
-    _check_name(name)
-    if name.startswith("_") and not _defined_by_agent(obj):
-        raise PolicyError(f"deleting the private attribute {name!r} of a {type(obj).__name__} is not allowed")
-    delattr(obj, name)
+    delattr(guards.writable(obj, _check_name(name)), name)
 
 
 def _check_format_string(fmt: str) -> None:
@@ -419,11 +536,17 @@ def guarded_format(obj: Any, name: str) -> Any:
 
 
 def checked_handler(kind: Any) -> Any:
-    """The class (or tuple) of an `except` clause, refused if it would catch a timeout."""
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    for item in kinds:
-        if isinstance(item, type) and (issubclass(ExecutionTimeout, item) or issubclass(KeyboardInterrupt, item)):
-            raise PolicyAbort(f"catching {item.__name__} is not allowed; catch Exception instead")
+    """The class (or tuple) of an `except` clause, refused if it would catch a timeout.
+
+    A tuple is read as CPython reads it (its real items, nested tuples too), not through a
+    subclass's `__iter__`; the handler gets a plain copy."""
+    if isinstance(kind, tuple):
+        items = tuple(checked_handler(tuple.__getitem__(kind, i)) for i in range(tuple.__len__(kind)))
+        return items
+    if isinstance(kind, type) and (
+        issubclass(ExecutionTimeout, kind) or issubclass(KeyboardInterrupt, kind) or issubclass(PolicyAbort, kind)
+    ):
+        raise PolicyAbort(f"catching {kind.__name__} is not allowed; catch Exception instead")
     return kind
 
 
@@ -435,6 +558,8 @@ def safe_pow(base: Any, exp: Any, mod: Any = None) -> Any:
     if mod is None and type(base) is int and type(exp) is int and exp > 0 and abs(base) > 1:
         if exp * base.bit_length() > _MAX_INT_BITS:
             raise PolicyError(f"{base} ** {exp} would be an integer of about {exp * base.bit_length():,} bits; refused")
+    if mod is not None and type(exp) is int and type(mod) is int and exp.bit_length() * mod.bit_length() > 1 << 28:
+        raise PolicyError(f"pow() with a {exp.bit_length():,}-bit exponent and a {mod.bit_length():,}-bit modulus would run too long; refused")
     return pow(base, exp) if mod is None else pow(base, exp, mod)
 
 
@@ -468,17 +593,90 @@ def _guarded_operator(factory: Callable[..., Any]) -> Callable[..., Any]:
 # -- the AST pass ---------------------------------------------------------------------------
 
 
+_GROWTH = {ast.Pow: "__snb_pow__", ast.LShift: "__snb_lshift__", ast.Mult: "__snb_mul__"}
+
+
 def _small_const(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) in (int, float) and abs(node.value) <= 64
+
+
+_RESERVED = "__snb"
+_IDENTIFIER_FIELDS = ("name", "id", "arg", "asname", "rest")
+
+
+def _call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(ast.Name(name, ast.Load()), list(args), [])
 
 
 class _Guard(ast.NodeTransformer):
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self.temps = 0
 
     def _fail(self, node: ast.AST, message: str) -> PolicyError:
         line = getattr(node, "lineno", None)
         return PolicyError(f"{message} (line {line})" if line else message)
+
+    def _temp(self) -> str:
+        self.temps += 1
+        return f"__snb_t{self.temps}"
+
+    def visit(self, node: ast.AST) -> Any:
+        # The guard's helpers are found by name: no code may bind or shadow one of them.
+        for field in _IDENTIFIER_FIELDS:
+            value = getattr(node, field, None)
+            if isinstance(value, str) and value.startswith(_RESERVED):
+                raise self._fail(node, f"the name {value!r} is reserved for the execution policy")
+        return super().visit(node)
+
+    # -- annotations: a string annotation is code that libraries evaluate later, unguarded --------
+
+    def _annotation(self, annotation: ast.expr | None) -> None:
+        if annotation is None:
+            return
+        for sub in ast.walk(annotation):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                raise self._fail(
+                    annotation,
+                    "string annotations are not allowed (libraries evaluate them later, outside the policy); "
+                    "write the type itself",
+                )
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        self._annotation(node.annotation)
+        return self.generic_visit(node)
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+        self._annotation(node.returns)
+        return self.generic_visit(node)
+
+    visit_FunctionDef = _function
+    visit_AsyncFunctionDef = _function
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        self._annotation(node.annotation)
+        return self.generic_visit(node)
+
+    # -- pattern matching: class patterns read attributes ----------------------------------------
+
+    def visit_Match(self, node: ast.Match) -> Any:
+        self.generic_visit(node)
+        prelude: list[ast.stmt] = []
+        for case in node.cases:
+            for pattern in ast.walk(case.pattern):
+                if not isinstance(pattern, ast.MatchClass):
+                    continue
+                for attr in pattern.kwd_attrs:
+                    rule = _attr_rule(attr)
+                    if rule or attr.startswith("_"):
+                        raise self._fail(pattern, rule or f"a class pattern may not read the private attribute {attr!r}")
+                # The class is checked once, before matching, and held where no code can rebind it.
+                temp = self._temp()
+                prelude.append(ast.Assign(targets=[ast.Name(temp, ast.Store())], value=_call("__snb_match__", pattern.cls)))
+                pattern.cls = ast.Name(temp, ast.Load())
+        for stmt in prelude:
+            ast.copy_location(stmt, node)
+        return [*prelude, node] if prelude else node
 
     def visit_Import(self, node: ast.Import) -> ast.AST:
         for alias in node.names:
@@ -527,10 +725,11 @@ class _Guard(ast.NodeTransformer):
                 return ast.copy_location(
                     ast.Call(ast.Name("__snb_getattr__", ast.Load()), [node.value, ast.Constant(node.attr)], []), node
                 )
-        elif node.attr.startswith("_") and not node.attr.startswith("__"):
-            # Writing private state is fine on the code's own objects (`self._x = 1`).
-            if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
-                raise self._fail(node, f"setting the private attribute {node.attr!r} is allowed only on self or cls")
+            if node.attr in guards.DATA_WRITERS and not self.policy.allow_write:
+                return ast.copy_location(_call("__snb_data__", node.value, ast.Constant(node.attr)), node)
+        else:
+            # `obj.attr = ...` / `del obj.attr`: only on objects the code may change.
+            node.value = ast.copy_location(_call("__snb_w__", node.value, ast.Constant(node.attr)), node.value)
         return node
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
@@ -543,18 +742,32 @@ class _Guard(ast.NodeTransformer):
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
-        guard = {ast.Pow: "__snb_pow__", ast.LShift: "__snb_lshift__"}.get(type(node.op))
-        if guard and not _small_const(node.right):
+        guard = _GROWTH.get(type(node.op))
+        if guard and not _small_const(node.right) and not (isinstance(node.op, ast.Mult) and _small_const(node.left)):
             return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()), [node.left, node.right], []), node)
         return node
 
-    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        guard = _GROWTH.get(type(node.op))
+        if not guard or _small_const(node.value):
+            return self.generic_visit(node)
         self.generic_visit(node)
-        guard = {ast.Pow: "__snb_pow__", ast.LShift: "__snb_lshift__"}.get(type(node.op))
-        if guard and not _small_const(node.value):
-            if not isinstance(node.target, ast.Name):
-                raise self._fail(node, "use x = x ** y here: augmented powers are allowed on plain names only")
-            load = ast.Name(node.target.id, ast.Load())
-            call = ast.Call(ast.Name(guard, ast.Load()), [load, node.value], [])
-            return ast.copy_location(ast.Assign(targets=[node.target], value=call), node)
-        return node
+        target = node.target
+        if isinstance(target, ast.Name):
+            call = _call(guard, ast.Name(target.id, ast.Load()), node.value)
+            return ast.copy_location(ast.Assign(targets=[target], value=call), node)
+        # `a[i] *= v` / `o.x **= v`: evaluate the container (and index) once, as Python does.
+        assert isinstance(target, ast.Subscript | ast.Attribute)
+        holder = self._temp()
+        stmts: list[ast.stmt] = [ast.Assign(targets=[ast.Name(holder, ast.Store())], value=target.value)]
+        if isinstance(target, ast.Subscript):
+            index = self._temp()
+            stmts.append(ast.Assign(targets=[ast.Name(index, ast.Store())], value=target.slice))
+            load: ast.expr = ast.Subscript(ast.Name(holder, ast.Load()), ast.Name(index, ast.Load()), ast.Load())
+            store: ast.expr = ast.Subscript(ast.Name(holder, ast.Load()), ast.Name(index, ast.Load()), ast.Store())
+        else:
+            load = ast.Attribute(ast.Name(holder, ast.Load()), target.attr, ast.Load())
+            checked = _call("__snb_w__", ast.Name(holder, ast.Load()), ast.Constant(target.attr))
+            store = ast.Attribute(checked, target.attr, ast.Store())
+        stmts.append(ast.Assign(targets=[store], value=_call(guard, load, node.value)))
+        return [ast.copy_location(st, node) for st in stmts]

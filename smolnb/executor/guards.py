@@ -1,0 +1,574 @@
+"""Runtime guards the policy's AST pass calls, and safe stand-ins for parts of the stdlib.
+
+The rules are structural: what the code did not create, it may not change (classes,
+functions, modules, smolnb's own objects); what the standard library would evaluate or block
+on outside the policy's sight is replaced by a version that runs inside it.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import functools
+import itertools
+import re
+import time
+import types
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ..errors import PolicyError
+
+__all__ = [
+    "MAX_ITEMS",
+    "agent_function",
+    "checked_mul",
+    "match_class",
+    "writable",
+]
+
+AGENT_MODULE = "__smolnb_agent__"
+FILENAME = "<agent-code>"
+MAX_ITEMS = 50_000_000  # a sequence built by one `*` or consumed by one builtin call
+MAX_INT_BITS = 1 << 20
+
+
+def agent_class(cls: Any) -> bool:
+    return isinstance(cls, type) and getattr(cls, "__module__", None) in (AGENT_MODULE, "__main__")
+
+
+def agent_function(fn: Any) -> bool:
+    return isinstance(fn, types.FunctionType) and fn.__code__.co_filename == FILENAME
+
+
+def created_by_agent(obj: Any) -> bool:
+    """Was this class or function made by the agent's code (or the notebook user's)?"""
+    return agent_class(obj) or agent_function(obj)
+
+
+def writable(obj: Any, name: str) -> Any:
+    """The object of `obj.name = ...` / `del obj.name`, if the code may change it."""
+    if isinstance(obj, types.ModuleType):
+        raise PolicyError(f"setting {name!r} on a module is not allowed: it would change the module for everyone")
+    if isinstance(obj, type):
+        if not agent_class(obj):
+            raise PolicyError(
+                f"changing the class {obj.__qualname__} is not allowed: your code did not define it, and the "
+                "change would reach every user of it. Subclass it instead."
+            )
+    elif callable(obj) and isinstance(obj, types.FunctionType | types.BuiltinFunctionType | types.MethodType | functools.partial):
+        if not agent_function(obj):
+            raise PolicyError(f"setting {name!r} on a function your code did not define is not allowed")
+    elif (type(obj).__module__ or "").startswith("smolnb"):
+        raise PolicyError(f"setting {name!r} on smolnb's own {type(obj).__name__} is not allowed")
+    if name.startswith("_") and not created_by_agent(obj) and not agent_class(type(obj)):
+        raise PolicyError(
+            f"setting the private attribute {name!r} of a {type(obj).__name__} is not allowed "
+            "(private attributes are writable only on classes your code defines)"
+        )
+    return obj
+
+
+# -- pattern matching ---------------------------------------------------------------------------
+
+
+def match_class(cls: Any) -> Any:
+    """The class of a `case Cls(...)` pattern, if the attributes it would read are allowed.
+
+    A class pattern reads the names in `Cls.__match_args__` from the subject; they must be
+    public, a plain tuple of plain strings found in the class itself (not produced by a
+    metaclass on each lookup).
+    """
+    if not isinstance(cls, type):
+        return cls  # CPython raises its own TypeError
+    for meta in type.__getattribute__(type(cls), "__mro__"):
+        if meta in (type, object):
+            continue
+        if any(k in meta.__dict__ for k in ("__getattr__", "__getattribute__", "__match_args__")):
+            raise PolicyError(f"a class pattern on {cls.__qualname__}, whose metaclass changes attribute lookup, is not allowed")
+    args: Any = ()
+    for klass in type.__getattribute__(cls, "__mro__"):
+        if "__match_args__" in klass.__dict__:
+            args = klass.__dict__["__match_args__"]
+            break
+    if type(args) is not tuple or any(type(a) is not str for a in args):
+        raise PolicyError(f"{cls.__qualname__}.__match_args__ must be a tuple of attribute names")
+    for name in args:
+        if name.startswith("_"):
+            raise PolicyError(f"a class pattern on {cls.__qualname__} would read the private attribute {name!r}; not allowed")
+    return cls
+
+
+# -- arithmetic growth --------------------------------------------------------------------------
+
+_SEQUENCES = (str, bytes, bytearray, list, tuple)
+
+
+def checked_mul(a: Any, b: Any) -> Any:
+    """`a * b`, refused when it would build an int of over ~1M bits or a huge sequence."""
+    ta, tb = type(a), type(b)
+    if ta is int and tb is int:
+        if a.bit_length() + b.bit_length() > MAX_INT_BITS:
+            raise PolicyError(
+                f"multiplying integers of {a.bit_length():,} and {b.bit_length():,} bits is refused (the result would be too large)"
+            )
+    elif (ta is int and tb in _SEQUENCES) or (tb is int and ta in _SEQUENCES):
+        count, seq = (a, b) if ta is int else (b, a)
+        if count > 0 and len(seq) * count > MAX_ITEMS:
+            raise PolicyError(f"repeating a {type(seq).__name__} of {len(seq):,} items {count:,} times is refused (too large)")
+    return a * b
+
+
+# -- consumers of endless iterators --------------------------------------------------------------
+
+
+def _count(start: Any = 0, step: Any = 1) -> Iterator[Any]:
+    n = start
+    while True:
+        yield n
+        n += step
+
+
+def _cycle(iterable: Iterable[Any]) -> Iterator[Any]:
+    saved = []
+    for item in iterable:
+        yield item
+        saved.append(item)
+    while saved:
+        yield from saved
+
+
+def _repeat(obj: Any, times: int | None = None) -> Iterator[Any]:
+    if times is not None:
+        return itertools.repeat(obj, times)  # finite: C speed
+    return _repeat_forever(obj)
+
+
+def _repeat_forever(obj: Any) -> Iterator[Any]:
+    while True:
+        yield obj
+
+
+def safe_iter(obj: Any, *sentinel: Any) -> Iterator[Any]:
+    """`iter(x)`, and `iter(callable, sentinel)` as a generator (C would loop out of reach)."""
+    if not sentinel:
+        return iter(obj)
+    (stop,) = sentinel
+    return _call_until(obj, stop)
+
+
+def _call_until(fn: Callable[[], Any], stop: Any) -> Iterator[Any]:
+    while True:
+        value = fn()
+        if value == stop:
+            return
+        yield value
+
+
+_real_range = range
+
+
+def safe_range(*args: Any) -> Any:
+    """`range`, but one of over 10^8 items iterates in Python, where a time limit can stop it."""
+    r = _real_range(*args)
+    if len(r) > 100_000_000:
+        return _LongRange(r)
+    return r
+
+
+class _LongRange:
+    """A long range whose iteration a time limit can interrupt (C loops over `range` cannot be)."""
+
+    __slots__ = ("r",)
+
+    def __init__(self, r: range) -> None:
+        self.r = r
+
+    def __iter__(self) -> Iterator[int]:
+        start, step = self.r.start, self.r.step
+        for i in _count(0):
+            if i >= len(self.r):
+                return
+            yield start + i * step
+
+    def __len__(self) -> int:
+        return len(self.r)
+
+    def __getitem__(self, i: Any) -> Any:
+        value = self.r[i]
+        return _LongRange(value) if isinstance(value, range) else value
+
+    def __contains__(self, x: Any) -> bool:
+        return x in self.r
+
+    def __reversed__(self) -> Iterator[int]:
+        return iter(_LongRange(self.r[::-1]))
+
+    def __repr__(self) -> str:
+        return repr(self.r)
+
+    def __eq__(self, other: Any) -> bool:
+        return self.r == (other.r if isinstance(other, _LongRange) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.r)
+
+    start = property(lambda self: self.r.start)
+    stop = property(lambda self: self.r.stop)
+    step = property(lambda self: self.r.step)
+
+    def index(self, x: int) -> int:
+        return self.r.index(x)
+
+    def count(self, x: int) -> int:
+        return self.r.count(x)
+
+
+# -- nesting of lazy C iterators (a deep chain of map/filter/zip segfaults when consumed) -------
+
+_MAX_LAZY_DEPTH = 2000
+
+
+class _Depths:
+    def __init__(self) -> None:
+        self.depth: dict[int, tuple[Any, int]] = {}
+
+    def wrap(self, factory: Callable[..., Any]) -> Callable[..., Any]:
+        depths = self.depth
+
+        @functools.wraps(factory)
+        def nested(*args: Any, **kwargs: Any) -> Any:
+            deepest = 0
+            for arg in args:
+                seen = depths.get(id(arg))
+                if seen is not None and seen[0] is arg:
+                    deepest = max(deepest, seen[1])
+            if deepest >= _MAX_LAZY_DEPTH:
+                raise PolicyError(f"{factory.__name__}() nested over {_MAX_LAZY_DEPTH:,} deep is refused (it would crash the interpreter)")
+            value = factory(*args, **kwargs)
+            if deepest or any(type(a) in _LAZY for a in args):
+                if len(depths) > 100_000:
+                    depths.clear()
+                depths[id(value)] = (value, deepest + 1)
+            return value
+
+        return nested
+
+
+_LAZY: set[type] = {map, filter, zip, enumerate, reversed}
+lazy_depths = _Depths()
+
+
+# -- regular expressions with a time limit -------------------------------------------------------
+
+
+def _deadline_regex() -> Any:
+    try:
+        import regex
+    except ImportError:  # pragma: no cover - regex ships with the base install
+        return None
+    return regex
+
+
+# -- queue: no lock the code can block on forever ------------------------------------------------
+
+
+class Empty(Exception):  # noqa: N818 - the stdlib's name
+    """`queue.Empty`."""
+
+
+class Full(Exception):  # noqa: N818
+    """`queue.Full`."""
+
+
+class Queue:
+    """`queue.Queue` for code that has no threads: waits are sleeps a time limit can stop."""
+
+    def __init__(self, maxsize: int = 0) -> None:
+        self.maxsize = maxsize
+        self._items: collections.deque[Any] = collections.deque()
+        self.unfinished_tasks = 0
+
+    def _put(self, item: Any) -> None:
+        self._items.append(item)
+
+    def _get(self) -> Any:
+        return self._items.popleft()
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def full(self) -> bool:
+        return 0 < self.maxsize <= len(self._items)
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        _wait(lambda: not self.full(), block, timeout, Full)
+        self._put(item)
+        self.unfinished_tasks += 1
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        _wait(lambda: not self.empty(), block, timeout, Empty)
+        return self._get()
+
+    def put_nowait(self, item: Any) -> None:
+        self.put(item, False)
+
+    def get_nowait(self) -> Any:
+        return self.get(False)
+
+    def task_done(self) -> None:
+        if self.unfinished_tasks <= 0:
+            raise ValueError("task_done() called too many times")
+        self.unfinished_tasks -= 1
+
+    def join(self) -> None:
+        _wait(lambda: self.unfinished_tasks == 0, True, None, Empty)
+
+
+class LifoQueue(Queue):
+    def _get(self) -> Any:
+        return self._items.pop()
+
+
+class PriorityQueue(Queue):
+    def _put(self, item: Any) -> None:
+        import heapq
+
+        heapq.heappush(self._items, item)  # type: ignore[arg-type]
+
+    def _get(self) -> Any:
+        import heapq
+
+        return heapq.heappop(self._items)  # type: ignore[arg-type]
+
+    def __init__(self, maxsize: int = 0) -> None:
+        super().__init__(maxsize)
+        self._items = []  # type: ignore[assignment]
+
+
+class SimpleQueue(Queue):
+    def __init__(self) -> None:
+        super().__init__(0)
+
+
+def _wait(ready: Callable[[], bool], block: bool, timeout: float | None, error: type[Exception]) -> None:
+    if ready():
+        return
+    if not block:
+        raise error
+    end = None if timeout is None else time.monotonic() + timeout
+    while not ready():  # nothing else can change the queue: this waits for the time limit
+        if end is not None and time.monotonic() >= end:
+            raise error
+        time.sleep(0.01)
+
+
+SAFE_QUEUE = {"Queue": Queue, "LifoQueue": LifoQueue, "PriorityQueue": PriorityQueue, "SimpleQueue": SimpleQueue, "Empty": Empty, "Full": Full}
+
+
+# -- functions that change their argument --------------------------------------------------------
+
+
+def _guard_update_wrapper(real: Callable[..., Any]) -> Callable[..., Any]:
+    def update_wrapper(wrapper: Any, wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS, updated: Any = functools.WRAPPER_UPDATES) -> Any:
+        if tuple(assigned) != functools.WRAPPER_ASSIGNMENTS or tuple(updated) != functools.WRAPPER_UPDATES:
+            raise PolicyError("update_wrapper/wraps with other attribute names than the defaults is not allowed")
+        if not created_by_agent(wrapper):
+            raise PolicyError("update_wrapper/wraps may change only a function your code defined")
+        return real(wrapper, wrapped)
+
+    return update_wrapper
+
+
+def _guard_wraps(update_wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    def wraps(wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS, updated: Any = functools.WRAPPER_UPDATES) -> Any:
+        return functools.partial(update_wrapper, wrapped=wrapped, assigned=assigned, updated=updated)
+
+    return wraps
+
+
+def _own_class_only(real: Callable[..., Any], what: str) -> Callable[..., Any]:
+    @functools.wraps(real)
+    def guarded(cls: Any = None, /, **kwargs: Any) -> Any:
+        if cls is None:  # the decorator called with options: @dataclass(frozen=True)
+            return lambda c: guarded(c, **kwargs)
+        if not created_by_agent(cls):
+            raise PolicyError(f"{what} changes the class it is given; it may be used only on classes your code defines")
+        return real(cls, **kwargs)
+
+    return guarded
+
+
+def _refuse(what: str, why: str) -> Callable[..., Any]:
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise PolicyError(f"calling {what} is not allowed: {why}")
+
+    return refused
+
+
+def _copied(value: Any) -> Any:
+    """A module-level object shared by the whole process, as this policy's own copy."""
+    try:
+        return copy.copy(value)
+    except Exception:  # noqa: BLE001 - an object that cannot be copied is not handed out
+        return None
+
+
+# Functions of authorized data libraries that write files, run pickles or execute code, refused
+# unless the policy allows writing. Methods of their objects are checked by name on access.
+DATA_WRITERS = frozenset(
+    {
+        "to_csv", "to_pickle", "to_parquet", "to_feather", "to_excel", "to_hdf", "to_sql", "to_stata",
+        "to_json", "to_html", "to_latex", "to_markdown", "to_xml", "to_orc", "to_clipboard", "to_string",
+        "tofile", "dump", "dumps",
+    }
+)  # fmt: skip
+"""Method names refused on pandas/numpy objects when given a path or buffer (with no path,
+`to_csv()`, `to_json()`, `to_string()` ... return text and stay allowed)."""
+
+REFUSED_FUNCTIONS = {
+    "numpy": {"save", "savez", "savez_compressed", "savetxt", "load", "fromfile", "memmap", "genfromtxt", "loadtxt", "ctypeslib", "lib"},
+    "pandas": {"read_pickle", "to_pickle", "HDFStore", "ExcelWriter", "read_hdf", "eval", "read_sql", "read_sql_query", "read_sql_table", "read_clipboard"},
+    "typing": {"get_type_hints", "ForwardRef"},
+}  # fmt: skip
+"""Module functions refused outright: writers, pickle readers, string evaluators."""
+
+
+REBIND = object()
+"""`special_view`'s answer for a method bound to an object the whole process shares."""
+
+
+def special_view(module: str, key: str, value: Any) -> Any:
+    """The stand-in a module view hands out for `module.key`, or `value` itself."""
+    refused = REFUSED_FUNCTIONS.get(module.split(".", 1)[0])
+    if refused and key in refused:
+        return _refuse(f"{module}.{key}", "it writes files, reads pickles or evaluates strings outside the policy")
+    if module == "functools":
+        if key == "update_wrapper":
+            return _guard_update_wrapper(value)
+        if key == "wraps":
+            return _guard_wraps(_guard_update_wrapper(functools.update_wrapper))
+        if key == "total_ordering":
+            return _own_class_only(value, "functools.total_ordering")
+        if key == "singledispatchmethod":
+            return value
+    if module == "math" and key in ("factorial", "comb", "perm"):
+        return _bounded_math(key, value)
+    if module == "dataclasses" and key == "dataclass":
+        return _own_class_only(value, "dataclasses.dataclass")
+    if module == "queue" and key in SAFE_QUEUE:
+        return SAFE_QUEUE[key]
+    if module == "itertools" and key in ("count", "cycle", "repeat"):
+        return {"count": _count, "cycle": _cycle, "repeat": _repeat}[key]
+    if module == "itertools" and isinstance(value, type) and issubclass(value, Iterator):
+        return lazy_depths.wrap(value)
+    if module in ("re", "regex") and callable(value) and not isinstance(value, type) and key in _REGEX_CALLS:
+        return _timed_regex(key, value)
+    owner = getattr(value, "__self__", None) if isinstance(value, types.MethodType | types.BuiltinMethodType) else None
+    if owner is not None and not isinstance(owner, type | types.ModuleType):
+        return REBIND  # bound to a module-level instance: rebound by the view to its own copy
+    if _shared_instance(value):
+        return _copied(value)
+    return value
+
+
+def _bounded_math(key: str, real: Callable[..., Any]) -> Callable[..., Any]:
+    """`math.factorial/comb/perm` for arguments whose result stays under the int size limit."""
+
+    @functools.wraps(real)
+    def bounded(*args: Any) -> Any:
+        n = args[0] if args else 0
+        if type(n) is int and n > 60_000:
+            raise PolicyError(f"math.{key}({n:,}, ...) would build an integer of millions of bits; refused")
+        return real(*args)
+
+    return bounded
+
+
+def _shared_instance(value: Any) -> bool:
+    if isinstance(value, type | types.ModuleType | types.FunctionType | types.BuiltinFunctionType | functools.partial):
+        return False
+    if isinstance(value, int | float | complex | str | bytes | bool | tuple | frozenset | type(None) | range):
+        return False
+    if callable(value) and not hasattr(value, "__dict__"):
+        return False
+    return not isinstance(value, re.Pattern)
+
+
+_REGEX_CALLS = frozenset({"match", "search", "fullmatch", "sub", "subn", "split", "findall", "finditer", "compile"})
+
+
+def _timed_regex(key: str, real: Callable[..., Any]) -> Callable[..., Any]:
+    """`re.<key>` run by the `regex` engine with a timeout, so backtracking cannot outlive the limit."""
+    engine = _deadline_regex()
+    if engine is None:
+        return real
+    fn = getattr(engine, key)
+
+    @functools.wraps(real)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        from .deadline import remaining
+
+        args = tuple(a._p if isinstance(a, _TimedPattern) else a for a in args)
+        if key == "compile":
+            return _TimedPattern(fn(*args, **kwargs))
+        kwargs.setdefault("timeout", remaining())
+        try:
+            return fn(*args, **kwargs)
+        except TimeoutError:
+            raise PolicyError("the regular expression ran past the time limit (catastrophic backtracking?)") from None
+
+    return timed
+
+
+class _TimedPattern:
+    """A compiled pattern whose searches carry the block's remaining time as a timeout."""
+
+    __slots__ = ("_p",)
+
+    def __init__(self, pattern: Any) -> None:
+        self._p = pattern
+
+    pattern = property(lambda self: self._p.pattern)
+    flags = property(lambda self: self._p.flags)
+    groups = property(lambda self: self._p.groups)
+    groupindex = property(lambda self: self._p.groupindex)
+
+    def __repr__(self) -> str:
+        return f"re.compile({self._p.pattern!r})"
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        from .deadline import remaining
+
+        kwargs.setdefault("timeout", remaining())
+        try:
+            return getattr(self._p, name)(*args, **kwargs)
+        except TimeoutError:
+            raise PolicyError("the regular expression ran past the time limit (catastrophic backtracking?)") from None
+
+    def match(self, *a: Any, **k: Any) -> Any:
+        return self._call("match", *a, **k)
+
+    def search(self, *a: Any, **k: Any) -> Any:
+        return self._call("search", *a, **k)
+
+    def fullmatch(self, *a: Any, **k: Any) -> Any:
+        return self._call("fullmatch", *a, **k)
+
+    def sub(self, *a: Any, **k: Any) -> Any:
+        return self._call("sub", *a, **k)
+
+    def subn(self, *a: Any, **k: Any) -> Any:
+        return self._call("subn", *a, **k)
+
+    def split(self, *a: Any, **k: Any) -> Any:
+        return self._call("split", *a, **k)
+
+    def findall(self, *a: Any, **k: Any) -> Any:
+        return self._call("findall", *a, **k)
+
+    def finditer(self, *a: Any, **k: Any) -> Any:
+        return self._call("finditer", *a, **k)

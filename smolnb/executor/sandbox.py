@@ -1,0 +1,564 @@
+"""Run code in a child process confined by the kernel: the boundary for code you do not trust.
+
+Layers, outermost first:
+
+- **sandlock** starts the worker: Landlock (read-only system and Python paths, read-write
+  only a per-worker scratch directory, no signals or abstract sockets outside the sandbox),
+  its seccomp blocklist, no network, a clean environment (no secret of the parent), an
+  address-space limit, the scratch directory as working directory.
+- The worker adds its **own seccomp filter** once Python is up: no exec, no new processes,
+  no sockets, no ptrace, no privilege changes.
+- **rlimits** per block: CPU seconds, address space, file size.
+- The in-kernel **policy** runs inside as a second layer.
+
+The parent never unpickles what the worker sends: JSON and raw frames (`wire`, `codec`).
+Where a layer is missing (no sandlock, a kernel without Landlock), the executor refuses
+with a message that names the fix, unless `allow_weaker=True`; `layers` says what holds.
+A small pool of pre-started workers keeps the first step fast.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import select
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendError, FinalAnswer, ToolError, UserError
+from . import wire
+from .base import ExecResult, Executor, pickle_variables
+from .codec import Unsupported, encode
+from .policy import Policy
+
+__all__ = ["SandboxExecutor", "SandboxUnavailable", "sandbox_layers"]
+
+REQUIRED_LAYERS = ("landlock", "seccomp", "seccomp-worker")
+
+
+class SandboxUnavailable(UserError):  # noqa: N818 - a UserError the user reads as a sentence
+    """A layer the sandbox needs is missing on this machine."""
+
+
+def sandbox_layers() -> dict[str, str]:
+    """What this machine offers the sandbox: layer -> "on" or why not."""
+    layers: dict[str, str] = {}
+    try:
+        import sandlock
+
+        abi = sandlock.landlock_abi_version()
+        need = sandlock.min_landlock_abi()
+        layers["landlock"] = "on" if abi >= need else f"off: Landlock ABI {abi}, sandlock needs {need} (Linux 6.7+)"
+        layers["seccomp"] = layers["landlock"]
+    except ImportError:
+        why = "off: sandlock is not installed (pip install 'smolnb[sandbox]')"
+        layers["landlock"] = layers["seccomp"] = why
+    try:
+        import pyseccomp  # noqa: F401
+    except (ImportError, OSError) as exc:
+        layers["seccomp-worker"] = f"off: pyseccomp unavailable ({exc}); pip install 'smolnb[sandbox]' and libseccomp2"
+    else:
+        layers["seccomp-worker"] = "on"
+    return layers
+
+
+def _read_paths() -> list[str]:
+    """What the worker may read: Python, its packages, system libraries; not $HOME, not /proc."""
+    import site
+    import sysconfig
+
+    import smolnb
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent.parent)}
+    paths |= set(site.getsitepackages()) | {site.getusersitepackages()}
+    paths |= {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.add(str(Path(smolnb.__file__).resolve().parent.parent))  # an editable install's source tree
+    paths |= {"/usr/lib", "/usr/lib64", "/usr/share/zoneinfo", "/lib", "/lib64", "/etc/localtime", "/dev/null", "/dev/urandom"}
+    return sorted(p for p in paths if p and os.path.exists(p))
+
+
+_LIBS: dict[str, str] | None = None
+
+
+def _libraries() -> dict[str, str]:
+    """Absolute paths of libc and libseccomp: inside the sandbox, `find_library` cannot run `ldconfig`."""
+    global _LIBS
+    if _LIBS is None:
+        import ctypes.util
+        import sysconfig
+
+        arch = sysconfig.get_config_var("MULTIARCH") or ""
+        dirs = [f"/lib/{arch}", f"/usr/lib/{arch}", "/lib64", "/usr/lib64", "/lib", "/usr/lib"]
+        _LIBS = {}
+        for name in ("c", "seccomp"):
+            soname = ctypes.util.find_library(name)
+            for d in dirs:
+                if soname and os.path.exists(os.path.join(d, soname)):
+                    _LIBS[name] = os.path.join(d, soname)
+                    break
+    return _LIBS
+
+
+class _Worker:
+    """One confined child process and its scratch directory."""
+
+    def __init__(self, *, memory_mb: int, allow_weaker: bool) -> None:
+        self.scratch = tempfile.mkdtemp(prefix="smolnb-sandbox-")
+        self.layers = sandbox_layers()
+        self.proc: Any = None
+        self.sandbox: Any = None
+        self.started = time.perf_counter()
+        missing = [f"{k} ({v[5:]})" for k, v in self.layers.items() if k in REQUIRED_LAYERS and v != "on"]
+        if missing and not allow_weaker:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise SandboxUnavailable(
+                "the sandbox cannot start with every layer: " + "; ".join(missing) + ". Fix that, or pass "
+                "allow_weaker=True (SandboxExecutor) to run with what there is; executor.layers says what holds."
+            )
+        env = {
+            "HOME": self.scratch, "TMPDIR": self.scratch, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "SMOLNB_SANDBOX_PATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),
+            "SMOLNB_SANDBOX_LIBS": ",".join(f"{k}={v}" for k, v in _libraries().items()),
+            "SMOLNB_SANDBOX_LAYERS": ",".join(f"{k}={'on' if v == 'on' else 'off'}" for k, v in self.layers.items() if k != "seccomp-worker"),
+        }  # fmt: skip
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine facts, not secrets
+            if key in os.environ:
+                env[key] = os.environ[key]
+        argv = [sys.executable, "-s", "-m", "smolnb.executor._sandbox_worker"]
+        if self.layers["landlock"] == "on":
+            from sandlock import Sandbox
+            from sandlock.sandbox import StdioMode
+
+            self.sandbox = Sandbox(
+                fs_readable=_read_paths(), fs_writable=[self.scratch], cwd=self.scratch, clean_env=True, env=env,
+                max_memory=memory_mb << 20, max_open_files=256,
+            )  # fmt: skip
+            self.proc = self.sandbox.popen(argv, stdin=StdioMode.PIPED, stdout=StdioMode.PIPED, stderr=StdioMode.INHERIT)
+            self.fd_in, self.fd_out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+            self.pid = self.proc.pid
+        else:
+            import subprocess
+
+            self.proc = subprocess.Popen(  # noqa: S603 - our own worker module
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=self.scratch, env={"PATH": "/usr/bin:/bin", **env}
+            )
+            self.fd_in, self.fd_out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+            self.pid = self.proc.pid
+        wire.enlarge_pipe(self.fd_in)
+        ready, _ = self.receive(timeout=60)
+        if ready.get("op") != "ready":
+            self.kill()
+            raise BackendError(f"the sandbox worker did not start: {ready}")
+        self.layers.update({k: v for k, v in ready["layers"].items() if k == "seccomp-worker"})
+        if self.layers["seccomp-worker"] != "on" and not allow_weaker:
+            self.kill()
+            raise SandboxUnavailable(f"the sandbox worker could not add its seccomp layer ({self.layers['seccomp-worker']})")
+        self.start_seconds = time.perf_counter() - self.started
+
+    def send(self, header: dict[str, Any], blobs: list[Any] = ()) -> None:  # type: ignore[assignment]
+        wire.write_message(self.fd_in, header, list(blobs))
+
+    def receive(self, timeout: float | None = None) -> tuple[dict[str, Any], list[bytearray]]:
+        if timeout is not None:
+            ready, _, _ = select.select([self.fd_out], [], [], max(timeout, 0))
+            if not ready:
+                raise TimeoutError
+        return wire.read_message(self.fd_out)
+
+    def alive(self) -> bool:
+        if self.proc is None:
+            return False
+        if self.sandbox is not None:
+            return self.proc.pid is not None and _pid_alive(self.pid)
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            try:
+                proc.kill()
+            except (RuntimeError, ProcessLookupError, OSError):
+                pass
+            try:
+                proc.wait(timeout=5)
+            except Exception:  # noqa: BLE001, S110 - reaped by whoever is left
+                pass
+            for stream in (getattr(proc, "stdin", None), getattr(proc, "stdout", None)):
+                try:
+                    if stream is not None:
+                        stream.close()
+                except OSError:
+                    pass
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def close(self) -> None:
+        if self.alive():
+            try:
+                self.send({"op": "close"})
+            except OSError:
+                pass
+        self.kill()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        waited = 0  # not our child (sandlock's supervisor reaps it): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return Path(f"/proc/{pid}").exists() and "zombie" not in _proc_state(pid)
+    return waited == 0
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0].lower()
+    except (OSError, IndexError):
+        return "zombie"
+
+
+class _Pool:
+    """Pre-started workers with the default limits, refilled in the background."""
+
+    def __init__(self, size: int = 1) -> None:
+        self.size = size
+        self.idle: list[_Worker] = []
+        self.lock = threading.Lock()
+        self.filling = False
+
+    def take(self, *, memory_mb: int, allow_weaker: bool) -> _Worker:
+        worker = None
+        if memory_mb == DEFAULT_MEMORY_MB and not allow_weaker:
+            with self.lock:
+                while self.idle and worker is None:
+                    candidate = self.idle.pop()
+                    worker = candidate if candidate.alive() else None
+        if worker is None:
+            worker = _Worker(memory_mb=memory_mb, allow_weaker=allow_weaker)
+        self.refill()
+        return worker
+
+    def refill(self) -> None:
+        with self.lock:
+            if self.filling or len(self.idle) >= self.size or self.size <= 0:
+                return
+            self.filling = True
+        threading.Thread(target=self._fill, name="smolnb-sandbox-pool", daemon=True).start()
+
+    def _fill(self) -> None:
+        try:
+            while True:
+                with self.lock:
+                    if len(self.idle) >= self.size:
+                        return
+                try:
+                    worker = _Worker(memory_mb=DEFAULT_MEMORY_MB, allow_weaker=False)
+                except Exception:  # noqa: BLE001 - the next take() starts one and reports why
+                    return
+                with self.lock:
+                    self.idle.append(worker)
+        finally:
+            with self.lock:
+                self.filling = False
+
+    def close(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for worker in idle:
+            worker.close()
+
+
+DEFAULT_MEMORY_MB = 4096
+pool = _Pool(size=int(os.environ.get("SMOLNB_SANDBOX_POOL", "1")))
+atexit.register(pool.close)
+
+
+class SandboxExecutor(Executor):
+    """Executes code blocks in a kernel-confined child process.
+
+    Args:
+        policy: the in-kernel policy, applied inside the sandbox too.
+        namespace: a dict to share with the code (the notebook's): the variables it needs are
+            sent in (DataFrames and arrays as Arrow and raw frames) and the ones it creates or
+            changes come back; values that cannot cross safely stay in the sandbox, named.
+        timeout: wall-clock seconds per block; the worker is killed at `timeout + grace`.
+        memory_mb: address-space limit of the worker.
+        cpu_seconds: CPU seconds per block.
+        file_mb: largest file the code may write (in its scratch directory).
+        allow_weaker: run even where a layer is missing (`layers` says which hold).
+    """
+
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        namespace: dict[str, Any] | None = None,
+        timeout: float = 30.0,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        cpu_seconds: int = 60,
+        file_mb: int = 256,
+        grace: float = 1.0,
+        allow_weaker: bool = False,
+    ) -> None:
+        self.policy = policy or Policy()
+        self.timeout = timeout
+        self.namespace = namespace
+        self.memory_mb = memory_mb
+        self.cpu_seconds = cpu_seconds
+        self.file_mb = file_mb
+        self.grace = grace
+        self.allow_weaker = allow_weaker
+        self._functions: dict[str, Callable[..., Any]] = {}
+        self._pending: dict[str, Any] = {}
+        self._sent: dict[str, int] = {}  # name -> id of the value the worker holds
+        self._worker: _Worker | None = None
+        self._lock = threading.Lock()
+        self.layers: dict[str, str] = {}
+        self.lost: list[str] = []  # notices for the next result (a restarted worker)
+
+    # -- worker -------------------------------------------------------------------------------
+
+    def _ensure(self) -> _Worker:
+        worker = self._worker
+        if worker is not None and worker.alive():
+            return worker
+        worker = pool.take(memory_mb=self.memory_mb, allow_weaker=self.allow_weaker)
+        self.layers = dict(worker.layers)
+        worker.send({"op": "init", "policy": self.policy.config(), "timeout": self.timeout, "memory_mb": self.memory_mb,
+                     "cpu_seconds": self.cpu_seconds, "file_mb": self.file_mb})  # fmt: skip
+        worker.send({"op": "functions", "names": sorted(self._functions)})
+        self._worker = worker
+        self._sent = {}
+        return worker
+
+    def close(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001, S110 - interpreter shutdown
+            pass
+
+    def pid(self) -> int | None:
+        """The worker's process id (None before the first block)."""
+        return self._worker.pid if self._worker is not None else None
+
+    def scratch(self) -> str | None:
+        """The worker's private, writable directory."""
+        return self._worker.scratch if self._worker is not None else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise BackendError("a SandboxExecutor cannot be pickled")
+
+    # -- interface ----------------------------------------------------------------------------
+
+    def set_functions(self, functions: dict[str, Callable[..., Any]]) -> None:
+        self._functions = {k: v for k, v in functions.items() if k != "final_answer"}
+        if self._worker is not None and self._worker.alive():
+            self._worker.send({"op": "functions", "names": sorted(self._functions)})
+
+    def set_variables(self, values: dict[str, Any]) -> None:
+        if self.namespace is not None:
+            self.namespace.update(values)
+        else:
+            self._pending.update(values)
+
+    def variables(self) -> dict[str, Any]:
+        if self.namespace is not None:
+            return {k: v for k, v in self.namespace.items() if not k.startswith("_") and k not in self._functions}
+        return {}
+
+    def _push(self, worker: _Worker) -> None:
+        """Send what the worker lacks: pending values, and the namespace's new or rebound names."""
+        values = dict(self._pending)
+        self._pending = {}
+        if self.namespace is not None:
+            for name, value in self.namespace.items():
+                if name.startswith("_") or name in self._functions or name == "final_answer" or _not_data(value):
+                    continue
+                if self._sent.get(name) != id(value):
+                    values[name] = value
+            gone = [n for n in self._sent if n not in self.namespace]
+            if gone:
+                worker.send({"op": "delete", "names": gone})
+                for name in gone:
+                    del self._sent[name]
+        if not values:
+            return
+        items: dict[str, Any] = {}
+        blobs: list[Any] = []
+        for name, value in values.items():
+            try:
+                items[name] = {"enc": encode(value, blobs)[0]}
+            except Unsupported:
+                try:
+                    blobs.append(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                except Exception:  # noqa: BLE001, S112 - the code cannot see it; nothing to send
+                    continue
+                items[name] = {"pickle": len(blobs) - 1}
+            self._sent[name] = id(value)
+        worker.send({"op": "variables", "values": items}, blobs)
+
+    def run(self, code: str, *, timeout: float | None = None) -> ExecResult:
+        with self._lock:
+            return self._run(code, self.timeout if timeout is None else timeout)
+
+    def _run(self, code: str, limit: float) -> ExecResult:
+        start = time.perf_counter()
+        worker = self._ensure()
+        self._push(worker)
+        worker.send({"op": "run", "code": code, "timeout": limit})
+        deadline = time.monotonic() + limit + self.grace
+        while True:
+            try:
+                message, blobs = worker.receive(timeout=deadline - time.monotonic())
+            except TimeoutError:
+                self._restart()
+                return ExecResult(
+                    error=f"TimeoutError: the code did not stop within {limit:g} s and its sandbox was killed; "
+                    "variables that lived only in the sandbox are lost (the notebook's are sent again).",
+                    error_kind="timeout", duration=time.perf_counter() - start,
+                )  # fmt: skip
+            except (EOFError, OSError, ValueError):
+                self._restart()
+                return ExecResult(
+                    error=f"ProcessDied: the sandbox process ended (past its {self.memory_mb} MB memory or "
+                    f"{self.cpu_seconds} s CPU limit, or refused by the kernel); a fresh sandbox runs the next "
+                    "step and variables that lived only in the sandbox are lost.",
+                    error_kind="crash", duration=time.perf_counter() - start,
+                )  # fmt: skip
+            if message.get("op") == "call":
+                self._answer_call(worker, message, blobs)
+                continue
+            if message.get("op") != "result":
+                self._restart()
+                return ExecResult(error="ProcessDied: the sandbox sent a malformed reply and was killed", error_kind="crash")
+            return self._result(message, blobs, start)
+
+    def _result(self, message: dict[str, Any], blobs: list[bytearray], start: float) -> ExecResult:
+        result = ExecResult(
+            stdout=_text(message.get("stdout")), value_repr=_text(message.get("value_repr")) or None,
+            error=_text(message.get("error")) or None, error_kind=message.get("error_kind"),
+            is_final=bool(message.get("is_final")), final_repr=_text(message.get("final_repr")) or None,
+        )  # fmt: skip
+        if result.error_kind not in (None, "syntax", "policy", "timeout", "exception", "tool", "crash"):
+            result.error_kind = "exception"
+        if result.is_final:
+            try:
+                result.final_value = wire.unpack_value(message.get("final"), blobs) if message.get("final") is not None else result.final_repr
+            except (Unsupported, ValueError, TypeError, KeyError):
+                result.final_value = result.final_repr
+        changed = message.get("changed") or {}
+        if self.namespace is not None and isinstance(changed, dict):
+            for name, tree in changed.items():
+                if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+                    continue
+                try:
+                    value = wire.unpack_value(tree, blobs)
+                except (Unsupported, ValueError, TypeError, KeyError, IndexError):
+                    continue
+                self.namespace[name] = value
+                self._sent[name] = id(value)
+            for name in message.get("deleted") or []:
+                if isinstance(name, str) and name in self._sent and name in self.namespace:
+                    del self.namespace[name]
+                    self._sent.pop(name, None)
+        kept = message.get("kept") or {}
+        if kept and isinstance(kept, dict):
+            note = "; ".join(f"{k}: {_text(v)}" for k, v in list(kept.items())[:10])
+            result.stdout += f"[sandbox] these stay in the sandbox and are not in the notebook: {note}\n"
+        if self.lost:
+            result.stdout = "".join(self.lost) + result.stdout
+            self.lost = []
+        result.duration = time.perf_counter() - start
+        return result
+
+    def _answer_call(self, worker: _Worker, message: dict[str, Any], blobs: list[bytearray]) -> None:
+        name = message.get("name")
+        fn = self._functions.get(name) if isinstance(name, str) else None
+        if fn is None:
+            worker.send({"op": "reply", "ok": False, "error": f"the tool {name!r} was removed from this agent"})
+            return
+        try:
+            args = wire.unpack_value(message.get("args"), blobs)
+            kwargs = wire.unpack_value(message.get("kwargs"), blobs)
+            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+                raise ValueError("malformed arguments")
+        except (Unsupported, ValueError, TypeError, KeyError, IndexError) as exc:
+            worker.send({"op": "reply", "ok": False, "error": f"{name}: the arguments could not be read ({exc})"})
+            return
+        try:
+            value = fn(*args, **kwargs)
+        except FinalAnswer as final:
+            self._reply(worker, final.value, final=True)
+            return
+        except ToolError as exc:
+            worker.send({"op": "reply", "ok": False, "error": str(exc)})
+            return
+        except Exception as exc:  # noqa: BLE001 - reported to the code as a ToolError
+            worker.send({"op": "reply", "ok": False, "error": f"{name} failed: {type(exc).__name__}: {exc}"})
+            return
+        self._reply(worker, value)
+
+    def _reply(self, worker: _Worker, value: Any, *, final: bool = False) -> None:
+        blobs: list[Any] = []
+        try:
+            worker.send({"op": "reply", "ok": True, "final": final, "value": encode(value, blobs)[0]}, blobs)
+        except Unsupported:
+            try:
+                data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001
+                worker.send({"op": "reply", "ok": False, "error": f"the tool's result cannot enter the sandbox: {exc}"})
+                return
+            worker.send({"op": "reply", "ok": True, "final": final, "pickle": 0}, [data])
+
+    def _restart(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.kill()
+        self._sent = {}
+
+    def snapshot(self, max_bytes: int = 8 << 20) -> tuple[bytes, dict[str, str]]:
+        """The sandbox's variables, decoded here from safe frames, then stored like the others."""
+        with self._lock:
+            worker = self._worker
+            if worker is None or not worker.alive():
+                return pickle_variables({}, max_bytes)
+            worker.send({"op": "snapshot"})
+            try:
+                message, blobs = worker.receive(timeout=self.timeout + self.grace)
+            except (TimeoutError, EOFError, OSError, ValueError):
+                self._restart()
+                return pickle_variables({}, max_bytes)
+            values: dict[str, Any] = {}
+            missing = {k: _text(v) for k, v in (message.get("missing") or {}).items()}
+            for name, tree in (message.get("values") or {}).items():
+                try:
+                    values[name] = wire.unpack_value(tree, blobs)
+                except (Unsupported, ValueError, TypeError, KeyError, IndexError):
+                    missing[name] = "(could not be read back from the sandbox)"
+            blob, more = pickle_variables(values, max_bytes)
+            return blob, {**missing, **more}
+
+
+def _not_data(value: Any) -> bool:
+    return isinstance(value, types.ModuleType | types.FunctionType | types.BuiltinFunctionType | type) or callable(value) and not hasattr(value, "shape")
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
