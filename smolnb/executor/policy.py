@@ -24,6 +24,7 @@ import importlib
 import os
 import string
 import sys
+import threading
 import time
 import types
 from collections.abc import Callable, Iterable
@@ -171,7 +172,8 @@ class Policy:
         Top-level functions the code defines under a `provided` name (small models like to
         write their own `final_answer`) are dropped, so calls reach the real one.
         """
-        tree = ast.parse(code, filename=FILENAME, mode="exec")
+        with _AST_LOCK:
+            tree = ast.parse(code, filename=FILENAME, mode="exec")
         if provided:
             tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name in provided)]
         tree = _Guard(self).visit(tree)
@@ -182,7 +184,8 @@ class Policy:
                 ast.Assign(targets=[ast.Name("__snb_last__", ast.Store())], value=last.value), last
             )
         ast.fix_missing_locations(tree)
-        return compile(tree, FILENAME, "exec")
+        with _AST_LOCK:
+            return compile(tree, FILENAME, "exec")
 
     # -- run time -----------------------------------------------------------------------------
 
@@ -339,6 +342,11 @@ class Policy:
 # -- runtime guards (reachable from generated code only through the builtins dict) -----------
 
 _MISSING = object()
+
+_AST_LOCK = threading.RLock()
+"""CPython 3.11 keeps one AST conversion depth counter per interpreter: two threads converting
+at once (one paused by a finalizer that releases the GIL) fail with "AST constructor recursion
+depth mismatch". One conversion at a time."""
 
 
 def _refused(what: str) -> Callable[..., Any]:
