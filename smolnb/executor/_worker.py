@@ -27,7 +27,7 @@ def main() -> None:
     def call(name: str) -> Any:
         def remote(*args: Any, **kwargs: Any) -> Any:
             send(proto_out, {"op": "call", "name": name, "args": args, "kwargs": kwargs})
-            reply = receive(proto_in)
+            reply = receive(proto_in, trusted=True)
             if reply.get("final"):
                 raise FinalAnswer(reply["value"])
             if not reply["ok"]:
@@ -44,7 +44,7 @@ def main() -> None:
 
     while True:
         try:
-            message = receive(proto_in)
+            message = receive(proto_in, trusted=True)
         except EOFError:
             return
         op = message["op"]

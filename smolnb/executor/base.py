@@ -69,9 +69,11 @@ def unpickle_variables(blob: bytes) -> tuple[dict[str, Any], dict[str, str]]:
     """The variables of a snapshot; ones that no longer unpickle are reported, not raised."""
     values: dict[str, Any] = {}
     failed: dict[str, str] = {}
-    for name, data in pickle.loads(blob).items():  # noqa: S301 - our own store
+    from .safe_pickle import loads
+
+    for name, data in loads(blob).items():
         try:
-            values[name] = pickle.loads(data)  # noqa: S301
+            values[name] = loads(data)
         except Exception as exc:  # noqa: BLE001 - e.g. a class defined by code that is gone
             failed[name] = f"(cannot be restored: {type(exc).__name__}: {exc})"
     return values, failed

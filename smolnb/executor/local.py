@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import decimal
 import sys
 import threading
@@ -171,15 +172,32 @@ class LocalExecutor(Executor):
             result.error_kind = "exception"
 
     def _shield(self, ns: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-        """While code runs, modules the user imported into a shared namespace are policy views
-        (or refusals, when not authorized), so `os.system` is not one name away."""
+        """While code runs, what the user put in a shared namespace is seen through the policy.
+
+        Modules become policy views (or refusals, when not authorized), so `os.system` is not
+        one name away; IPython's own `open` (and any alias of a guarded builtin) becomes the
+        guarded one; functions, classes and objects of refused modules (`system`, `Path`,
+        `get_ipython`, a `Path` instance) become refusals."""
         shielded = {}
+        guarded_open = self._builtins["open"]
         for name, value in ns.items():
-            if isinstance(value, types.ModuleType) and not value.__dict__.get("__smolnb_view__") and not name.startswith("__"):
+            if name.startswith("__") or name in self._functions:
+                continue
+            stand_in: Any = None
+            if isinstance(value, types.ModuleType):
+                if value.__dict__.get("__smolnb_view__"):
+                    continue
                 if self.policy.is_allowed_module(value.__name__):
-                    stand_in: Any = self.policy.module(value.__name__)
+                    stand_in = self.policy.module(value.__name__)
                 else:
                     stand_in = _RefusedModule(value.__name__)
+            elif _is_open(value):
+                stand_in = guarded_open
+            else:
+                owner = _owner_module(value)
+                if owner is not None and owner != __name__ and not self.policy.is_allowed_module(owner) and _is_refused_module(owner):
+                    stand_in = _Refused(name, owner)
+            if stand_in is not None:
                 shielded[name] = (value, stand_in)
         for name, (_, stand_in) in shielded.items():
             ns[name] = stand_in
@@ -197,6 +215,52 @@ class _RefusedModule:
 
     def __repr__(self) -> str:
         return f"<module {self._name!r} (not authorized for agent code)>"
+
+
+class _Refused:
+    """Stands for a function, class or object of a module agent code may not use."""
+
+    def __init__(self, name: str, module: str) -> None:
+        self._what = f"{name!r} (from {module})"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise PolicyError(f"{self._what} is not available to agent code: its module is not an authorized import")
+
+    def __getattr__(self, attr: str) -> Any:
+        raise PolicyError(f"{self._what} is not available to agent code: its module is not an authorized import")
+
+    def __repr__(self) -> str:
+        return f"<{self._what}: not available to agent code>"
+
+
+def _is_open(value: Any) -> bool:
+    import io
+
+    seen = 0
+    while value is not None and seen < 5:
+        if value is builtins.open or value is io.open:
+            return True
+        value = getattr(value, "__wrapped__", None) if isinstance(value, types.FunctionType) else None
+        seen += 1
+    return False
+
+
+def _owner_module(value: Any) -> str | None:
+    """The module a function, class or object comes from (None for plain data)."""
+    if isinstance(value, int | float | str | bytes | bool | list | tuple | dict | set | frozenset | type(None)):
+        return None
+    if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType | types.MethodType):
+        owner = getattr(value, "__module__", None)
+    else:
+        owner = getattr(type(value), "__module__", None)
+    return owner if isinstance(owner, str) else None
+
+
+def _is_refused_module(name: str) -> bool:
+    from .policy import FORBIDDEN_MODULES
+
+    parts = name.split(".")
+    return any(".".join(parts[: i + 1]) in FORBIDDEN_MODULES for i in range(len(parts))) or name in ("posix", "nt", "io", "_io")
 
 
 _UNSET = object()
