@@ -69,6 +69,38 @@ def writable(obj: Any, name: str) -> Any:
     return obj
 
 
+# -- classes: no finalizer the host would run later, unguarded ---------------------------------
+
+_FINALIZERS = frozenset({"__del__"})
+
+
+class _TypeMeta(type):
+    """Makes `safe_type` answer `isinstance`/`issubclass` as `type` does."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, type)
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        return issubclass(sub, type)
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 3 and isinstance(args[2], dict):
+            refused = _FINALIZERS & set(args[2])
+            if refused:
+                raise PolicyError(f"a class with {', '.join(sorted(refused))} is not allowed: the host would run it later, unguarded")
+        if cls is not safe_type:
+            return super().__call__(*args, **kwargs)
+        if len(args) == 1 and not kwargs:
+            kind = type(args[0])
+            return safe_type if kind is type or kind is _TypeMeta else kind
+        return type(*args, **kwargs)
+
+
+class safe_type(type, metaclass=_TypeMeta):  # noqa: N801 - stands for the builtin `type`
+    """The builtin `type` for agent code: `type(x)` as usual; `type(name, bases, ns)` refuses
+    finalizers; `class M(type)` makes metaclasses as usual."""
+
+
 # -- pattern matching ---------------------------------------------------------------------------
 
 

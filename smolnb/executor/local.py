@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import ExecutionTimeout, FinalAnswer, PolicyError, ToolError
 from . import deadline
-from .base import ExecResult, Executor, format_exception, format_syntax_error, short_repr
+from .base import ExecResult, Executor, format_exception, format_syntax_error, pickle_variables, short_repr
 from .policy import AGENT_MODULE, Policy, PolicyAbort
 from .watchdog import watchdog
 
@@ -56,6 +56,7 @@ class LocalExecutor(Executor):
     def __init__(self, policy: Policy | None = None, *, namespace: dict[str, Any] | None = None, timeout: float = 30.0) -> None:
         self.policy = policy or Policy()
         self.timeout = timeout
+        self._owned = namespace is None
         self.namespace: dict[str, Any] = {} if namespace is None else namespace
         self.namespace.setdefault("__name__", AGENT_MODULE)
         self._output = _Output()
@@ -151,8 +152,11 @@ class LocalExecutor(Executor):
         if isinstance(exc, ExecutionTimeout | KeyboardInterrupt) and not isinstance(exc, PolicyAbort):
             raise exc
         if isinstance(exc, FinalAnswer):
-            result.is_final, result.final_value = True, exc.value
+            result.is_final = True
             result.final_repr = short_repr(exc.value)
+            # An object whose methods are the code's own would run them in the host, later and
+            # unguarded (repr in a widget, == in a scorer): the host gets its rendering instead.
+            result.final_value = result.final_repr if _holds_agent_code(exc.value) else exc.value
         elif isinstance(exc, PolicyAbort):
             result.error, result.error_kind = f"PolicyError: {_message(exc)}", "policy"
         elif isinstance(exc, PolicyError):
@@ -170,6 +174,42 @@ class LocalExecutor(Executor):
                 "call final_answer(...) to finish"
             )
             result.error_kind = "exception"
+
+    def snapshot(self, max_bytes: int = 8 << 20) -> tuple[bytes, dict[str, str]]:
+        """Pickle the variables under the time limit: pickling runs the code's `__reduce__`."""
+        try:
+            return self._guarded_call(lambda: pickle_variables(self.variables(), max_bytes))
+        except ExecutionTimeout:
+            return pickle_variables({}, max_bytes)[0], {"(all)": "the snapshot ran past the time limit and was skipped"}
+
+    def close(self) -> None:
+        """Drop a namespace of the executor's own under the time limit (finalizers and generators'
+        `finally` blocks are the code's own and run when it goes)."""
+        if not self._owned:
+            return
+        ns = self.namespace
+
+        def clear() -> None:
+            ns.clear()
+            import gc
+
+            gc.collect()
+
+        try:
+            self._guarded_call(clear)
+        except ExecutionTimeout:
+            pass
+
+    def _guarded_call(self, fn: Callable[[], Any]) -> Any:
+        limit = max(min(self.timeout, 10.0), 1.0) if self.timeout else 10.0
+        token = watchdog.arm(limit)
+        deadline.begin(_CALL_CODE, limit)
+        try:
+            return _call_guarded(fn)
+        finally:
+            sys.settrace(None)
+            deadline.end()
+            watchdog.disarm(token)
 
     def _shield(self, ns: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """While code runs, what the user put in a shared namespace is seen through the policy.
@@ -281,4 +321,28 @@ def _message(exc: BaseException) -> str:
         return type(exc).__name__
 
 
+def _call_guarded(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    finally:
+        sys.settrace(None)
+
+
+def _holds_agent_code(value: Any, depth: int = 0, budget: list[int] | None = None) -> bool:
+    """Is there an object of a class, or a function, that the code defined, in `value`?"""
+    budget = [10_000] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 6:
+        return False
+    t = type(value)
+    if t.__module__ == AGENT_MODULE or getattr(value, "__module__", None) == AGENT_MODULE and callable(value):
+        return True
+    if t in (list, tuple, set, frozenset):
+        return any(_holds_agent_code(v, depth + 1, budget) for v in value)
+    if t is dict:
+        return any(_holds_agent_code(k, depth + 1, budget) or _holds_agent_code(v, depth + 1, budget) for k, v in value.items())
+    return False
+
+
 _RUN_CODE = LocalExecutor._guarded.__code__
+_CALL_CODE = _call_guarded.__code__

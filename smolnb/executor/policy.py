@@ -87,7 +87,7 @@ FRAME_ATTRS = frozenset(
     {
         "ag_await", "ag_code", "ag_frame", "co_code", "cr_await", "cr_code", "cr_frame", "ctypes",
         "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "func_globals", "gi_code",
-        "gi_frame", "gi_yieldfrom", "tb_frame", "tb_next",
+        "gi_frame", "gi_yieldfrom", "tb_frame", "tb_next", "mro",
     }
 )  # fmt: skip
 
@@ -302,6 +302,7 @@ class Policy:
                 "__snb_mul__": guards.checked_mul,
                 "__snb_data__": self._data_method,
                 "iter": guards.safe_iter,
+                "type": guards.safe_type,
                 "range": guards.safe_range,
                 **{f.__name__: guards.lazy_depths.wrap(f) for f in (map, filter, zip, enumerate, reversed)},
             }
@@ -660,6 +661,12 @@ class _Guard(ast.NodeTransformer):
 
     visit_FunctionDef = _function
     visit_AsyncFunctionDef = _function
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name in guards._FINALIZERS:
+                raise self._fail(item, f"defining {item.name} is not allowed: the host would run it later, outside the time limit")
+        return self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
         self._annotation(node.annotation)
