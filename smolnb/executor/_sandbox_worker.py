@@ -106,7 +106,10 @@ class Worker:
         if hard == resource.RLIM_INFINITY or limit < hard:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_FSIZE, (message["file_mb"] << 20, message["file_mb"] << 20))
-        self.executor = LocalExecutor(Policy(**message["policy"]), timeout=message["timeout"])
+        if message.get("guard", True):
+            self.executor = LocalExecutor(Policy(**message["policy"]), timeout=message["timeout"])
+        else:  # the OS boundary alone: plain Python inside the box
+            self.executor = _Unguarded(timeout=message["timeout"])
         self.executor.set_functions({"final_answer": _final_answer})
 
     def op_functions(self, message: dict[str, Any], blobs: list[Any]) -> None:
@@ -213,6 +216,53 @@ class Worker:
         if "pickle" in reply:
             return pickle.loads(blobs[reply["pickle"]])  # noqa: S301 - sent by the trusted parent
         return self.wire.unpack_value(reply.get("value"), blobs)
+
+
+class _Unguarded:
+    """Plain `exec` with full builtins, for `SandboxExecutor(guard=False)`: only the kernel's
+    confinement and the parent's kill at the time limit apply."""
+
+    def __init__(self, timeout: float) -> None:
+        import builtins
+        import io
+
+        self.timeout = timeout
+        self.namespace: dict[str, Any] = {"__name__": "__smolnb_agent__"}
+        self.functions: dict[str, Any] = {}
+        self._io = io
+        self._builtins = builtins
+
+    def set_functions(self, functions: dict[str, Any]) -> None:
+        self.functions = dict(functions)
+        self.namespace.update(functions)
+
+    def set_variables(self, values: dict[str, Any]) -> None:
+        self.namespace.update(values)
+
+    def variables(self) -> dict[str, Any]:
+        return {k: v for k, v in self.namespace.items() if not k.startswith("_") and k not in self.functions}
+
+    def run(self, code: str, timeout: float | None = None) -> Any:
+        import contextlib
+        import traceback
+
+        from smolnb.errors import FinalAnswer
+        from smolnb.executor.base import ExecResult, short_repr
+
+        out = self._io.StringIO()
+        result = ExecResult()
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(compile(code, "<agent-code>", "exec"), self.namespace)  # noqa: S102 - inside the sandbox
+        except FinalAnswer as final:
+            result.is_final, result.final_value, result.final_repr = True, final.value, short_repr(final.value)
+        except SyntaxError as exc:
+            result.error, result.error_kind = f"SyntaxError: {exc}", "syntax"
+        except BaseException as exc:  # noqa: BLE001 - reported to the model
+            result.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            result.error_kind = "exception"
+        result.stdout = out.getvalue()
+        return result
 
 
 def _pack(wire: Any, value: Any, out: list[Any]) -> tuple[Any, list[Any]]:

@@ -199,6 +199,11 @@ class Policy:
     ) -> types.ModuleType:
         if level:
             raise PolicyError("relative imports are not allowed")
+        if type(fromlist) is list:
+            # CPython's C-level PyImport_Import (a library's lazy import, e.g. numpy's
+            # `arr.sum()`) passes a list; an import statement passes a tuple or None, and those
+            # were checked when the code was compiled. C code gets the real module.
+            return importlib.import_module(name)
         if not self.is_allowed_module(name):
             raise self._refuse_import(name)
         importlib.import_module(name)

@@ -298,6 +298,8 @@ class SandboxExecutor(Executor):
         cpu_seconds: CPU seconds per block.
         file_mb: largest file the code may write (in its scratch directory).
         allow_weaker: run even where a layer is missing (`layers` says which hold).
+        guard: False runs plain Python (every import, `open` for writing) inside the box, with
+            the kernel's confinement as the only boundary.
     """
 
     def __init__(
@@ -311,8 +313,10 @@ class SandboxExecutor(Executor):
         file_mb: int = 256,
         grace: float = 1.0,
         allow_weaker: bool = False,
+        guard: bool = True,
     ) -> None:
         self.policy = policy or Policy()
+        self.guard = guard
         self.timeout = timeout
         self.namespace = namespace
         self.memory_mb = memory_mb
@@ -337,7 +341,7 @@ class SandboxExecutor(Executor):
         worker = pool.take(memory_mb=self.memory_mb, allow_weaker=self.allow_weaker)
         self.layers = dict(worker.layers)
         worker.send({"op": "init", "policy": self.policy.config(), "timeout": self.timeout, "memory_mb": self.memory_mb,
-                     "cpu_seconds": self.cpu_seconds, "file_mb": self.file_mb})  # fmt: skip
+                     "cpu_seconds": self.cpu_seconds, "file_mb": self.file_mb, "guard": self.guard})  # fmt: skip
         worker.send({"op": "functions", "names": sorted(self._functions)})
         self._worker = worker
         self._sent = {}
