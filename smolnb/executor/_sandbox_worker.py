@@ -253,7 +253,7 @@ class _Unguarded:
         result = ExecResult()
         try:
             with contextlib.redirect_stdout(out):
-                exec(compile(code, "<agent-code>", "exec"), self.namespace)  # noqa: S102 - inside the sandbox
+                exec(compile(code, "<agent-code>", "exec", dont_inherit=True), self.namespace)  # noqa: S102 - inside the sandbox
         except FinalAnswer as final:
             result.is_final, result.final_value, result.final_repr = True, final.value, short_repr(final.value)
         except SyntaxError as exc:

@@ -54,6 +54,7 @@ def main() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             executor = LocalExecutor(Policy(**message["policy"]), timeout=message["timeout"])
             executor.set_functions({"final_answer": _final_answer})
+            send(proto_out, {"op": "ready"})
         elif op == "functions":
             assert executor is not None
             executor.set_functions({"final_answer": _final_answer, **{n: call(n) for n in message["names"]}})

@@ -61,6 +61,10 @@ def writable(obj: Any, name: str) -> Any:
             raise PolicyError(f"setting {name!r} on a function your code did not define is not allowed")
     elif (type(obj).__module__ or "").startswith("smolnb"):
         raise PolicyError(f"setting {name!r} on smolnb's own {type(obj).__name__} is not allowed")
+    elif SHARED.get(id(obj)) is obj:
+        raise PolicyError(
+            f"setting {name!r} on a {type(obj).__name__} that a module shares with the whole process is not allowed; make your own"
+        )
     if name.startswith("_") and not created_by_agent(obj) and not agent_class(type(obj)):
         raise PolicyError(
             f"setting the private attribute {name!r} of a {type(obj).__name__} is not allowed "
@@ -262,8 +266,13 @@ _MAX_LAZY_DEPTH = 2000
 
 
 class _Depths:
+    """How deep each lazy iterator a block made is nested (cleared when a block ends)."""
+
     def __init__(self) -> None:
         self.depth: dict[int, tuple[Any, int]] = {}
+
+    def clear(self) -> None:
+        self.depth.clear()
 
     def wrap(self, factory: Callable[..., Any]) -> Callable[..., Any]:
         depths = self.depth
@@ -278,10 +287,9 @@ class _Depths:
             if deepest >= _MAX_LAZY_DEPTH:
                 raise PolicyError(f"{factory.__name__}() nested over {_MAX_LAZY_DEPTH:,} deep is refused (it would crash the interpreter)")
             value = factory(*args, **kwargs)
-            if deepest or any(type(a) in _LAZY for a in args):
-                if len(depths) > 100_000:
-                    depths.clear()
-                depths[id(value)] = (value, deepest + 1)
+            if len(depths) > 200_000:
+                depths.clear()
+            depths[id(value)] = (value, deepest + 1)
             return value
 
         return nested
@@ -409,7 +417,7 @@ def _guard_update_wrapper(real: Callable[..., Any]) -> Callable[..., Any]:
         if tuple(assigned) != functools.WRAPPER_ASSIGNMENTS or tuple(updated) != functools.WRAPPER_UPDATES:
             raise PolicyError("update_wrapper/wraps with other attribute names than the defaults is not allowed")
         if not created_by_agent(wrapper):
-            raise PolicyError("update_wrapper/wraps may change only a function your code defined")
+            raise PolicyError("update_wrapper/wraps on a function your code did not define is not allowed: it changes its target")
         return real(wrapper, wrapped)
 
     return update_wrapper
@@ -428,7 +436,7 @@ def _own_class_only(real: Callable[..., Any], what: str) -> Callable[..., Any]:
         if cls is None:  # the decorator called with options: @dataclass(frozen=True)
             return lambda c: guarded(c, **kwargs)
         if not created_by_agent(cls):
-            raise PolicyError(f"{what} changes the class it is given; it may be used only on classes your code defines")
+            raise PolicyError(f"{what} on a class your code did not define is not allowed: it changes the class it is given")
         return real(cls, **kwargs)
 
     return guarded
@@ -465,9 +473,14 @@ REFUSED_FUNCTIONS = {
     "numpy": {"save", "savez", "savez_compressed", "savetxt", "load", "fromfile", "memmap", "genfromtxt", "loadtxt", "ctypeslib", "lib"},
     "pandas": {"read_pickle", "to_pickle", "HDFStore", "ExcelWriter", "read_hdf", "eval", "read_sql", "read_sql_query", "read_sql_table", "read_clipboard"},
     "typing": {"get_type_hints", "ForwardRef"},
+    "calendar": {"setfirstweekday"},  # module state for every caller: use calendar.Calendar(firstweekday=...)
 }  # fmt: skip
 """Module functions refused outright: writers, pickle readers, string evaluators."""
 
+
+SHARED: dict[int, Any] = {}
+"""Module-level objects the views hand out (contexts, sentinels, singletons): the whole process
+shares them, so the code may use them but not set their attributes."""
 
 REBIND = object()
 """`special_view`'s answer for a method bound to an object the whole process shares."""
@@ -503,7 +516,7 @@ def special_view(module: str, key: str, value: Any) -> Any:
     if owner is not None and not isinstance(owner, type | types.ModuleType):
         return REBIND  # bound to a module-level instance: rebound by the view to its own copy
     if _shared_instance(value):
-        return _copied(value)
+        SHARED[id(value)] = value  # handed out as is (sentinels keep their identity); writes refused
     return value
 
 

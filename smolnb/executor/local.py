@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ExecutionTimeout, FinalAnswer, PolicyError, ToolError
-from . import deadline
+from . import deadline, guards
+from .budget import budget
 from .base import ExecResult, Executor, format_exception, format_syntax_error, pickle_variables, short_repr
 from .policy import AGENT_MODULE, Policy, PolicyAbort
 from .watchdog import watchdog
@@ -51,11 +52,21 @@ class LocalExecutor(Executor):
         policy: what the code may do (a default `Policy()` if None).
         namespace: the dict the code runs in; pass the notebook's user namespace to share it.
         timeout: wall-clock seconds per block before `ExecutionTimeout` stops it.
+        memory_mb: how far the process's address space may grow while a block runs (None: no
+            limit); past it an allocation fails with `MemoryError` instead of the kernel dying.
     """
 
-    def __init__(self, policy: Policy | None = None, *, namespace: dict[str, Any] | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        namespace: dict[str, Any] | None = None,
+        timeout: float = 30.0,
+        memory_mb: int | None = 2048,
+    ) -> None:
         self.policy = policy or Policy()
         self.timeout = timeout
+        self.memory_mb = memory_mb
         self._owned = namespace is None
         self.namespace: dict[str, Any] = {} if namespace is None else namespace
         self.namespace.setdefault("__name__", AGENT_MODULE)
@@ -89,7 +100,7 @@ class LocalExecutor(Executor):
             return ExecResult(error=f"PolicyError: {exc}", error_kind="policy", duration=time.perf_counter() - start)
         except (RecursionError, MemoryError):
             return ExecResult(
-                error="PolicyError: the code is nested too deeply to check; write it as several simpler statements",
+                error="PolicyError: code nested this deeply is not allowed (it cannot be checked); write it as several simpler statements",
                 error_kind="policy", duration=time.perf_counter() - start,
             )  # fmt: skip
 
@@ -102,6 +113,7 @@ class LocalExecutor(Executor):
         limit = self.timeout if timeout is None else timeout
         token = watchdog.arm(limit) if limit and limit > 0 else None
         deadline.begin(_RUN_CODE, limit)
+        budgeted = budget.enter(self.memory_mb)
         try:
             # Everything the code's own objects do runs here, under the limit: the block, and
             # the repr/str of its last value, final answer and exception.
@@ -120,7 +132,10 @@ class LocalExecutor(Executor):
             result.error, result.error_kind = f"{type(exc).__name__} raised by the code was stopped", "exception"
         finally:
             sys.settrace(None)
+            if budgeted:
+                budget.leave()
             deadline.end()
+            guards.lazy_depths.clear()
             if token is not None:
                 watchdog.disarm(token)
             for name, (original, stand_in) in shielded.items():

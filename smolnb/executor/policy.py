@@ -43,7 +43,7 @@ FILENAME = "<agent-code>"
 
 DEFAULT_IMPORTS = frozenset(
     {
-        "bisect", "calendar", "collections", "datetime", "decimal", "fractions", "functools",
+        "bisect", "calendar", "collections", "dataclasses", "datetime", "decimal", "fractions", "functools",
         "heapq", "itertools", "json", "math", "queue", "random", "re", "statistics", "string",
         "textwrap", "time", "unicodedata",
     }
@@ -185,7 +185,7 @@ class Policy:
             )
         ast.fix_missing_locations(tree)
         with _AST_LOCK:
-            return compile(tree, FILENAME, "exec")
+            return compile(tree, FILENAME, "exec", dont_inherit=True)  # not our `from __future__ import annotations`
 
     # -- run time -----------------------------------------------------------------------------
 
@@ -291,7 +291,7 @@ class Policy:
                 "__build_class__": builtins.__build_class__,
                 "__import__": self.safe_import,
                 "__name__": AGENT_MODULE,
-                "getattr": safe_getattr,
+                "getattr": self._getattr,
                 "hasattr": safe_hasattr,
                 "setattr": safe_setattr,
                 "delattr": safe_delattr,
@@ -313,6 +313,17 @@ class Policy:
             }
         )
         return safe
+
+    def _getattr(self, obj: Any, name: str, *default: Any) -> Any:
+        """`getattr`, with the data-library writers checked as `obj.to_csv` is."""
+        if name in guards.DATA_WRITERS and not self.allow_write and isinstance(name, str):
+            try:
+                return self._data_method(obj, name)
+            except AttributeError:
+                if default:
+                    return default[0]
+                raise
+        return safe_getattr(obj, name, *default)
 
     def _data_method(self, obj: Any, name: str) -> Any:
         """`obj.to_csv` and friends: on pandas/numpy objects, refused with a path or buffer."""
@@ -611,7 +622,10 @@ _GROWTH = {ast.Pow: "__snb_pow__", ast.LShift: "__snb_lshift__", ast.Mult: "__sn
 
 
 def _small_const(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and abs(node.value) <= 64
+    """A constant that cannot make an operand grow: a float, or an int up to 64."""
+    if not isinstance(node, ast.Constant):
+        return False
+    return type(node.value) is float or (type(node.value) is int and abs(node.value) <= 64)
 
 
 _RESERVED = "__snb"
@@ -689,7 +703,7 @@ class _Guard(ast.NodeTransformer):
                 for attr in pattern.kwd_attrs:
                     rule = _attr_rule(attr)
                     if rule or attr.startswith("_"):
-                        raise self._fail(pattern, rule or f"a class pattern may not read the private attribute {attr!r}")
+                        raise self._fail(pattern, rule or f"reading the private attribute {attr!r} in a class pattern is not allowed")
                 # The class is checked once, before matching, and held where no code can rebind it.
                 temp = self._temp()
                 prelude.append(ast.Assign(targets=[ast.Name(temp, ast.Store())], value=_call("__snb_match__", pattern.cls)))

@@ -110,7 +110,7 @@ def _libraries() -> dict[str, str]:
 class _Worker:
     """One confined child process and its scratch directory."""
 
-    def __init__(self, *, memory_mb: int, allow_weaker: bool) -> None:
+    def __init__(self, *, memory_mb: int, allow_weaker: bool, read_paths: tuple[str, ...] = ()) -> None:
         self.scratch = tempfile.mkdtemp(prefix="smolnb-sandbox-")
         self.layers = sandbox_layers()
         self.proc: Any = None
@@ -139,7 +139,7 @@ class _Worker:
             from sandlock.sandbox import StdioMode
 
             self.sandbox = Sandbox(
-                fs_readable=_read_paths(), fs_writable=[self.scratch], cwd=self.scratch, clean_env=True, env=env,
+                fs_readable=sorted({*_read_paths(), *read_paths}), fs_writable=[self.scratch], cwd=self.scratch, clean_env=True, env=env,
                 max_memory=memory_mb << 20, max_open_files=256,
             )  # fmt: skip
             self.proc = self.sandbox.popen(argv, stdin=StdioMode.PIPED, stdout=StdioMode.PIPED, stderr=StdioMode.INHERIT)
@@ -238,8 +238,11 @@ class _Pool:
         self.lock = threading.Lock()
         self.filling = False
 
-    def take(self, *, memory_mb: int, allow_weaker: bool) -> _Worker:
+    def take(self, *, memory_mb: int, allow_weaker: bool, read_paths: tuple[str, ...] = ()) -> _Worker:
         worker = None
+        if read_paths:
+            self.refill()
+            return _Worker(memory_mb=memory_mb, allow_weaker=allow_weaker, read_paths=read_paths)
         if memory_mb == DEFAULT_MEMORY_MB and not allow_weaker:
             with self.lock:
                 while self.idle and worker is None:
@@ -300,6 +303,8 @@ class SandboxExecutor(Executor):
         allow_weaker: run even where a layer is missing (`layers` says which hold).
         guard: False runs plain Python (every import, `open` for writing) inside the box, with
             the kernel's confinement as the only boundary.
+        read_paths: directories the code may read besides Python and the system's libraries
+            (your data); everything else outside its scratch directory is invisible to it.
     """
 
     def __init__(
@@ -314,9 +319,11 @@ class SandboxExecutor(Executor):
         grace: float = 1.0,
         allow_weaker: bool = False,
         guard: bool = True,
+        read_paths: list[str] | tuple[str, ...] = (),
     ) -> None:
         self.policy = policy or Policy()
         self.guard = guard
+        self.read_paths = tuple(os.path.realpath(p) for p in read_paths)
         self.timeout = timeout
         self.namespace = namespace
         self.memory_mb = memory_mb
@@ -338,7 +345,7 @@ class SandboxExecutor(Executor):
         worker = self._worker
         if worker is not None and worker.alive():
             return worker
-        worker = pool.take(memory_mb=self.memory_mb, allow_weaker=self.allow_weaker)
+        worker = pool.take(memory_mb=self.memory_mb, allow_weaker=self.allow_weaker, read_paths=self.read_paths)
         self.layers = dict(worker.layers)
         worker.send({"op": "init", "policy": self.policy.config(), "timeout": self.timeout, "memory_mb": self.memory_mb,
                      "cpu_seconds": self.cpu_seconds, "file_mb": self.file_mb, "guard": self.guard})  # fmt: skip

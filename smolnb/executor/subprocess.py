@@ -97,6 +97,12 @@ class SubprocessExecutor(Executor):
         )
         send(proc.stdin, {"op": "init", "policy": self.policy.config(), "timeout": self.timeout,
                           "memory_mb": self.memory_mb, "cpu_seconds": self.cpu_seconds})  # fmt: skip
+        # Wait until Python is up in the worker: its start-up is not the code's time.
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        if not ready or receive(proc.stdout).get("op") != "ready":
+            proc.kill()
+            proc.wait()
+            raise BackendError("the subprocess worker did not start")
         self._proc = proc
         self._push_state()
         return proc
