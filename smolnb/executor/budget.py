@@ -9,21 +9,26 @@ instead of the kernel being killed by the machine's out-of-memory killer.
 
 from __future__ import annotations
 
+import os
 import resource
 import threading
 
 __all__ = ["MemoryBudget", "budget"]
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
 def _address_space() -> int:
+    """This process's virtual size in bytes (the first field of /proc/self/statm, in pages)."""
     try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmSize:"):
-                    return int(line.split()[1]) * 1024
+        fd = os.open("/proc/self/statm", os.O_RDONLY)
+        try:
+            return int(os.read(fd, 128).split()[0]) * _PAGE
+        finally:
+            os.close(fd)
     except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        return 0
 
 
 class MemoryBudget:

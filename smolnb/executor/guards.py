@@ -212,6 +212,14 @@ def safe_range(*args: Any) -> Any:
     return r
 
 
+def range64(*args: Any) -> Any:
+    """`range` for a loop whose variable the policy treats as a small int: 64-bit bounds."""
+    for a in args:
+        if type(a) is int and a.bit_length() > 63:
+            raise PolicyError("range() with bounds over 64 bits is not allowed in a for loop")
+    return safe_range(*args)
+
+
 class _LongRange:
     """A long range whose iteration a time limit can interrupt (C loops over `range` cannot be)."""
 

@@ -176,7 +176,7 @@ class Policy:
             tree = ast.parse(code, filename=FILENAME, mode="exec")
         if provided:
             tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name in provided)]
-        tree = _Guard(self).visit(tree)
+        tree = _Guard(self, tree).visit(tree)
         body = tree.body
         if body and isinstance(body[-1], ast.Expr):
             last = body[-1]
@@ -309,6 +309,7 @@ class Policy:
                 "iter": guards.safe_iter,
                 "type": guards.safe_type,
                 "range": guards.safe_range,
+                "__snb_range64__": guards.range64,
                 **{f.__name__: guards.lazy_depths.wrap(f) for f in (map, filter, zip, enumerate, reversed)},
             }
         )
@@ -637,9 +638,87 @@ def _call(name: str, *args: ast.expr) -> ast.Call:
 
 
 class _Guard(ast.NodeTransformer):
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, tree: ast.AST | None = None) -> None:
         self.policy = policy
         self.temps = 0
+        # Names that hold an int of at most 64 bits where they are read: the variable of a
+        # `for` over `range(...)` that nothing else rebinds. A product of two of them cannot
+        # grow, so it needs no guard (the common `i * i` of numeric loops stays native).
+        self.small: list[frozenset[str]] = [frozenset()]
+        self.rebound: set[str] = set()
+        if tree is not None:
+            for sub in ast.walk(tree):
+                if isinstance(sub, ast.Global | ast.Nonlocal):
+                    self.rebound.update(sub.names)
+
+    def _range_var(self, target: ast.expr, iterable: ast.expr, scope: list[ast.AST]) -> str | None:
+        """The name of `for NAME in range(...)` if nothing in `scope` rebinds it."""
+        if not (isinstance(target, ast.Name) and isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)):
+            return None
+        if iterable.func.id != "range" or iterable.keywords or target.id in self.rebound:
+            return None
+        for node in scope:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name) and sub.id == target.id and not isinstance(sub.ctx, ast.Load):
+                    return None
+                if isinstance(sub, ast.arg) and sub.arg == target.id:
+                    return None
+        return target.id
+
+    @staticmethod
+    def _bounded_range(iterable: ast.expr) -> None:
+        assert isinstance(iterable, ast.Call)
+        iterable.func = ast.copy_location(ast.Name("__snb_range64__", ast.Load()), iterable.func)
+
+    def visit_For(self, node: ast.For) -> ast.AST:
+        name = self._range_var(node.target, node.iter, [*node.body, *node.orelse])
+        node.iter = self.visit(node.iter)
+        node.target = self.visit(node.target)
+        if name:
+            self._bounded_range(node.iter)
+        self.small.append(self.small[-1] | {name} if name else self.small[-1])
+        try:
+            node.body = self._statements(node.body)
+        finally:
+            self.small.pop()
+        node.orelse = self._statements(node.orelse)
+        return node
+
+    def _statements(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in body:
+            new = self.visit(stmt)
+            out.extend(new if isinstance(new, list) else [new] if new is not None else [])
+        return out
+
+    def _comprehension(self, node: Any) -> ast.AST:
+        parts = [node.elt] if hasattr(node, "elt") else [node.key, node.value]
+        names = set()
+        ranged = []
+        for i, gen in enumerate(node.generators):
+            rest = parts + [x for g in node.generators[i:] for x in g.ifs] + [g.iter for g in node.generators[i + 1 :]]
+            name = self._range_var(gen.target, gen.iter, rest)
+            if name:
+                names.add(name)
+                ranged.append(gen)
+        self.small.append(self.small[-1] | names)
+        try:
+            result = self.generic_visit(node)
+        finally:
+            self.small.pop()
+        for gen in ranged:
+            self._bounded_range(gen.iter)
+        return result
+
+    visit_ListComp = _comprehension
+    visit_SetComp = _comprehension
+    visit_GeneratorExp = _comprehension
+    visit_DictComp = _comprehension
+
+    def _is_small(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.small[-1]
+        return isinstance(node, ast.Constant) and type(node.value) is int and abs(node.value) < 1 << 63
 
     def _fail(self, node: ast.AST, message: str) -> PolicyError:
         line = getattr(node, "lineno", None)
@@ -777,6 +856,8 @@ class _Guard(ast.NodeTransformer):
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
         guard = _GROWTH.get(type(node.op))
+        if isinstance(node.op, ast.Mult) and self._is_small(node.left) and self._is_small(node.right):
+            return node
         if guard and not _small_const(node.right) and not (isinstance(node.op, ast.Mult) and _small_const(node.left)):
             return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()), [node.left, node.right], []), node)
         return node
