@@ -31,8 +31,10 @@ class CodeAgent(MultiStepAgent):
 
     Args:
         authorized_imports: modules the code may import, added to a small safe default set.
-        executor: `"local"` (in this process, the default), `"subprocess"` (a separate process
-            with memory and CPU limits), or an `Executor`.
+        executor: `"local"` (in this process under the policy, the default), `"sandbox"` (a
+            kernel-confined process: the boundary for code you do not trust; it shares the
+            namespace's variables by value), `"subprocess"` (a separate process with memory and
+            CPU limits), or an `Executor`.
         code_timeout: wall-clock seconds per code block.
         namespace: the dict the code runs in (the notebook passes its user namespace); a new
             one per run if None.
@@ -124,7 +126,7 @@ class CodeAgent(MultiStepAgent):
     async def _start_run(self, ctx: RunContext, variables: dict[str, Any]) -> None:
         if self.executor is None:
             options: dict[str, Any] = {"timeout": self.code_timeout}
-            if self.executor_kind == "local" and self.namespace is not None:
+            if self.executor_kind in ("local", "sandbox") and self.namespace is not None:
                 options["namespace"] = self.namespace
             elif self.executor_kind == "local":
                 options["namespace"] = {}
@@ -231,7 +233,8 @@ class CodeAgent(MultiStepAgent):
             hint = self._import_hint(result.error)
             parts.append(result.error + (f"\n{hint}" if hint else "") + "\nFix the code and try again.")
         elif result.is_final:
-            parts.append(f"final_answer({result.final_value!r})")
+            shown = result.final_repr if result.final_repr is not None else short_repr(result.final_value)
+            parts.append(f"final_answer({shown})")
         elif result.value_repr is not None:
             parts.append(f"Last value: {result.value_repr}")
         if not parts:

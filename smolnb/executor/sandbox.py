@@ -334,6 +334,7 @@ class SandboxExecutor(Executor):
         self._functions: dict[str, Callable[..., Any]] = {}
         self._pending: dict[str, Any] = {}
         self._sent: dict[str, int] = {}  # name -> id of the value the worker holds
+        self._named: set[str] = set()  # names the code has used: the variables it needs
         self._worker: _Worker | None = None
         self._lock = threading.Lock()
         self.layers: dict[str, str] = {}
@@ -394,13 +395,18 @@ class SandboxExecutor(Executor):
             return {k: v for k, v in self.namespace.items() if not k.startswith("_") and k not in self._functions}
         return {}
 
-    def _push(self, worker: _Worker) -> None:
-        """Send what the worker lacks: pending values, and the namespace's new or rebound names."""
+    def _push(self, worker: _Worker, code: str) -> None:
+        """Send what the worker lacks: pending values, and the namespace's variables that the
+        code of this executor names (this block's and earlier ones'), new or rebound since sent."""
         values = dict(self._pending)
         self._pending = {}
         if self.namespace is not None:
-            for name, value in self.namespace.items():
-                if name.startswith("_") or name in self._functions or name == "final_answer" or _not_data(value):
+            self._named |= _names_in(code)
+            for name in self._named:
+                if name not in self.namespace:
+                    continue
+                value = self.namespace[name]
+                if name.startswith("_") or name in self._functions or name in _SESSION or _not_data(value):
                     continue
                 if self._sent.get(name) != id(value):
                     values[name] = value
@@ -432,7 +438,7 @@ class SandboxExecutor(Executor):
     def _run(self, code: str, limit: float) -> ExecResult:
         start = time.perf_counter()
         worker = self._ensure()
-        self._push(worker)
+        self._push(worker, code)
         worker.send({"op": "run", "code": code, "timeout": limit})
         deadline = time.monotonic() + limit + self.grace
         while True:
@@ -565,6 +571,18 @@ class SandboxExecutor(Executor):
                     missing[name] = "(could not be read back from the sandbox)"
             blob, more = pickle_variables(values, max_bytes)
             return blob, {**missing, **more}
+
+
+_SESSION = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
+
+
+def _names_in(code: str) -> set[str]:
+    import ast
+
+    try:
+        return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return set()
 
 
 def _not_data(value: Any) -> bool:

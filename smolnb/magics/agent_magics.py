@@ -20,11 +20,24 @@ __all__ = ["AgentMagics"]
 
 HELP = """\
 %%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--imports a,b] [--no-memory] [--name NAME] [-b]
-        [--batch [--concurrency N]]
+        [--batch [--concurrency N]] [--sandbox]
 <the task, free text; with --batch, one task a line>
     Run a code agent on the task. Its code runs in this notebook's namespace.
     -o VAR binds the answer to VAR; the full result is always in `_agent`.
     -b / --background returns at once: other cells run while the trace keeps updating.
+    --sandbox runs the code in a kernel-confined process (same as %agent config executor=sandbox).
+
+Where the agent's code runs (executor):
+    local      in this kernel, at native speed, under a policy: authorized imports only, no
+               dunder or frame walks, reads but no writes, a time limit it cannot swallow, a
+               memory budget. It stops common escapes and accidents; it is not a boundary.
+    sandbox    a child process the kernel confines (Landlock: reads Python and system files,
+               writes only its scratch directory; seccomp: no sockets, no new programs or
+               processes; no secret of the kernel in its environment), with the same policy
+               inside. The boundary for code you do not trust. It sees the variables the
+               task uses (DataFrames and arrays cross as Arrow and raw frames) and what it
+               creates or changes comes back; objects of its own classes stay inside.
+    subprocess a plain child process with memory and CPU limits: isolates crashes, not secrets.
 
 %agent models              local models and configured providers
 %agent tools               tools %%agent uses (--tools adds notebook tools by name)
@@ -57,6 +70,7 @@ def _cell_parser() -> _Parser:
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--name")
     parser.add_argument("--executor")
+    parser.add_argument("--sandbox", action="store_true")
     parser.add_argument("--imports", default="")
     parser.add_argument("--background", "-b", action="store_true")
     parser.add_argument("--batch", action="store_true")
@@ -105,7 +119,7 @@ class AgentMagics(Magics):
                   help="Give %%agent the session's long-term memory (SMOLNB_MEMORY=off turns it off by default).").tag(config=True)
     graph = Unicode(os.environ.get("SMOLNB_GRAPH", ""), help="Graph URI for the session's memory ('' = networkx under SMOLNB_HOME).").tag(config=True)
     vectors = Unicode(os.environ.get("SMOLNB_VECTORS", ""), help="Vector store URI ('' = LanceDB under SMOLNB_HOME).").tag(config=True)
-    executor = Unicode("local", help="'local' (in the kernel) or 'subprocess'.").tag(config=True)
+    executor = Unicode("local", help="'local' (in the kernel, guarded), 'sandbox' (a kernel-confined process) or 'subprocess'.").tag(config=True)
     imports = Unicode("", help="Extra authorized imports for %%agent, comma-separated (e.g. 'pandas,numpy').").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
@@ -182,8 +196,10 @@ class AgentMagics(Magics):
             raise UsageError(f"%%agent: -o needs a variable name, got {args.output!r}")
         if args.max_steps is not None and args.max_steps < 1:
             raise UsageError("%%agent: --max-steps must be at least 1")
+        if args.sandbox and args.executor not in (None, "sandbox"):
+            raise UsageError(f"%%agent: --sandbox and --executor {args.executor} contradict each other; choose one")
         return CellOptions(args.model, args.output, args.max_steps, [t for t in args.tools.split(",") if t.strip()],
-                           args.no_memory, args.name, args.executor,
+                           args.no_memory, args.name, "sandbox" if args.sandbox else args.executor,
                            [m.strip() for m in args.imports.split(",") if m.strip()], args.background,
                            args.batch, args.concurrency)  # fmt: skip
 

@@ -102,3 +102,35 @@ def test_resume_after_a_kernel_restart_brings_variables_back(kernel):
     assert status == "ok", err
     status, out, err = execute(kc, "print(_agent.run_id, _agent.status, _agent.output, secret)")
     assert out.split() == [run_id, "success", "55", "42"]
+
+
+def test_sandbox_cell_reads_df_and_its_new_variable_stays(kernel):
+    """`%%agent --sandbox` in a real kernel: the code runs in the confined process, reads the
+    notebook's DataFrame, and what it creates comes back into the notebook."""
+    from smolnb.executor.sandbox import sandbox_layers
+
+    missing = {k: v for k, v in sandbox_layers().items() if v != "on"}
+    if missing:
+        if required("sandbox"):
+            pytest.fail(f"the sandbox is required here (CI=true): {missing}", pytrace=False)
+        pytest.skip(f"sandbox layers missing: {missing}")
+    km, kc = kernel
+    steps = [
+        "```python\nimport os\n```",
+        "```python\nbiggest = df.loc[df['population_k'].idxmax(), 'city']\npid = 0\nprint(biggest)\n```",
+        "```python\nfinal_answer(biggest)\n```",
+    ]
+    setup = (
+        "%load_ext smolnb\n"
+        "import os, pandas as pd\n"
+        "from smolnb.models import TestModel, register_model\n"
+        f"register_model('boxed', TestModel([{', '.join(repr(s) for s in steps)}]))\n"
+        "df = pd.DataFrame({'city': ['Oslo', 'Lima', 'Pune'], 'population_k': [709, 10092, 7764]})\n"
+    )
+    status, _, err = execute(kc, setup)
+    assert status == "ok", err
+    status, out, err = execute(kc, "%%agent -m boxed --sandbox --imports pandas --no-memory -o answer\nWhich city is biggest?", timeout=120)
+    assert status == "ok", err
+    status, out, err = execute(kc, "print(answer, biggest, _agent.status, os.getpid() != 0, 'refused' in _agent.steps[0].observation or 'not allowed' in _agent.steps[0].observation)")
+    assert status == "ok", err
+    assert out.split() == ["Lima", "Lima", "success", "True", "True"], out
