@@ -13,6 +13,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ._interrupt import clear_interrupt, interrupt_thread
+
 T = TypeVar("T")
 
 
@@ -113,22 +115,6 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         loop.close()
-
-
-def interrupt_thread(thread_id: int | None, exc: type[BaseException] = KeyboardInterrupt) -> None:
-    """Raise `exc` asynchronously in the thread `thread_id` (at its next bytecode)."""
-    import ctypes
-
-    if thread_id is None:
-        return
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc))
-
-
-def clear_interrupt(thread_id: int) -> None:
-    """Drop an exception scheduled by `interrupt_thread` that has not fired yet."""
-    import ctypes
-
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
 
 
 class _Workers:

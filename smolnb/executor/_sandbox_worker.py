@@ -58,7 +58,7 @@ def main() -> None:
     os.dup2(1, _OUT)  # the protocol owns the real stdout; what the code's libraries print goes to stderr
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    from smolnb.executor import wire
+    from smolnb.executor import local, wire  # noqa: F401 - loaded before "ready": the first step pays nothing
 
     layers = dict(x.split("=", 1) for x in os.environ.get("SMOLNB_SANDBOX_LAYERS", "").split(",") if "=" in x)
     why = _seccomp_layer()
@@ -148,8 +148,9 @@ class Worker:
                 header["final"], _ = _pack(self.wire, result.final_value, out)
             except Exception:  # noqa: BLE001 - the rendered repr stands in for it
                 header["final"] = None
-        changed, kept, deleted = self._changes(code, out)
-        header.update(changed=changed, kept=kept, deleted=deleted)
+        if message.get("sync", True):  # only a shared namespace wants its variables back
+            changed, kept, deleted = self._changes(code, out)
+            header.update(changed=changed, kept=kept, deleted=deleted)
         self.send(header, out)
 
     def op_snapshot(self, message: dict[str, Any], blobs: list[Any]) -> None:

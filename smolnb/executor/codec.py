@@ -103,10 +103,15 @@ def _enc_pandas(v: Any, blobs: list[bytes | memoryview]) -> Any:
         table = pa.Table.from_pandas(frame)
     except (pa.ArrowException, TypeError, ValueError) as exc:
         raise Unsupported(f"a pandas {type(v).__name__} Arrow cannot hold ({exc})") from None
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    # Size the stream first (no copy), then write it once into a buffer of that size: a
+    # growing buffer would copy 40 MB several times over.
+    mock = pa.MockOutputStream()
+    with pa.ipc.new_stream(mock, table.schema) as writer:
         writer.write_table(table)
-    blobs.append(memoryview(sink.getvalue()))
+    buffer = pa.allocate_buffer(mock.size())
+    with pa.ipc.new_stream(pa.FixedSizeBufferWriter(buffer), table.schema) as writer:
+        writer.write_table(table)
+    blobs.append(memoryview(buffer))
     return {"$": kind, "b": len(blobs) - 1, "unnamed": kind == "series" and v.name is None}
 
 
@@ -160,7 +165,7 @@ def decode(tree: Any, blobs: list[Any]) -> Any:  # noqa: C901, PLR0911, PLR0912 
         import pyarrow as pa
 
         table = pa.ipc.open_stream(pa.py_buffer(blobs[tree["b"]])).read_all()
-        frame = table.to_pandas()
+        frame = table.to_pandas(split_blocks=True)  # a block per column: no consolidation copy
         if tag == "series":
             series = frame.iloc[:, 0]
             return series.rename(None) if tree.get("unnamed") else series

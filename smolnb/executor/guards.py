@@ -143,6 +143,8 @@ _SEQUENCES = (str, bytes, bytearray, list, tuple)
 def checked_mul(a: Any, b: Any) -> Any:
     """`a * b`, refused when it would build an int of over ~1M bits or a huge sequence."""
     ta, tb = type(a), type(b)
+    if ta is float or tb is float:
+        return a * b
     if ta is int and tb is int:
         if a.bit_length() + b.bit_length() > MAX_INT_BITS:
             raise PolicyError(

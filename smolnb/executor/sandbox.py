@@ -154,6 +154,7 @@ class _Worker:
             self.fd_in, self.fd_out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
             self.pid = self.proc.pid
         wire.enlarge_pipe(self.fd_in)
+        wire.enlarge_pipe(self.fd_out)
         ready, _ = self.receive(timeout=60)
         if ready.get("op") != "ready":
             self.kill()
@@ -230,51 +231,79 @@ def _proc_state(pid: int) -> str:
 
 
 class _Pool:
-    """Pre-started workers with the default limits, refilled in the background."""
+    """Pre-started workers with the default limits, and the one thread that starts every worker.
+
+    sandlock's children get SIGKILL when the thread that spawned them ends (PDEATHSIG follows
+    the thread), so workers are spawned by a thread that lives as long as the process, never
+    by a run's short-lived worker thread."""
 
     def __init__(self, size: int = 1) -> None:
         self.size = size
         self.idle: list[_Worker] = []
         self.lock = threading.Lock()
-        self.filling = False
+        self.jobs: Any = None
+        self.thread: threading.Thread | None = None
+
+    def _spawner(self) -> Any:
+        import queue
+
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.jobs = queue.SimpleQueue()
+                self.thread = threading.Thread(target=self._serve, args=(self.jobs,), name="smolnb-sandbox-spawner", daemon=True)
+                self.thread.start()
+            return self.jobs
+
+    @staticmethod
+    def _serve(jobs: Any) -> None:
+        while True:
+            job = jobs.get()
+            job()
+
+    def _spawn(self, **options: Any) -> _Worker:
+        """A new worker, started by the spawner thread; raises what starting it raised."""
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def job() -> None:
+            try:
+                box["worker"] = _Worker(**options)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box["error"] = exc
+            done.set()
+
+        self._spawner().put(job)
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["worker"]
 
     def take(self, *, memory_mb: int, allow_weaker: bool, read_paths: tuple[str, ...] = ()) -> _Worker:
         worker = None
-        if read_paths:
-            self.refill()
-            return _Worker(memory_mb=memory_mb, allow_weaker=allow_weaker, read_paths=read_paths)
-        if memory_mb == DEFAULT_MEMORY_MB and not allow_weaker:
+        if memory_mb == DEFAULT_MEMORY_MB and not allow_weaker and not read_paths:
             with self.lock:
                 while self.idle and worker is None:
                     candidate = self.idle.pop()
                     worker = candidate if candidate.alive() else None
         if worker is None:
-            worker = _Worker(memory_mb=memory_mb, allow_weaker=allow_weaker)
+            worker = self._spawn(memory_mb=memory_mb, allow_weaker=allow_weaker, read_paths=read_paths)
         self.refill()
         return worker
 
     def refill(self) -> None:
-        with self.lock:
-            if self.filling or len(self.idle) >= self.size or self.size <= 0:
-                return
-            self.filling = True
-        threading.Thread(target=self._fill, name="smolnb-sandbox-pool", daemon=True).start()
+        if self.size > 0:
+            self._spawner().put(self._fill)
 
     def _fill(self) -> None:
+        with self.lock:
+            if len(self.idle) >= self.size:
+                return
         try:
-            while True:
-                with self.lock:
-                    if len(self.idle) >= self.size:
-                        return
-                try:
-                    worker = _Worker(memory_mb=DEFAULT_MEMORY_MB, allow_weaker=False)
-                except Exception:  # noqa: BLE001 - the next take() starts one and reports why
-                    return
-                with self.lock:
-                    self.idle.append(worker)
-        finally:
-            with self.lock:
-                self.filling = False
+            worker = _Worker(memory_mb=DEFAULT_MEMORY_MB, allow_weaker=False)
+        except Exception:  # noqa: BLE001 - the next take() starts one and reports why
+            return
+        with self.lock:
+            self.idle.append(worker)
 
     def close(self) -> None:
         with self.lock:
@@ -439,7 +468,7 @@ class SandboxExecutor(Executor):
         start = time.perf_counter()
         worker = self._ensure()
         self._push(worker, code)
-        worker.send({"op": "run", "code": code, "timeout": limit})
+        worker.send({"op": "run", "code": code, "timeout": limit, "sync": self.namespace is not None})
         deadline = time.monotonic() + limit + self.grace
         while True:
             try:

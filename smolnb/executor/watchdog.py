@@ -11,7 +11,7 @@ import itertools
 import threading
 import time
 
-from .._sync import clear_interrupt, interrupt_thread
+from .._interrupt import clear_interrupt, interrupt_thread
 from ..errors import ExecutionTimeout
 
 __all__ = ["Watchdog", "watchdog"]
