@@ -153,8 +153,7 @@ class MultiStepAgent(ABC):
     ) -> RunResult:
         """Run the agent on `task` (async). Many runs of one agent may go at once (each beyond the
         first runs on a `clone()`); `priority` (default: the agent's) orders their model calls."""
-        if not isinstance(task, str) or not task.strip():
-            raise UserError("the task is empty: pass the question or instruction as text, e.g. agent.run('What is 2**10?')")
+        task = normalize_task(task)
         if self._active:
             return await self.clone().arun(task, max_steps=max_steps, parent_run_id=parent_run_id, parent_step=parent_step,
                                            variables=variables, priority=priority)  # fmt: skip
@@ -443,6 +442,11 @@ class MultiStepAgent(ABC):
             status, error, interrupted = "interrupted", "the run was interrupted", exc
             if ctx.current is not None:
                 self._close_step(ctx, ctx.current, error=error, error_kind="interrupted")
+        except Exception as exc:  # noqa: BLE001 - the run ends as an error, stored, never left "running"
+            logger.exception("run %s failed", ctx.run_id)
+            status, error = "error", f"{type(exc).__name__}: {exc}"
+            if ctx.current is not None:
+                self._close_step(ctx, ctx.current, error=error, error_kind="crash")
         finally:
             left = _runs_on_loop.pop(loop) - 1
             if left:
@@ -683,6 +687,29 @@ def alone_on_loop() -> bool:
     Counting the loop's runs first spares the scan of every task when many runs share it.
     """
     return _runs_on_loop.get(asyncio.get_running_loop(), 0) <= 1 and len(asyncio.all_tasks()) <= 1
+
+
+def normalize_task(task: Any) -> str:
+    """The task as clean text: bytes decoded as UTF-8, lone surrogates replaced, stripped.
+
+    Raises `UserError` naming the problem for anything that is not text, bytes that are not
+    UTF-8, and an empty task."""
+    if isinstance(task, bytes | bytearray):
+        try:
+            task = bytes(task).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"the task is bytes that are not valid UTF-8 ({exc.reason} at byte {exc.start}): decode it "
+                "first, e.g. task.decode('latin-1'), and pass the text"
+            ) from None
+    if not isinstance(task, str):
+        raise UserError(f"the task must be text (str), not {type(task).__name__}: e.g. agent.run('What is 2**10?')")
+    if any("\ud800" <= c <= "\udfff" for c in task):
+        task = task.encode("utf-16", "surrogatepass").decode("utf-16", "replace")  # lone halves -> U+FFFD
+    task = task.strip()
+    if not task:
+        raise UserError("the task is empty: pass the question or instruction as text, e.g. agent.run('What is 2**10?')")
+    return task
 
 
 def _parse_facts(text: str) -> list[tuple[str, str, str]]:

@@ -9,7 +9,7 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..errors import FinalAnswer
+from ..errors import FinalAnswer, UserError, did_you_mean
 from ..events import Step
 from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
 from ..events import Snapshot
@@ -68,6 +68,10 @@ class CodeAgent(MultiStepAgent):
         snapshots: bool = True,
         **kwargs: Any,
     ) -> None:
+        from ..executor import KINDS
+
+        if not isinstance(executor, Executor) and executor not in KINDS:
+            raise UserError(f"unknown executor {executor!r}.{did_you_mean(str(executor), KINDS)} Choose one of: {', '.join(KINDS)}")
         super().__init__(model, tools, memory, max_steps, planning_interval, managed_agents, name, description, **kwargs)
         self.policy = Policy(authorized_imports)
         self.executor_kind = executor

@@ -65,8 +65,14 @@ CHECKPOINT_EVERY = 1000  # commits between WAL checkpoints, run on a thread (SQL
 
 
 def _json(value: Any) -> str:
-    """JSON for a row, with secrets redacted (API keys never reach the database)."""
-    return redact(json.dumps(value, default=repr, ensure_ascii=False))
+    """JSON for a row, with secrets redacted (API keys never reach the database), as text
+    SQLite can hold: a lone surrogate (code that printed one) becomes U+FFFD."""
+    text = redact(json.dumps(value, default=repr, ensure_ascii=False))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 @dataclass
