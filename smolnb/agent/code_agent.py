@@ -98,7 +98,11 @@ class CodeAgent(MultiStepAgent):
         twin = super().clone()
         assert isinstance(twin, CodeAgent)
         if not isinstance(self.executor_kind, Executor):
-            twin.executor, twin._tool_revision = None, -1  # its own executor (over the same namespace, if one was given)
+            twin.executor, twin._tool_revision = None, -1  # its own executor
+        if self.namespace is not None:
+            # A concurrent run sees the notebook's variables but keeps its own: runs over one
+            # namespace would otherwise overwrite each other's (three sums answering [6, 6, 6]).
+            twin.namespace = {k: v for k, v in self.namespace.items() if k not in ("In", "Out", "_oh", "_ih", "_dh")}
         return twin
 
     def to_config(self) -> dict[str, Any]:

@@ -1,0 +1,42 @@
+"""Concurrent runs over one namespace (`%%agent --batch`, `run_many`) each see the notebook's
+variables and keep their own: none overwrites another's."""
+
+import asyncio
+import re
+
+from smolnb import CodeAgent, run_many
+from smolnb.models import FunctionModel
+
+
+def stepwise(messages, **_):
+    """Step 1 stores the task's sum in `x`; step 2 (after the others had their turn) answers x."""
+    task = next(m["content"] for m in messages if m["role"] == "user")
+    a, b = map(int, re.search(r"(\d+)\+(\d+)", task).groups())
+    done = sum(1 for m in messages if m["role"] == "assistant")
+    if done == 0:
+        return f"```python\nx = {a} + {b}\nbase = offset\n```"
+    return "```python\nfinal_answer(x + base)\n```"
+
+
+async def slow_stepwise(messages, **kw):
+    await asyncio.sleep(0.05)  # every run's first step lands before any second step
+    return stepwise(messages, **kw)
+
+
+def test_concurrent_runs_over_one_namespace_keep_their_own_variables():
+    ns = {"offset": 0}
+    agent = CodeAgent(model=FunctionModel(slow_stepwise), namespace=ns, store=None)
+    results = run_many(agent, ["compute: 1+1", "compute: 2+2", "compute: 3+3"], concurrency=3, progress=False)
+    assert [r.output for r in results] == [2, 4, 6]
+    assert ns == {"offset": 0} or "x" not in ns or ns["x"] in (2, 4, 6)
+
+
+def test_a_clone_sees_the_notebook_variables_and_leaves_them_alone():
+    ns = {"offset": 10}
+    agent = CodeAgent(model=FunctionModel(stepwise), namespace=ns, store=None)
+    twin = agent.clone()
+    result = twin.run("compute: 1+2")
+    assert result.output == 13
+    assert "x" not in ns  # the twin's variables are its own
+    result = agent.run("compute: 2+2")  # the agent itself works in the notebook's namespace
+    assert result.output == 14 and ns["x"] == 4
