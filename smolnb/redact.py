@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["MASK", "add_pattern", "add_secret", "redact", "redact_obj"]
+__all__ = ["MASK", "add_pattern", "add_secret", "mask_uri_password", "redact", "redact_obj"]
 
 MASK = "[REDACTED]"
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$|_(API_?KEY|TOKEN|SECRET|PASSWORD)_?", re.I)
@@ -100,3 +100,16 @@ def redact_obj(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(redact_obj(v) for v in value)
     return value
+
+
+_URI_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/:@\s]*:)(?P<password>[^@\s/]+)@")
+
+
+def mask_uri_password(text: str) -> str:
+    """`neo4j://user:PASS@host` -> `neo4j://user:***@host` (and the password becomes a known secret)."""
+
+    def mask(match: re.Match[str]) -> str:
+        add_secret(match.group("password"))
+        return f"{match.group('head')}***@"
+
+    return _URI_PASSWORD.sub(mask, text)

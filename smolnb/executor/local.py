@@ -76,12 +76,13 @@ class LocalExecutor(Executor):
         self._provided: frozenset[str] = frozenset()
 
     def set_functions(self, functions: dict[str, Callable[..., Any]]) -> None:
-        for name in set(self._functions) - set(functions):
-            if self.namespace.get(name) is self._functions[name]:
-                self.namespace[name] = _removed(name)
-        self._functions = dict(functions)
+        """Tools, managed agents and `final_answer`: in the code's namespace while a block runs
+        (a tool removed mid-run answers that it was removed), never left in a shared one."""
+        removed = {name: _removed(name) for name in set(self._functions) - set(functions) if not name.startswith("_removed")}
+        self._functions = {**removed, **functions}
         self._provided = frozenset(functions)
-        self.namespace.update(functions)
+        if self._owned:
+            self.namespace.update(self._functions)
 
     def set_variables(self, values: dict[str, Any]) -> None:
         self.namespace.update(values)
@@ -108,6 +109,10 @@ class LocalExecutor(Executor):
         saved_builtins = ns.get("__builtins__", _UNSET)
         ns["__builtins__"] = self._builtins
         shielded = self._shield(ns)
+        if not self._owned:  # the notebook's own names come back after the block
+            for name, fn in self._functions.items():
+                shielded[name] = (ns.get(name, _UNSET), fn)
+                ns[name] = fn
         ns.pop("__snb_last__", None)
         result = ExecResult()
         limit = self.timeout if timeout is None else timeout
@@ -140,7 +145,10 @@ class LocalExecutor(Executor):
                 watchdog.disarm(token)
             for name, (original, stand_in) in shielded.items():
                 if ns.get(name) is stand_in:
-                    ns[name] = original
+                    if original is _UNSET:
+                        del ns[name]
+                    else:
+                        ns[name] = original
             ns.pop("__snb_last__", None)
             if saved_builtins is _UNSET:
                 ns.pop("__builtins__", None)

@@ -12,3 +12,21 @@ def load_ipython_extension(ipython: Any) -> None:
     from .agent_magics import AgentMagics
 
     ipython.register_magics(AgentMagics)
+    cleanup = getattr(ipython, "input_transformers_cleanup", None)
+    if cleanup is not None and _question_kept not in cleanup:
+        cleanup.append(_question_kept)
+
+
+def _question_kept(lines: list[str]) -> list[str]:
+    """`%agent memory search How many GPUs?`: IPython would take the trailing `?` as a help
+    request; for %agent it is part of the question, so the line becomes an explicit call."""
+    out = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("%agent ") and stripped.endswith("?"):
+            indent = line[: len(line) - len(line.lstrip())]
+            ending = "\n" if line.endswith("\n") else ""
+            out.append(f"{indent}get_ipython().run_line_magic('agent', {stripped[len('%agent '):]!r}){ending}")
+        else:
+            out.append(line)
+    return out

@@ -438,4 +438,6 @@ class AgentMagics(Magics):
                 setattr(self, key, names[key](value.strip()))  # type: ignore[operator]
             except Exception as exc:  # noqa: BLE001 - traitlets says why
                 raise UsageError(f"%agent config: bad value for {key}: {exc}") from None
-        return _Table(["setting", "value"], [[k, getattr(self, k)] for k in names])
+        from ..redact import mask_uri_password
+
+        return _Table(["setting", "value"], [[k, mask_uri_password(str(getattr(self, k)))] for k in names])

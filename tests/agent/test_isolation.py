@@ -40,3 +40,25 @@ def test_a_clone_sees_the_notebook_variables_and_leaves_them_alone():
     assert "x" not in ns  # the twin's variables are its own
     result = agent.run("compute: 2+2")  # the agent itself works in the notebook's namespace
     assert result.output == 14 and ns["x"] == 4
+
+
+def test_tools_and_final_answer_do_not_replace_or_leak_into_the_namespace():
+    from smolnb import tool
+
+    @tool
+    def double(x: int) -> int:
+        """Double a number.
+
+        Args:
+            x: The number.
+        """
+        return 2 * x
+
+    ns = {"double": double}
+    replies = iter(["```python\ny = double(21)\n```", "```python\nfinal_answer(y)\n```"])
+    agent = CodeAgent(model=FunctionModel(lambda m, **_: next(replies)), tools=[double], namespace=ns, store=None)
+    result = agent.run("double 21")
+    assert result.output == 42
+    assert ns["double"] is double and double(5) == 10  # the user's own tool, untouched
+    assert "final_answer" not in ns
+    assert ns["y"] == 42  # what the code made stays

@@ -202,3 +202,25 @@ def test_batch_cell_runs_one_task_a_line(ip, model):
     assert [r.status for r in ip.user_ns["_agent"]] == ["success"] * 3
     queue = ip.run_line_magic("agent", "queue")._repr_mimebundle_()["text/plain"]
     assert "scripted" in queue and "running" in queue
+
+
+def test_a_trailing_question_mark_is_part_of_the_command(ip, capsys):
+    """IPython reads `...?` as a help request; for %agent it is part of the question."""
+    seen = []
+    magics = ip.magics_manager.registry["AgentMagics"]
+    original = magics._cmd_config
+    magics._cmd_config = lambda args: seen.append(args)
+    try:
+        ip.run_cell("%agent config How many GPUs may Heron jobs use?")
+    finally:
+        magics._cmd_config = original
+    assert seen == [["How", "many", "GPUs", "may", "Heron", "jobs", "use?"]]
+
+
+def test_config_output_never_shows_a_password(ip):
+    table = ip.run_line_magic("agent", "config graph=neo4j://neo4j:s3cretPass@localhost:7687")
+    bundle = table._repr_mimebundle_()
+    shown = bundle["text/plain"] + bundle["text/html"]
+    assert "s3cretPass" not in shown
+    assert "neo4j://neo4j:***@localhost:7687" in bundle["text/plain"]
+    ip.run_line_magic("agent", "config graph=")
