@@ -105,6 +105,7 @@ class LocalExecutor(Executor):
                 error_kind="policy", duration=time.perf_counter() - start,
             )  # fmt: skip
 
+        handled = sys.exc_info()[1]  # the caller's, if it runs us inside an `except`
         ns = self.namespace
         saved_builtins = ns.get("__builtins__", _UNSET)
         ns["__builtins__"] = self._builtins
@@ -154,6 +155,8 @@ class LocalExecutor(Executor):
                 ns.pop("__builtins__", None)
             else:
                 ns["__builtins__"] = saved_builtins
+        if sys.exc_info()[1] is not handled:
+            _set_handled(handled)
         result.stdout = self._output.take()
         result.duration = time.perf_counter() - start
         return result
@@ -342,6 +345,18 @@ def _message(exc: BaseException) -> str:
         return str(exc)
     except Exception:  # noqa: BLE001 - a message that cannot be rendered
         return type(exc).__name__
+
+
+def _set_handled(exc: BaseException | None) -> None:
+    """Put back the exception the caller was handling. A timeout raised from the trace function
+    inside a `with` block's `__exit__` can leave CPython 3.11's handled-exception slot holding it
+    after the block has unwound, so later errors in the kernel would show it as their context."""
+    import ctypes
+
+    setter = ctypes.pythonapi.PyErr_SetHandledException
+    setter.argtypes = [ctypes.py_object]
+    setter.restype = None
+    setter(exc)
 
 
 def _call_guarded(fn: Callable[[], Any]) -> Any:

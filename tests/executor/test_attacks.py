@@ -219,4 +219,5 @@ def test_hangs_end_and_the_next_run_in_the_same_process_works():
         start = time.monotonic()
         ex.run(ALL[name])
         assert time.monotonic() - start < LIMIT + 1.0, name
+        assert sys.exc_info()[1] is None, f"{name} left {sys.exc_info()[1]!r} as the exception being handled"
         assert ex.run("x = 41\nfinal_answer(x + 1)").final_value == 42, name
