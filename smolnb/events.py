@@ -100,6 +100,13 @@ class ModelCall(Event):
 
 @dataclass
 class ToolCall(Event):
+    """A call of a tool (or managed agent) by the code.
+
+    A call with side effects is recorded twice: `phase="started"` before it runs (so a crash
+    in the middle is known), `phase="done"` after, with its result. `key` names the call within
+    its step; `value` is the result as JSON when it has a small, safe form (a resumed run is
+    answered from it); `replayed` marks a call answered from such a record instead of run."""
+
     type: ClassVar[str] = "tool_call"
     name: str = ""
     version: str = ""
@@ -107,6 +114,11 @@ class ToolCall(Event):
     result: str | None = None
     error: str | None = None
     duration: float = 0.0
+    key: str = ""
+    phase: str = "done"
+    value: Any = None
+    side_effects: bool = True
+    replayed: bool = False
 
 
 @dataclass

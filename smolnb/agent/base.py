@@ -15,6 +15,8 @@ from ..logs import logger
 from .._sync import run_sync, workers
 from ..errors import BackendError, ModelError, ToolError, UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
+from ..tools.tool import _CALL_KEY
+from .effects import Effects, pack_value
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
 from ..tools import Tool, ToolSet
 from .. import tracing
@@ -54,6 +56,7 @@ class RunContext:
     store: Listener | None = None
     start: float = field(default_factory=time.perf_counter)
     priority: int = 0
+    effects: Effects = field(default_factory=Effects)  # tool calls as recorded effects (exactly once across resume)
 
 
 class MultiStepAgent(ABC):
@@ -403,6 +406,9 @@ class MultiStepAgent(ABC):
         if pending is not None and pending.step == ctx.step + 1:
             ctx.replay = pending
         tools = [t for t in tools if t.step == ctx.step + 1]
+        ctx.effects.restore(tools, ctx.step + 1)
+        if ctx.replay is not None:
+            tools = [t for t in tools if not t.key]  # the replayed code meets its recorded calls again
         if tools:
             done = "\n".join(f"- {t.name}({', '.join(f'{k}={v}' for k, v in t.arguments.items())}) -> {t.error or t.result}" for t in tools)
             ctx.history.append({"role": "user", "content": prompts.TOOLS_BEFORE_CRASH.format(calls=done)})
@@ -521,6 +527,7 @@ class MultiStepAgent(ABC):
     def _open_step(self, ctx: RunContext, kind: str = "action") -> Step:
         step = Step(run_id=ctx.run_id, step=ctx.step, kind=kind, start=time.time())  # type: ignore[arg-type]
         ctx.current = step
+        ctx.effects.new_step()
         self._emit(ctx, StepStart(run_id=ctx.run_id, step=ctx.step, kind=kind))
         return step
 
@@ -608,16 +615,29 @@ class MultiStepAgent(ABC):
     def _tool_function(self, ctx: RunContext, item: Tool) -> Callable[..., Any]:
         names = list(item.inputs)
 
+        effects = getattr(item, "side_effects", True)
+
         def call(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             positional = {names[i] if i < len(names) else f"arg{i}": a for i, a in enumerate(args)}
-            record: dict[str, Any] = {"name": item.name, "version": item.version, "arguments": {**positional, **kwargs}}
+            record: dict[str, Any] = {"name": item.name, "version": item.version, "arguments": {**positional, **kwargs},
+                                      "side_effects": effects}  # fmt: skip
+            record["key"] = ctx.effects.key(ctx.step, item.name, record["arguments"])
+            if effects:
+                before = ctx.effects.take(record["key"])
+                if before is not None and not (before.phase != "done" and getattr(item, "idempotent", False)):
+                    return self._answer_recorded(ctx, record, before)
+                self._record_call(ctx, {**record, "duration": 0.0}, None, phase="started")
+            token = _CALL_KEY.set(f"{ctx.run_id}/{record['key']}")
             try:
                 value = item(*args, **kwargs)
-            except ToolError as exc:
-                record["error"], record["duration"] = str(exc), time.perf_counter() - start
+            except Exception as exc:  # recorded as done (with its error), then raised as before
+                message = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
+                record["error"], record["duration"] = message, time.perf_counter() - start
                 self._record_call(ctx, record, None)
                 raise
+            finally:
+                _CALL_KEY.reset(token)
             record["duration"] = time.perf_counter() - start
             self._record_call(ctx, record, value)
             return value
@@ -632,12 +652,17 @@ class MultiStepAgent(ABC):
                 raise ToolError(f"{name}(task) needs the task as a non-empty string")
             start = time.perf_counter()
             parent_step = ctx.step
+            ledger = {"name": name, "version": "agent", "arguments": {"task": task}, "side_effects": True}
+            ledger["key"] = ctx.effects.key(ctx.step, name, ledger["arguments"])
+            before = ctx.effects.take(ledger["key"])
+            if before is not None:
+                return str(self._answer_recorded(ctx, ledger, before))
+            self._record_call(ctx, {**ledger, "duration": 0.0}, None, phase="started")
             helper = agent.clone()  # its own run state: the same helper may run several times at once
             # The helper stores its own events; the manager's listeners (and result) see them too.
             helper.listeners.append(lambda e: self._emit(ctx, e, store=False) if e.run_id != ctx.run_id else None)
             result = run_sync(helper.arun(task, parent_run_id=ctx.run_id, parent_step=parent_step, priority=ctx.priority))
-            record = {"name": name, "version": "agent", "arguments": {"task": task}, "run_id": result.run_id,
-                      "duration": time.perf_counter() - start}  # fmt: skip
+            record = {**ledger, "run_id": result.run_id, "duration": time.perf_counter() - start}
             if result.status != "success":
                 record["error"] = f"{result.status}: {result.error or 'no final answer'}"
             self._record_call(ctx, record, result.output)
@@ -651,18 +676,39 @@ class MultiStepAgent(ABC):
         delegate.__name__ = name
         return delegate
 
-    def _record_call(self, ctx: RunContext, record: dict[str, Any], value: Any) -> None:
-        if "error" not in record:
+    def _record_call(self, ctx: RunContext, record: dict[str, Any], value: Any, *, phase: str = "done", replayed: bool = False) -> None:
+        """Emit a ToolCall (the store writes it at once, before a side-effecting tool runs)."""
+        packed = None
+        if phase == "done" and "error" not in record:
             text = repr(value)
             record["result"] = text if len(text) <= 500 else text[:500] + "..."
-        if ctx.current is not None:
-            ctx.current.tool_calls.append(record)
-        self._emit(
-            ctx,
-            ToolCall(run_id=ctx.run_id, step=ctx.step, name=record["name"], version=record["version"],
+            packed = pack_value(value) if record.get("side_effects", True) else None
+        if ctx.current is not None and phase == "done":
+            ctx.current.tool_calls.append({k: v for k, v in record.items() if k not in ("key", "side_effects")})
+        event = ToolCall(run_id=ctx.run_id, step=ctx.step, name=record["name"], version=record["version"],
                      arguments={k: repr(v)[:200] for k, v in record["arguments"].items()},
-                     result=record.get("result"), error=record.get("error"), duration=record["duration"]),
-        )  # fmt: skip
+                     result=record.get("result"), error=record.get("error"), duration=record["duration"],
+                     key=record.get("key", ""), phase=phase, value=packed, side_effects=record.get("side_effects", True),
+                     replayed=replayed)  # fmt: skip
+        if phase == "done":
+            self._emit(ctx, event)
+        elif ctx.store is not None:
+            # "started" is for the store alone (written before the tool runs); the trace, the
+            # tracer and listeners see one event per call, when it is done.
+            try:
+                ctx.store(event)
+            except BackendError as exc:
+                logger.warning("the start of %s could not be recorded before it ran: %s", record["name"], exc)
+
+    def _answer_recorded(self, ctx: RunContext, record: dict[str, Any], before: ToolCall) -> Any:
+        """A call the crashed attempt of this step had made: answered from its record, not run."""
+        try:
+            value = Effects.answer(before)
+        except ToolError as exc:
+            self._record_call(ctx, {**record, "error": str(exc), "duration": 0.0}, None, replayed=True)
+            raise
+        self._record_call(ctx, {**record, "duration": 0.0}, value, replayed=True)
+        return value
 
 
 def run_in_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:

@@ -1,6 +1,6 @@
 """Tools: `@tool`, `Tool`, and the set an agent holds."""
 
-from .tool import FunctionTool, Tool, tool
+from .tool import FunctionTool, Tool, current_call_key, tool
 from .registry import ToolRegistry, ToolResolutionError, breaking_changes, parse_pin, registry
 from .toolset import ToolSet, as_tool
 
@@ -12,6 +12,7 @@ __all__ = [
     "ToolSet",
     "as_tool",
     "breaking_changes",
+    "current_call_key",
     "parse_pin",
     "registry",
     "tool",

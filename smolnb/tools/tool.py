@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import re
 import types
@@ -101,6 +102,8 @@ class Tool:
     requires: tuple[str, ...] = ()  # Python packages, with version specifiers
     uses: tuple[str, ...] = ()  # other tools it calls, with version ranges ("geocode>=1.2,<2")
     source: str = "code"  # where it came from: code, a module path, a file, an entry point, an MCP server
+    side_effects: bool = True  # False: pure, so a resumed run may call it again
+    idempotent: bool = False  # True: it honours `current_call_key()`, so a call cut short by a crash runs again
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"tool {self.name!r} must implement forward()")
@@ -199,8 +202,12 @@ class FunctionTool(Tool):
         version: str = "0.1.0",
         requires: list[str] | tuple[str, ...] = (),
         uses: list[str] | tuple[str, ...] = (),
+        side_effects: bool = True,
+        idempotent: bool = False,
     ) -> None:
         self.fn = fn
+        self.side_effects = side_effects
+        self.idempotent = idempotent
         self.name = name or fn.__name__
         summary, arg_docs, returns = _parse_docstring(fn.__doc__ or "")
         self.description = description or summary
@@ -242,8 +249,15 @@ def tool(
     version: str = "0.1.0",
     requires: list[str] | tuple[str, ...] = (),
     uses: list[str] | tuple[str, ...] = (),
+    side_effects: bool = True,
+    idempotent: bool = False,
 ) -> Any:
     """Make a tool from a typed function with a Google-style docstring.
+
+    Across a crash and resume (see `smolnb.agent.effects`): a call that finished is answered
+    from its record, never run twice. A call cut short by the crash is not run again and the
+    code is told it may have run, unless the tool is `idempotent=True` (it uses
+    `current_call_key()` to apply its effect once) or `side_effects=False` (pure): those run again.
 
     Example:
         >>> @tool(version="1.1.0")
@@ -258,6 +272,16 @@ def tool(
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:
-        return FunctionTool(f, name=name, description=description, version=version, requires=requires, uses=uses)
+        return FunctionTool(f, name=name, description=description, version=version, requires=requires, uses=uses,
+                            side_effects=side_effects, idempotent=idempotent)  # fmt: skip
 
     return wrap(fn) if fn is not None else wrap
+
+
+_CALL_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("smolnb_call_key", default=None)
+
+
+def current_call_key() -> str | None:
+    """While a tool runs for an agent: a key unique to this call that stays the same when a
+    resumed run makes the call again (an idempotency key, e.g. for an API that accepts one)."""
+    return _CALL_KEY.get()

@@ -81,7 +81,8 @@ class TraceState:
             run.usage = run.usage + event.usage
             run.step(event.step).usage = run.step(event.step).usage + event.usage
         elif isinstance(event, ToolCall):
-            run.step(event.step).tool_calls.append(event)
+            if event.phase == "done":  # a "started" record is the store's, for resume
+                run.step(event.step).tool_calls.append(event)
         elif isinstance(event, Step):
             view = run.step(event.step, event.kind)
             view.step, view.kind = event, event.kind
