@@ -193,8 +193,12 @@ class MultiStepAgent(ABC):
         if self.memory is None:
             return
         try:
+            # An outcome, not knowledge: right or wrong, it is kept (for review and search) marked
+            # unverified, and never put into a later run's prompt as a relevant memory.
             self.memory.remember(f"Task: {ctx.task}\nAnswer: {output}", source=f"run:{ctx.run_id}",
-                                 provenance={"run_id": ctx.run_id, "step": ctx.step, "agent": self.name or type(self).__name__})  # fmt: skip
+                                 provenance={"run_id": ctx.run_id, "step": ctx.step, "agent": self.name or type(self).__name__,
+                                             "outcome": True, "verified": False, "status": "success",
+                                             "model": self.model.model_id})  # fmt: skip
         except (BackendError, UserError) as exc:
             logger.warning("the run's answer was not stored in memory: %s", exc)
 

@@ -217,16 +217,33 @@ class Memory:
     def context_for(self, task: str, k: int = 5, budget_tokens: int = 400, run_id: str | None = None) -> str:
         """The prompt section of memories relevant to `task` ('' when none or when memory is down)."""
         try:
-            items = self.recall(task, k=k, budget_tokens=budget_tokens, run_id=run_id)
+            items = [i for i in self.recall(task, k=k + 5, budget_tokens=None, run_id=run_id) if is_knowledge(i)][:k]
         except BackendError as exc:
             logger.warning("memory is unavailable, the run goes on without it: %s", exc)
             return "\n\n(Long-term memory is unavailable for this run.)"
+        if budget_tokens is not None:
+            kept, used = [], 0
+            for item in items:
+                used += len(item.text.split()) + 4
+                if used > budget_tokens:
+                    break
+                kept.append(item)
+            items = kept
         if not items:
             return ""
         return "\n\nRelevant memories:\n" + "\n".join(f"- {i.text}" for i in items)
 
     def close(self) -> None:
         self.graph.close()
+
+
+def is_knowledge(item: MemoryItem) -> bool:
+    """May `item` be told to a later run as a memory? Not a run's own answer, nor a fact a
+    model extracted from one, until the user confirms it (`verified`)."""
+    meta = item.provenance or {}
+    if meta.get("verified"):
+        return True
+    return not (meta.get("outcome") or meta.get("source") == "extraction")
 
 
 def _ngrams(text: str, longest: int = 4) -> list[str]:

@@ -191,3 +191,22 @@ def test_fact_extraction_after_a_run(tmp_path, caplog):
     result = CodeAgent(model=model, memory=memory, extract_facts=True).run("One fact-free task.")
     assert result.status == "success" and result.output == 1
     assert "fact extraction after run" in caplog.text and "stored nothing" in caplog.text
+
+
+def test_a_runs_answer_is_an_outcome_not_knowledge(tmp_path):
+    """One run answered 42; a later run on a similar question must not be told '42' as a memory."""
+    memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=HashEmbedder())
+    first = CodeAgent(model=TestModel([py("final_answer(42)")]), memory=memory).run("What is the biggest number in the list?")
+    assert first.output == 42
+    [stored] = [i for i in memory.recall("biggest number in the list", k=10) if i.source == f"run:{first.run_id}"]
+    assert stored.provenance["outcome"] is True and stored.provenance["verified"] is False
+    assert stored.provenance["status"] == "success" and stored.provenance["model"]
+    model = TestModel([py("final_answer(7)")])
+    CodeAgent(model=model, memory=memory).run("What is the biggest number in the list?")
+    prompt = model.calls[0]["messages"][1]["content"]
+    assert "42" not in prompt  # an unverified answer is never presented as knowledge
+    # a note the user gave is still recalled
+    memory.remember("The list is [3, 7, 5].", source="notes")
+    model = TestModel([py("final_answer(7)")])
+    CodeAgent(model=model, memory=memory).run("What is the biggest number in the list?")
+    assert "The list is [3, 7, 5]." in model.calls[0]["messages"][1]["content"]
