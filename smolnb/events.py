@@ -179,3 +179,16 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if isinstance(kwargs.get("usage"), dict):
         kwargs["usage"] = Usage(**kwargs["usage"])
     return cls(**kwargs)
+
+
+def counted(n: int, word: str) -> str:
+    """`1 step`, `3 steps`: for the one-line summaries of a run."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def calls_note(status: str, steps: int, calls: int) -> str:
+    """The model calls of a run, saying why there is one more than steps when the limit was hit."""
+    text = counted(calls, "model call")
+    if status == "max_steps" and calls > steps:
+        text += " (the last one asked for a final answer after the step limit)"
+    return text

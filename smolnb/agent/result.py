@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..events import Event, Step, Usage
+from ..events import Event, Step, Usage, calls_note, counted
 
 __all__ = ["RunResult", "Status"]
 
@@ -40,7 +40,7 @@ class RunResult:
     def summary(self) -> str:
         """One line: status, steps, model calls, tokens, time."""
         return (
-            f"{self.status} · {len(self.action_steps)} steps · {self.model_calls} model calls · "
+            f"{self.status} · {counted(len(self.action_steps), 'step')} · {calls_note(self.status, len(self.action_steps), self.model_calls)} · "
             f"{self.usage.input_tokens:,} in / {self.usage.output_tokens:,} out tokens · {self.duration:.2f} s"
         )
 

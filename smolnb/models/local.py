@@ -16,6 +16,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -116,7 +117,8 @@ def _chunk_paths(spec: WeightSpec) -> list[Path]:
             continue
         paths.append(Path(module.__file__ or "").parent / relative)
     if missing:
-        raise MissingExtraError("local", missing[0], f"the local model {spec.name!r}") if len(missing) == len(spec.chunks) else UserError(
+        extra = re.search(r"smolnb\[([\w-]+)\]", spec.pip)
+        raise MissingExtraError(extra.group(1) if extra else "local", missing[0], f"the local model {spec.name!r}") if len(missing) == len(spec.chunks) else UserError(
             f"the weights of {spec.name!r} are incomplete: {', '.join(missing)} not installed. Run: {spec.pip}"
         )
     return paths

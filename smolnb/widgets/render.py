@@ -12,7 +12,7 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage
+from ..events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage, calls_note, counted
 
 __all__ = ["RunView", "TraceState", "render_html", "render_text"]
 
@@ -182,12 +182,12 @@ def _status_html(run: RunView) -> str:
     steps = sum(1 for s in run.steps if s.kind == "action")
     if run.end is None:
         elapsed = time.time() - run.start.ts
-        return (f"<div class='snb-status snb-running'>running · {steps} steps · {run.model_calls} model calls · "
+        return (f"<div class='snb-status snb-running'>running · {counted(steps, 'step')} · {counted(run.model_calls, 'model call')} · "
                 f"{run.usage.input_tokens:,} in / {run.usage.output_tokens:,} out tokens · {elapsed:.1f} s</div>")  # fmt: skip
     end = run.end
     css = "snb-error-status" if end.status == "error" else f"snb-{end.status}"
     mark = {"success": "✔", "max_steps": "⚠", "error": "✖", "interrupted": "■"}.get(end.status, "")
-    text = (f"{mark} {end.status.replace('_', ' ')} · {steps} steps · {run.model_calls} model calls · "
+    text = (f"{mark} {end.status.replace('_', ' ')} · {counted(steps, 'step')} · {calls_note(end.status, steps, run.model_calls)} · "
             f"{end.usage.input_tokens:,} in / {end.usage.output_tokens:,} out tokens · {end.duration:.2f} s")  # fmt: skip
     out = f"<div class='snb-status {css}'>{html.escape(text)}</div>"
     if end.error:
@@ -248,7 +248,7 @@ def _run_text(run: RunView, depth: int = 0) -> list[str]:
     else:
         end = run.end
         steps = sum(1 for s in run.steps if s.kind == "action")
-        lines.append(f"{pad}{end.status} · {steps} steps · {run.model_calls} model calls · "
+        lines.append(f"{pad}{end.status} · {counted(steps, 'step')} · {calls_note(end.status, steps, run.model_calls)} · "
                      f"{end.usage.input_tokens} in / {end.usage.output_tokens} out tokens · {end.duration:.2f} s")  # fmt: skip
         if end.error:
             lines.append(f"{pad}error: {end.error}")

@@ -97,3 +97,11 @@ def test_surrogates_in_code_output_and_replies_are_stored(tmp_path):
     result = agent.run("What is 2 + 2?")
     assert result.status == "success" and result.output.startswith("4")
     assert statuses(tmp_path) == ["success"]
+
+
+def test_the_summary_counts_steps_and_says_why_there_is_one_more_call(tmp_path):
+    result = agent_for(tmp_path, "```python\nx = 1\n```", "I give up.", max_steps=1).run("What is 2 + 2?")
+    assert result.status == "max_steps"
+    summary = result.summary()
+    assert "1 step ·" in summary and "1 steps" not in summary
+    assert "2 model calls (the last one asked for a final answer after the step limit)" in summary

