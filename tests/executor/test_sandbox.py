@@ -153,7 +153,9 @@ def test_forged_protocol_messages_are_only_data(raw, tmp_path):
         result = ex.run(forged)
         assert not marker.exists()
         assert "__builtins__" not in ns
-        assert not isinstance(result.final_value, bytes) or b"posix" in result.final_value or True
+        # the forged pickle is read as a tag the codec does not know: no value, nothing ran
+        assert result.final_value is None
+        assert not isinstance(ns.get("x"), bytes) or ns["x"].startswith(b"\x80")  # at most its bytes, as data
     finally:
         ex.close()
     assert not marker.exists()
