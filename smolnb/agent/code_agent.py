@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import FinalAnswer, UserError, did_you_mean
 from ..events import Step
 from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
+from ..executor.policy import AGENT_MODULE
 from ..events import Snapshot
 from ..executor.base import ExecResult, short_repr, unpickle_variables
 from . import prompts
@@ -153,7 +154,7 @@ class CodeAgent(MultiStepAgent):
                 gone = "; ".join(f"{k}: {v}" for k, v in lost.items()) or "none"
                 ctx.history.append({"role": "user", "content": prompts.RESUMED.format(restored=back, lost=gone)})
         if self.namespace is not None:
-            ctx.context += describe_variables(self.namespace, skip=set(self._functions(ctx)) | {"final_answer"})
+            ctx.context += describe_variables(self.namespace, skip=set(self._functions(ctx)) | {"final_answer"}, task=ctx.task)
 
     def _end_run(self, ctx: RunContext) -> None:
         # A fresh namespace per run unless the caller gave one (the notebook's) or an executor.
@@ -290,36 +291,62 @@ class CodeAgent(MultiStepAgent):
 _HIDDEN = {"In", "Out", "exit", "quit", "get_ipython", "open"}
 
 
-def describe_variables(namespace: dict[str, Any], *, skip: set[str] = frozenset(), budget: int = 1500) -> str:  # type: ignore[assignment]
-    """Name, type and a short repr of the user's variables, for the prompt, within `budget` characters."""
-    lines = []
-    used = 0
-    for name, value in list(namespace.items()):
+def describe_variables(namespace: dict[str, Any], *, skip: set[str] = frozenset(), budget: int = 1500, task: str = "") -> str:  # type: ignore[assignment]
+    """The user's variables the task needs, for the prompt, within `budget` characters.
+
+    In full (name, type, shape or columns, a short repr): the names the task mentions, then data
+    (DataFrames, arrays, lists, dicts), newest first. Other values (an unrelated `prime_count =
+    168` would be taken for the answer) are listed by name only. Objects of the agent's own
+    classes are described by their type: their `__repr__` is the agent's code."""
+    mentioned = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", task))
+    candidates = []
+    for order, (name, value) in enumerate(list(namespace.items())):
         if name.startswith("_") or name in _HIDDEN or name in skip:
             continue
         if isinstance(value, types.ModuleType | types.FunctionType | type) or callable(value) and not hasattr(value, "shape"):
             continue
-        kind = type(value).__name__
-        shape = getattr(value, "shape", None)
-        if shape is not None:
-            kind += f" shape={tuple(shape)}"
-        elif hasattr(value, "__len__"):
-            try:
-                kind += f" len={len(value)}"
-            except Exception:  # noqa: BLE001 - some objects lie about __len__
-                pass
-        columns = getattr(value, "columns", None)
-        extra = f" columns={list(columns)[:12]}" if columns is not None else ""
-        text = short_repr(value).replace("\n", " ")[:120]
-        line = f"- {name}: {kind}{extra} = {text}"
+        is_data = hasattr(value, "shape") or isinstance(value, list | dict | tuple | set)
+        rank = 0 if name in mentioned else 1 if is_data else 2
+        candidates.append((rank, -order, name, value))
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    lines, others, used = [], [], 0
+    for rank, _, name, value in candidates:
+        if rank == 2:
+            others.append(name)
+            continue
+        line = f"- {name}: {_describe(value)}"
         if used + len(line) > budget:
-            lines.append(f"- ... ({len(namespace)} names in all; print() others you need)")
-            break
+            others.append(name)
+            continue
         lines.append(line)
         used += len(line)
+    if others:
+        shown = ", ".join(sorted(others)[:30])
+        lines.append(f"- also defined (print() one if the task needs it): {shown}{' ...' if len(others) > 30 else ''}")
     if not lines:
         return ""
     return "\n\nVariables already defined in the session (use them directly):\n" + "\n".join(lines)
+
+
+def _describe(value: Any) -> str:
+    kind = type(value).__name__
+    if type(value).__module__ == AGENT_MODULE:
+        return f"{kind} (an object of a class your code defined)"
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        try:
+            kind += f" shape={tuple(shape)}"
+        except TypeError:
+            pass
+    elif hasattr(value, "__len__"):
+        try:
+            kind += f" len={len(value)}"
+        except Exception:  # noqa: BLE001 - some objects lie about __len__
+            pass
+    columns = getattr(value, "columns", None)
+    extra = f" columns={list(columns)[:12]}" if columns is not None else ""
+    text = short_repr(value).replace("\n", " ")[:120]
+    return f"{kind}{extra} = {text}"
 
 
 def _as_reply(thought: str, code: str) -> str:

@@ -62,3 +62,23 @@ def test_tools_and_final_answer_do_not_replace_or_leak_into_the_namespace():
     assert ns["double"] is double and double(5) == 10  # the user's own tool, untouched
     assert "final_answer" not in ns
     assert ns["y"] == 42  # what the code made stays
+
+
+def test_the_prompt_gets_the_variables_the_task_needs():
+    import pandas as pd
+
+    from smolnb.agent.code_agent import describe_variables
+
+    class Loud:
+        __module__ = "__smolnb_agent__"  # an object of a class the agent's code defined
+
+        def __repr__(self):
+            raise AssertionError("the host rendered the agent's object")
+
+    ns = {"df": pd.DataFrame({"city": ["a"], "population_k": [3]}), "prime_count": 168, "thing": Loud(), "notes": "x" * 50}
+    text = describe_variables(ns, task="Which city in df has the largest population_k?")
+    assert "df: DataFrame" in text and "population_k" in text
+    assert "168" not in text  # an unrelated number is not offered as data
+    assert "prime_count" in text  # its name is listed, for a task that needs it
+    text = describe_variables(ns, task="Is prime_count even?")
+    assert "prime_count: int = 168" in text
