@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["MASK", "add_pattern", "add_secret", "mask_uri_password", "redact", "redact_obj"]
+__all__ = ["MASK", "add_pattern", "add_secret", "holds_secret", "is_secret_name", "mask_uri_password", "redact", "redact_obj"]
 
 MASK = "[REDACTED]"
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$|_(API_?KEY|TOKEN|SECRET|PASSWORD)_?", re.I)
@@ -113,3 +113,13 @@ def mask_uri_password(text: str) -> str:
         return f"{match.group('head')}***@"
 
     return _URI_PASSWORD.sub(mask, text)
+
+
+def is_secret_name(name: str) -> bool:
+    """Does a setting or variable called `name` hold a secret (`api_key`, `*_TOKEN`, `password`)?"""
+    return bool(_SECRET_NAME.search(name)) or name.lower() in ("api_key", "apikey", "token", "password", "secret")
+
+
+def holds_secret(text: str) -> bool:
+    """Would `redact` change `text`?"""
+    return bool(text) and redact(text) != text

@@ -16,6 +16,7 @@ from .._sync import run_sync, workers
 from ..errors import BackendError, ModelError, ToolError, UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
 from ..tools.tool import _CALL_KEY
+from ..redact import is_secret_name, redact
 from .effects import Effects, pack_value
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
 from ..tools import Tool, ToolSet
@@ -280,7 +281,7 @@ class MultiStepAgent(ABC):
             "name": self.name,
             "description": self.description,
             "system_prompt": self.system_prompt,
-            "model_params": self.model_params,
+            "model_params": {k: v for k, v in self.model_params.items() if not is_secret_name(k)},  # keys stay out of files
             "memory": memory,
             "managed_agents": [a.to_config() for a in self.managed_agents.values()],
         }
@@ -599,6 +600,7 @@ class MultiStepAgent(ABC):
         self._close_step(ctx, step, model_output=response.content, thought=ctx.plan)
 
     def _truncate(self, text: str) -> str:
+        text = redact(text)  # before the cut: half a key would no longer be recognised
         limit = self.max_observation_chars
         if len(text) <= limit:
             return text
@@ -684,13 +686,13 @@ class MultiStepAgent(ABC):
         """Emit a ToolCall (the store writes it at once, before a side-effecting tool runs)."""
         packed = None
         if phase == "done" and "error" not in record:
-            text = repr(value)
+            text = redact(repr(value))
             record["result"] = text if len(text) <= 500 else text[:500] + "..."
             packed = pack_value(value) if record.get("side_effects", True) else None
         if ctx.current is not None and phase == "done":
             ctx.current.tool_calls.append({k: v for k, v in record.items() if k not in ("key", "side_effects")})
         event = ToolCall(run_id=ctx.run_id, step=ctx.step, name=record["name"], version=record["version"],
-                     arguments={k: repr(v)[:200] for k, v in record["arguments"].items()},
+                     arguments={k: redact(repr(v))[:200] for k, v in record["arguments"].items()},
                      result=record.get("result"), error=record.get("error"), duration=record["duration"],
                      key=record.get("key", ""), phase=phase, value=packed, side_effects=record.get("side_effects", True),
                      replayed=replayed)  # fmt: skip

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..redact import holds_secret
 from .policy import FILENAME, Policy
 
 __all__ = ["ExecResult", "Executor", "ErrorKind", "format_exception"]
@@ -56,6 +57,9 @@ def pickle_variables(values: dict[str, Any], max_bytes: int) -> tuple[bytes, dic
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 - reported by name and type
             missing[name] = f"{type(value).__name__} (cannot be pickled: {type(exc).__name__})"
+            continue
+        if holds_secret(data.decode("latin-1")):
+            missing[name] = f"{type(value).__name__} (holds a secret: not stored; set it again after a resume)"
             continue
         if used + len(data) > max_bytes:
             missing[name] = f"{type(value).__name__} (too large: {len(data):,} bytes)"

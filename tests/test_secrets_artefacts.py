@@ -1,0 +1,65 @@
+"""Secrets kept out of artefacts the project writes: saved agents, snapshots, truncated text."""
+
+import base64
+import json
+
+from smolnb import CodeAgent, tool
+from smolnb.models import TestModel
+from smolnb.persistence import RunStore
+from smolnb.redact import add_secret, redact
+
+KEY = "sk-proj-Zq8T3vX9mK2pL5nR7wY4bC6d"
+
+
+def slices(secret, n=8):
+    return {secret[i:i + n] for i in range(len(secret) - n + 1)}
+
+
+def test_a_saved_agent_keeps_no_key(tmp_path):
+    agent = CodeAgent(model=TestModel(), model_params={"api_key": KEY, "temperature": 0})
+    agent.save(tmp_path / "agent.json")
+    text = (tmp_path / "agent.json").read_text()
+    assert not any(s in text for s in slices(KEY))
+    saved = json.loads(text)
+    assert saved["model_params"]["temperature"] == 0
+    assert "api_key" not in saved["model_params"]
+
+
+def test_a_snapshot_stores_a_placeholder_for_a_variable_holding_a_secret(tmp_path):
+    add_secret(KEY)
+    store = RunStore(tmp_path / "runs.db")
+    model = TestModel([f"```python\ntoken = '{KEY}'\nheaders = {{'Authorization': 'Bearer ' + token}}\nn = 3\n```", "```python\nfinal_answer(n)\n```"])
+    result = CodeAgent(model=model, store=store).run("use the token")
+    assert result.output == 3
+    raw = (tmp_path / "runs.db").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("runs.db-*"))
+    decoded = b""
+    for event in store.events(result.run_id):
+        data = getattr(event, "data", None)
+        if data:
+            decoded += base64.b64decode(data)
+        missing = getattr(event, "missing", None)
+        if missing:
+            assert "secret" in " ".join(missing.values())
+    assert not any(s.encode() in raw + decoded for s in slices(KEY))
+
+
+def test_text_is_redacted_before_it_is_cut(tmp_path):
+    @tool
+    def leak(n: int) -> str:
+        """Return a long text with a key at the cut.
+
+        Args:
+            n: padding.
+        """
+        return "x" * n + KEY + "y" * 1000
+
+    add_secret(KEY)
+    model = TestModel(["```python\nprint(leak(490))\n```", "```python\nfinal_answer(1)\n```"])
+    store = RunStore(tmp_path / "runs.db")
+    agent = CodeAgent(model=model, tools=[leak], max_observation_chars=500, store=store)
+    agent.run("leak")
+    stored = (tmp_path / "runs.db").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("runs.db-*"))
+    sent = json.dumps(model.calls, default=str)  # what a provider would have received
+    leaked = [s for s in slices(KEY) if s.encode() in stored or s in sent]
+    assert not leaked, leaked
+    assert redact(KEY) == "[REDACTED]"
