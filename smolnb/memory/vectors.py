@@ -68,8 +68,10 @@ class SentenceTransformerEmbedder(Embedder):
     def __init__(self, model: str | None = None, device: str = "cpu") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from .._imports import import_whole
+
         try:
-            from sentence_transformers import SentenceTransformer
+            SentenceTransformer = import_whole("sentence_transformers").SentenceTransformer  # noqa: N806 - the class
         except ImportError as exc:
             raise MissingExtraError("memory", "sentence-transformers", "vector memory") from exc
         finally:
@@ -181,9 +183,11 @@ class LanceVectorStore(VectorStore):
 
     def __init__(self, path: str | Path, embedder: Embedder | None = None, table: str = "memories") -> None:
         _drop_shadowing_datasets()
+        from .._imports import import_whole
+
         try:
-            import lancedb
-            import pyarrow as pa
+            lancedb = import_whole("lancedb")
+            pa = import_whole("pyarrow")
         except ImportError as exc:
             raise MissingExtraError("memory", "lancedb", "vector memory") from exc
         self.path = Path(path).expanduser()

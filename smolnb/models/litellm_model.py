@@ -15,8 +15,10 @@ __all__ = ["LiteLLMModel", "flatten_content"]
 def _litellm() -> Any:
     # litellm otherwise tries to fetch a cost map from the internet on import.
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from .._imports import import_whole
+
     try:
-        import litellm
+        litellm = import_whole("litellm")  # an interrupt mid-import leaves nothing half made behind
     except ImportError as exc:  # pragma: no cover - litellm is a core dependency
         raise MissingExtraError("all", "litellm", "LiteLLMModel") from exc
     litellm.suppress_debug_info = True
