@@ -17,8 +17,9 @@ __all__ = ["import_whole"]
 
 
 def import_whole(name: str) -> types.ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
+    module = sys.modules.get(name)
+    if module is not None:  # (None there means "not installed": importlib raises ImportError)
+        return module
     before = set(sys.modules)
     try:
         return importlib.import_module(name)

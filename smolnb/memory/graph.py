@@ -345,7 +345,7 @@ def _entity(name: str) -> str:
 
 # A small, read-only subset of Cypher for the embedded graph, so the same simple queries work on
 # both backends: MATCH (a)-[r:TYPE]->(b) [WHERE ...] RETURN ... [LIMIT n]
-_NODE = r"\((\w+)(?::\w+)?(?:\s*\{\s*name\s*:\s*(\$\w+|'[^']*'|\"[^\"]*\")\s*\})?\)"
+_NODE = r"\((\w*)(?::\w+)?(?:\s*\{\s*name\s*:\s*(\$\w+|'[^']*'|\"[^\"]*\")\s*\})?\)"
 _QUERY = re.compile(
     rf"^\s*MATCH\s+{_NODE}(?:\s*-\[(\w*)(?::(\w+))?\]->\s*{_NODE})?\s*(?:WHERE\s+(?P<where>.*?))?\s*"
     r"RETURN\s+(?P<ret>.*?)(?:\s+LIMIT\s+(?P<limit>\d+))?\s*;?\s*$",
@@ -361,6 +361,9 @@ def _value(token: str, params: dict[str, Any]) -> Any:
         return params[token[1:]]
     if token[:1] in "'\"":
         return token[1:-1]
+    if token.startswith("[") and token.endswith("]"):
+        inner = token[1:-1].strip()
+        return [_value(t, params) for t in re.findall(r"'[^']*'|\"[^\"]*\"|\$\w+|[^,\s]+", inner)] if inner else []
     try:
         return json.loads(token)
     except json.JSONDecodeError:
@@ -409,12 +412,43 @@ def _get(expr: str, binding: dict[str, Any]) -> Any:
     return binding[var].get(prop) if prop else binding[var]
 
 
+_CLAUSE = re.compile(
+    r"^(?P<not>NOT\s+)?(?P<left>type\(\w+\)|\w+(?:\.\w+)?)\s*"
+    r"(?P<op>IS\s+NOT\s+NULL|IS\s+NULL|STARTS\s+WITH|ENDS\s+WITH|CONTAINS|IN|=~|<>|<=|>=|=|<|>)\s*(?P<right>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_SUPPORTED_WHERE = "=, <>, <, >, <=, >=, CONTAINS, STARTS WITH, ENDS WITH, IN [...], IS [NOT] NULL, NOT, joined by AND"
+
+
 def _where(where: str, binding: dict[str, Any], params: dict[str, Any]) -> bool:
-    for clause in re.split(r"\s+AND\s+", where, flags=re.IGNORECASE):
-        left, op, right = re.split(r"\s*(=|<>|CONTAINS)\s*", clause.strip(), maxsplit=1, flags=re.IGNORECASE)
-        got, want = _get(left, binding), _value(right, params)
-        ok = {"=": got == want, "<>": got != want}.get(op, isinstance(got, str) and str(want) in got)
-        if not ok:
+    if re.search(r"\s+OR\s+|\s+XOR\s+", where, re.IGNORECASE):
+        raise UserError(f"the networkx graph's WHERE does not support OR ({where!r}); it supports {_SUPPORTED_WHERE}. "
+                        "Run two queries, or use a Neo4j graph (neo4j://...) for full Cypher")  # fmt: skip
+    for clause in re.split(r"\s+AND\s+", where.strip(), flags=re.IGNORECASE):
+        found = _CLAUSE.match(clause.strip())
+        op = re.sub(r"\s+", " ", found.group("op").upper()) if found else ""
+        if not found or op == "=~":
+            raise UserError(f"the networkx graph's WHERE does not support {clause.strip()!r}; it supports {_SUPPORTED_WHERE}. "
+                            "Use a Neo4j graph (neo4j://...) for full Cypher")  # fmt: skip
+        got = _get(found.group("left"), binding)
+        right = found.group("right").strip()
+        if op in ("IS NULL", "IS NOT NULL"):
+            ok = (got is None) == (op == "IS NULL")
+        else:
+            want = _value(right, params)
+            if op == "IN":
+                ok = isinstance(want, list) and got in want
+            elif op in ("CONTAINS", "STARTS WITH", "ENDS WITH"):
+                test = {"CONTAINS": str.__contains__, "STARTS WITH": str.startswith, "ENDS WITH": str.endswith}[op]
+                ok = isinstance(got, str) and isinstance(want, str) and test(got, want)
+            elif op in ("=", "<>"):
+                ok = (got == want) == (op == "=")
+            else:
+                try:
+                    ok = {"<": got < want, ">": got > want, "<=": got <= want, ">=": got >= want}[op]
+                except TypeError:
+                    ok = False
+        if bool(found.group("not")) == ok:
             return False
     return True
 

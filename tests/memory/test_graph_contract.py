@@ -165,3 +165,28 @@ def test_a_missing_extra_names_the_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "lancedb", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'smolnb\[memory\]'"):
         LanceVectorStore(tmp_path / "v")
+
+
+WHERE_QUERIES = [
+    ("MATCH (a {name:'Heron'})-[r:LED_BY]->(b) WHERE b.name <> 'Zed' RETURN b.name AS lead", [{"lead": "Dana"}]),
+    ("MATCH (a {name:'Heron'})-[r:LED_BY]->(b) WHERE b.name STARTS WITH 'Da' RETURN b.name AS lead", [{"lead": "Dana"}]),
+    ("MATCH (a)-[r:USES]->(b) WHERE a.name = 'Heron' AND b.name IN ['GPU', 'TPU'] RETURN b.name AS x", [{"x": "GPU"}]),
+    ("MATCH (a)-[r:USES]->(b) WHERE b.name ENDS WITH 'PU' RETURN a.name AS a", [{"a": "Heron"}]),
+    ("MATCH (a)-[r:USES]->(b) WHERE b.name CONTAINS 'P' AND NOT b.name = 'TPU' RETURN b.name AS x", [{"x": "GPU"}]),
+]
+
+
+@pytest.mark.parametrize("cypher, rows", WHERE_QUERIES)
+def test_where_filters_answer_alike(graph, cypher, rows):
+    graph.add_fact("Heron", "LED_BY", "Dana")
+    graph.add_fact("Heron", "USES", "GPU")
+    assert graph.query(cypher) == rows
+
+
+def test_an_unsupported_clause_is_named(tmp_path):
+    from smolnb.errors import UserError
+
+    store = open_graph(f"networkx://{tmp_path}/kg.json")
+    store.add_fact("Heron", "USES", "GPU")
+    with pytest.raises(UserError, match=r"=~"):
+        store.query("MATCH (a)-[r:USES]->(b) WHERE b.name =~ 'G.*' RETURN b.name")
