@@ -628,6 +628,11 @@ def _split_credentials(uri: str) -> tuple[str, str | None, str | None]:
         return uri, None, None
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user, _, password = userinfo.partition(":")
+    if password:
+        from ..redact import add_secret
+
+        add_secret(unquote(password))  # redacted from the store, spans, logs and prompts from now on
+        add_secret(password)
     return urlunsplit(parts._replace(netloc=hostport)), unquote(user) or None, unquote(password) if password else None
 
 

@@ -190,3 +190,13 @@ def test_an_unsupported_clause_is_named(tmp_path):
     store.add_fact("Heron", "USES", "GPU")
     with pytest.raises(UserError, match=r"=~"):
         store.query("MATCH (a)-[r:USES]->(b) WHERE b.name =~ 'G.*' RETURN b.name")
+
+
+def test_a_password_in_a_graph_uri_becomes_a_known_secret():
+    from smolnb.redact import redact
+
+    secret = "Uq7-not-in-any-env-9xZ"
+    with pytest.raises((BackendError, UserError)) as failure:
+        open_graph(f"neo4j://neo4j:{secret}@127.0.0.1:1")  # nothing listens there
+    assert secret not in str(failure.value)
+    assert secret not in redact(f"connect with neo4j://neo4j:{secret}@host or {secret} alone")
