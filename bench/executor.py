@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from overhead import best_of  # noqa: E402 - the same timing as the framework bench (bench/ is on sys.path)
+
 from smolnb.errors import FinalAnswer  # noqa: E402
 from smolnb.executor import LocalExecutor, Policy, SubprocessExecutor  # noqa: E402
 
@@ -38,15 +40,6 @@ SNIPPETS = {
 
 def final(value):
     raise FinalAnswer(value)
-
-
-def best(fn, repeat: int = 7) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def median_step(ex, code: str = "x = 1", n: int = 300) -> float:
@@ -78,9 +71,9 @@ def main() -> None:
     print("\nCPU-bound snippets, time / plain exec (best of 7)")
     ratios = []
     for name, code in SNIPPETS.items():
-        plain = best(lambda: exec(compile(code, "<bench>", "exec"), {}))  # noqa: S102
-        ours = best(lambda: local.run(code))
-        boxed = best(lambda: box.run(code))
+        plain = best_of(lambda code=code: exec(compile(code, "<bench>", "exec"), {}))  # noqa: S102
+        ours = best_of(lambda code=code: local.run(code))
+        boxed = best_of(lambda code=code: box.run(code))
         assert local.run(code).error is None and box.run(code).error is None
         ratios.append(ours / plain)
         print(f"  {name:<18} exec {plain * 1e3:7.2f} ms   local {ours / plain:5.2f}x   sandbox {boxed / plain:5.2f}x")

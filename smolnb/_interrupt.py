@@ -1,5 +1,7 @@
-"""Raising an exception in another thread (at its next bytecode), without importing asyncio:
-the sandbox worker and the watchdog need only this."""
+"""Raising an exception in another thread, at its next bytecode.
+
+Without importing asyncio: the sandbox worker and the watchdog need only this.
+"""
 
 from __future__ import annotations
 

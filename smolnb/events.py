@@ -8,8 +8,8 @@ step, and a timestamp, and turns into plain JSON with `to_dict()`.
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache, lru_cache
 from typing import Any, ClassVar, Literal
 
 __all__ = [
@@ -60,7 +60,7 @@ class Event:
         return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
@@ -105,7 +105,8 @@ class ToolCall(Event):
     A call with side effects is recorded twice: `phase="started"` before it runs (so a crash
     in the middle is known), `phase="done"` after, with its result. `key` names the call within
     its step; `value` is the result as JSON when it has a small, safe form (a resumed run is
-    answered from it); `replayed` marks a call answered from such a record instead of run."""
+    answered from it); `replayed` marks a call answered from such a record instead of run.
+    """
 
     type: ClassVar[str] = "tool_call"
     name: str = ""

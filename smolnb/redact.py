@@ -115,6 +115,15 @@ def mask_uri_password(text: str) -> str:
     return _URI_PASSWORD.sub(mask, text)
 
 
+def storable(text: str) -> str:
+    """`text` as valid UTF-8 can hold it: a lone surrogate (from undecodable input) becomes U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def is_secret_name(name: str) -> bool:
     """Does a setting or variable called `name` hold a secret (`api_key`, `*_TOKEN`, `password`)?"""
     return bool(_SECRET_NAME.search(name)) or name.lower() in ("api_key", "apikey", "token", "password", "secret")

@@ -12,7 +12,7 @@ KEY = "sk-proj-Zq8T3vX9mK2pL5nR7wY4bC6d"
 
 
 def slices(secret, n=8):
-    return {secret[i:i + n] for i in range(len(secret) - n + 1)}
+    return {secret[i : i + n] for i in range(len(secret) - n + 1)}
 
 
 def test_a_saved_agent_keeps_no_key(tmp_path):
@@ -28,7 +28,12 @@ def test_a_saved_agent_keeps_no_key(tmp_path):
 def test_a_snapshot_stores_a_placeholder_for_a_variable_holding_a_secret(tmp_path):
     add_secret(KEY)
     store = RunStore(tmp_path / "runs.db")
-    model = TestModel([f"```python\ntoken = '{KEY}'\nheaders = {{'Authorization': 'Bearer ' + token}}\nn = 3\n```", "```python\nfinal_answer(n)\n```"])
+    model = TestModel(
+        [
+            f"```python\ntoken = '{KEY}'\nheaders = {{'Authorization': 'Bearer ' + token}}\nn = 3\n```",
+            "```python\nfinal_answer(n)\n```",
+        ]
+    )
     result = CodeAgent(model=model, store=store).run("use the token")
     assert result.output == 3
     raw = (tmp_path / "runs.db").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("runs.db-*"))

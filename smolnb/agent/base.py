@@ -11,18 +11,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..logs import logger
+from .. import tracing
 from .._sync import run_sync, workers
 from ..errors import BackendError, ModelError, ToolError, UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
-from ..tools.tool import _CALL_KEY
-from ..redact import is_secret_name, redact
-from .effects import Effects, pack_value
+from ..logs import logger
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
-from ..tools import Tool, ToolSet
-from .. import tracing
+from ..redact import is_secret_name, redact, storable
 from ..scheduling import scheduler
+from ..tools import Tool, ToolSet
+from ..tools.tool import _CALL_KEY
 from . import prompts
+from .effects import Effects, pack_value
 from .result import RunResult, Status
 
 __all__ = ["MultiStepAgent", "RunContext"]
@@ -156,7 +156,8 @@ class MultiStepAgent(ABC):
         priority: int | None = None,
     ) -> RunResult:
         """Run the agent on `task` (async). Many runs of one agent may go at once (each beyond the
-        first runs on a `clone()`); `priority` (default: the agent's) orders their model calls."""
+        first runs on a `clone()`); `priority` (default: the agent's) orders their model calls.
+        """
         task = normalize_task(task)
         if self._active:
             return await self.clone().arun(task, max_steps=max_steps, parent_run_id=parent_run_id, parent_step=parent_step,
@@ -205,7 +206,8 @@ class MultiStepAgent(ABC):
 
     async def _extract_facts(self, ctx: RunContext, output: Any) -> list[Any]:
         """Ask the model for the facts the run established (JSON), and store them with provenance.
-        A reply that is not the JSON asked for stores nothing and says so in the log."""
+        A reply that is not the JSON asked for stores nothing and says so in the log.
+        """
         messages: list[Message] = [{"role": "user", "content": prompts.EXTRACT_FACTS.format(task=ctx.task, answer=str(output)[:2000])}]
         step = Step(run_id=ctx.run_id, step=ctx.step, kind="final", start=time.time())
         try:
@@ -336,7 +338,8 @@ class MultiStepAgent(ABC):
 
     def fork(self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None) -> RunResult:
         """Start a new run from step `step` of a stored run, with this agent's model and tools
-        (and a new task, if given): "what if a bigger model had taken over at step 3?"."""
+        (and a new task, if given): "what if a bigger model had taken over at step 3?".
+        """
         return run_sync(self.afork(run_id, step=step, task=task, max_steps=max_steps, store=store))
 
     async def afork(self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None) -> RunResult:
@@ -567,7 +570,7 @@ class MultiStepAgent(ABC):
                 if timeout is not None:
                     try:
                         response = await asyncio.wait_for(self.model.agenerate(messages, **params), timeout)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         raise ModelError(f"{model_id} did not answer within {timeout:g} s (the scheduler's timeout for it: "
                                          f"scheduler.configure({model_id!r}, timeout=...) changes it)") from None  # fmt: skip
                 else:
@@ -628,13 +631,13 @@ class MultiStepAgent(ABC):
             positional = {names[i] if i < len(names) else f"arg{i}": a for i, a in enumerate(args)}
             record: dict[str, Any] = {"name": item.name, "version": item.version, "arguments": {**positional, **kwargs},
                                       "side_effects": effects}  # fmt: skip
-            record["key"] = ctx.effects.key(ctx.step, item.name, record["arguments"])
-            if effects:
+            if effects:  # a recorded effect: keyed, so a resumed run finds its record (pure tools need none)
+                record["key"] = ctx.effects.key(ctx.step, item.name, record["arguments"])
                 before = ctx.effects.take(record["key"])
                 if before is not None and not (before.phase != "done" and getattr(item, "idempotent", False)):
                     return self._answer_recorded(ctx, record, before)
                 self._record_call(ctx, {**record, "duration": 0.0}, None, phase="started")
-            token = _CALL_KEY.set(f"{ctx.run_id}/{record['key']}")
+            token = _CALL_KEY.set(f"{ctx.run_id}/{record['key']}" if effects else None)
             try:
                 value = item(*args, **kwargs)
             except Exception as exc:  # recorded as done (with its error), then raised as before
@@ -654,8 +657,10 @@ class MultiStepAgent(ABC):
 
     def _agent_function(self, ctx: RunContext, name: str, agent: MultiStepAgent) -> Callable[..., str]:
         def delegate(task: str) -> str:
-            if not isinstance(task, str) or not task.strip():
-                raise ToolError(f"{name}(task) needs the task as a non-empty string")
+            try:
+                task = normalize_task(task)
+            except UserError as exc:
+                raise ToolError(f"{name}(task): {exc}") from None
             start = time.perf_counter()
             parent_step = ctx.step
             ledger = {"name": name, "version": "agent", "arguments": {"task": task}, "side_effects": True}
@@ -745,7 +750,8 @@ def normalize_task(task: Any) -> str:
     """The task as clean text: bytes decoded as UTF-8, lone surrogates replaced, stripped.
 
     Raises `UserError` naming the problem for anything that is not text, bytes that are not
-    UTF-8, and an empty task."""
+    UTF-8, and an empty task.
+    """
     if isinstance(task, bytes | bytearray):
         try:
             task = bytes(task).decode("utf-8")
@@ -756,9 +762,7 @@ def normalize_task(task: Any) -> str:
             ) from None
     if not isinstance(task, str):
         raise UserError(f"the task must be text (str), not {type(task).__name__}: e.g. agent.run('What is 2**10?')")
-    if any("\ud800" <= c <= "\udfff" for c in task):
-        task = task.encode("utf-16", "surrogatepass").decode("utf-16", "replace")  # lone halves -> U+FFFD
-    task = task.strip()
+    task = storable(task).strip()  # lone surrogate halves -> U+FFFD
     if not task:
         raise UserError("the task is empty: pass the question or instruction as text, e.g. agent.run('What is 2**10?')")
     return task
@@ -785,7 +789,8 @@ def _parse_facts(text: str) -> list[tuple[str, str, str]]:
 
 def _parallel(calls: Any) -> list[Any]:
     """`parallel([(helper, "task"), (other, "task")])`: run helpers at the same time and return
-    their answers in order (a helper that fails gives its error message as its answer)."""
+    their answers in order (a helper that fails gives its error message as its answer).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     pairs = list(calls)
@@ -811,4 +816,4 @@ def _estimate_tokens(messages: list[Message]) -> int:
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     """Invocation parameters as JSON-friendly values (for the trace; never the API key)."""
     return {k: v if isinstance(v, (str, int, float, bool, type(None), list)) else repr(v)
-            for k, v in params.items() if "key" not in k.lower() and "token" != k.lower()}  # fmt: skip
+            for k, v in params.items() if "key" not in k.lower() and k.lower() != "token"}  # fmt: skip

@@ -10,11 +10,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import FinalAnswer, UserError, did_you_mean
-from ..events import Step
+from ..events import Snapshot, Step
 from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
-from ..executor.policy import AGENT_MODULE
-from ..events import Snapshot
 from ..executor.base import ExecResult, short_repr, unpickle_variables
+from ..executor.policy import AGENT_MODULE
 from . import prompts
 from .base import MultiStepAgent, RunContext, alone_on_loop, run_in_thread
 from .parsing import extract_code, split_thought
@@ -297,7 +296,8 @@ def describe_variables(namespace: dict[str, Any], *, skip: set[str] = frozenset(
     In full (name, type, shape or columns, a short repr): the names the task mentions, then data
     (DataFrames, arrays, lists, dicts), newest first. Other values (an unrelated `prime_count =
     168` would be taken for the answer) are listed by name only. Objects of the agent's own
-    classes are described by their type: their `__repr__` is the agent's code."""
+    classes are described by their type: their `__repr__` is the agent's code.
+    """
     mentioned = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", task))
     candidates = []
     for order, (name, value) in enumerate(list(namespace.items())):

@@ -220,8 +220,10 @@ class Worker:
 
 
 class _Unguarded:
-    """Plain `exec` with full builtins, for `SandboxExecutor(guard=False)`: only the kernel's
-    confinement and the parent's kill at the time limit apply."""
+    """Plain `exec` with full builtins, for `SandboxExecutor(guard=False)`.
+
+    Only the kernel's confinement and the parent's kill at the time limit apply.
+    """
 
     def __init__(self, timeout: float) -> None:
         import builtins
@@ -282,7 +284,8 @@ def _touched_names(code: str) -> tuple[set[str], set[str]]:
     """Names whose object the block may have changed in place.
 
     First set: `x[...] = `, `x.a = `, `x += `, `del x[...]`, `x.method(..., inplace=True)`.
-    Second: any method called on `x` (which changes lists, dicts, arrays in place)."""
+    Second: any method called on `x` (which changes lists, dicts, arrays in place).
+    """
     stored: set[str] = set()
     called: set[str] = set()
     try:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..errors import FinalAnswer, ToolError
 from ..redact import holds_secret
 from .policy import FILENAME, Policy
 
@@ -81,6 +82,25 @@ def unpickle_variables(blob: bytes) -> tuple[dict[str, Any], dict[str, str]]:
         except Exception as exc:  # noqa: BLE001 - e.g. a class defined by code that is gone
             failed[name] = f"(cannot be restored: {type(exc).__name__}: {exc})"
     return values, failed
+
+
+def call_provided(functions: dict[str, Callable[..., Any]], name: str, args: Any, kwargs: dict[str, Any]) -> tuple[str, Any]:
+    """Call a tool (or managed agent) for code in another process.
+
+    Returns `("ok", value)`, `("final", value)` when it called `final_answer`, or
+    `("error", message)` for the code to get as a ToolError.
+    """
+    fn = functions.get(name)
+    if fn is None:
+        return "error", f"the tool {name!r} was removed from this agent"
+    try:
+        return "ok", fn(*args, **kwargs)
+    except FinalAnswer as final:
+        return "final", final.value
+    except ToolError as exc:
+        return "error", str(exc)
+    except Exception as exc:  # noqa: BLE001 - reported to the code as a ToolError
+        return "error", f"{name} failed: {type(exc).__name__}: {exc}"
 
 
 def format_exception(exc: BaseException, code: str) -> str:

@@ -22,7 +22,7 @@ __all__ = ["Unsupported", "decode", "encode"]
 _MAX_DEPTH = 64
 
 
-class Unsupported(TypeError):
+class Unsupported(TypeError):  # noqa: N818 - reads as a sentence: "raise Unsupported('a set')"
     """The value has no encoding that is safe to decode in another process."""
 
 
@@ -62,7 +62,7 @@ def _enc(v: Any, blobs: list[bytes | memoryview], depth: int) -> Any:  # noqa: C
     if t is fractions.Fraction:
         return {"$": "fraction", "v": [str(v.numerator), str(v.denominator)]}
     if t is _dt.datetime or t is _dt.date or t is _dt.time:
-        if getattr(v, "tzinfo", None) is not None and v.tzinfo is not _dt.timezone.utc:
+        if getattr(v, "tzinfo", None) is not None and v.tzinfo is not _dt.UTC:
             raise Unsupported("a datetime with a time zone other than UTC")
         return {"$": t.__name__, "v": v.isoformat()}
     if t is _dt.timedelta:
@@ -119,8 +119,11 @@ def _enc_pandas(v: Any, blobs: list[bytes | memoryview]) -> Any:
 
 
 def _enc_numeric_frame(v: Any, blobs: list[bytes | memoryview]) -> Any:
-    """A DataFrame of plain numpy columns (numbers, bools, datetimes) and a RangeIndex: its
-    column buffers themselves, no Arrow conversion (a 40 MB frame: one copy each way)."""
+    """A DataFrame of plain numpy columns (numbers, bools, datetimes) and a RangeIndex.
+
+    It crosses as its column buffers themselves, with no Arrow conversion (a 40 MB frame: one
+    copy each way); None for any other frame.
+    """
     import numpy as np
     import pandas as pd
 

@@ -63,7 +63,8 @@ def writable(obj: Any, name: str) -> Any:
         raise PolicyError(f"setting {name!r} on smolnb's own {type(obj).__name__} is not allowed")
     elif SHARED.get(id(obj)) is obj:
         raise PolicyError(
-            f"setting {name!r} on a {type(obj).__name__} that a module shares with the whole process is not allowed; make your own"
+            f"setting {name!r} on a {type(obj).__name__} that a module shares with the whole process is not allowed; "
+            "make your own"
         )
     if name.startswith("_") and not created_by_agent(obj) and not agent_class(type(obj)):
         raise PolicyError(
@@ -91,7 +92,9 @@ class _TypeMeta(type):
         if len(args) == 3 and isinstance(args[2], dict):
             refused = _FINALIZERS & set(args[2])
             if refused:
-                raise PolicyError(f"a class with {', '.join(sorted(refused))} is not allowed: the host would run it later, unguarded")
+                raise PolicyError(
+                    f"a class with {', '.join(sorted(refused))} is not allowed: the host would run it later, unguarded"
+                )
         if cls is not safe_type:
             return super().__call__(*args, **kwargs)
         if len(args) == 1 and not kwargs:
@@ -101,8 +104,11 @@ class _TypeMeta(type):
 
 
 class safe_type(type, metaclass=_TypeMeta):  # noqa: N801 - stands for the builtin `type`
-    """The builtin `type` for agent code: `type(x)` as usual; `type(name, bases, ns)` refuses
-    finalizers; `class M(type)` makes metaclasses as usual."""
+    """The builtin `type` for agent code.
+
+    `type(x)` as usual; `type(name, bases, ns)` refuses finalizers; `class M(type)` makes
+    metaclasses as usual.
+    """
 
 
 # -- pattern matching ---------------------------------------------------------------------------
@@ -148,7 +154,8 @@ def checked_mul(a: Any, b: Any) -> Any:
     if ta is int and tb is int:
         if a.bit_length() + b.bit_length() > MAX_INT_BITS:
             raise PolicyError(
-                f"multiplying integers of {a.bit_length():,} and {b.bit_length():,} bits is refused (the result would be too large)"
+                f"multiplying integers of {a.bit_length():,} and {b.bit_length():,} bits is refused "
+                "(the result would be too large)"
             )
     elif (ta is int and tb in _SEQUENCES) or (tb is int and ta in _SEQUENCES):
         count, seq = (a, b) if ta is int else (b, a)
@@ -295,7 +302,9 @@ class _Depths:
                 if seen is not None and seen[0] is arg:
                     deepest = max(deepest, seen[1])
             if deepest >= _MAX_LAZY_DEPTH:
-                raise PolicyError(f"{factory.__name__}() nested over {_MAX_LAZY_DEPTH:,} deep is refused (it would crash the interpreter)")
+                raise PolicyError(
+                    f"{factory.__name__}() nested over {_MAX_LAZY_DEPTH:,} deep is refused (it would crash the interpreter)"
+                )
             value = factory(*args, **kwargs)
             if len(depths) > 200_000:
                 depths.clear()
@@ -416,14 +425,23 @@ def _wait(ready: Callable[[], bool], block: bool, timeout: float | None, error: 
         time.sleep(0.01)
 
 
-SAFE_QUEUE = {"Queue": Queue, "LifoQueue": LifoQueue, "PriorityQueue": PriorityQueue, "SimpleQueue": SimpleQueue, "Empty": Empty, "Full": Full}
+SAFE_QUEUE = {
+    "Queue": Queue,
+    "LifoQueue": LifoQueue,
+    "PriorityQueue": PriorityQueue,
+    "SimpleQueue": SimpleQueue,
+    "Empty": Empty,
+    "Full": Full,
+}
 
 
 # -- functions that change their argument --------------------------------------------------------
 
 
 def _guard_update_wrapper(real: Callable[..., Any]) -> Callable[..., Any]:
-    def update_wrapper(wrapper: Any, wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS, updated: Any = functools.WRAPPER_UPDATES) -> Any:
+    def update_wrapper(
+        wrapper: Any, wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS, updated: Any = functools.WRAPPER_UPDATES
+    ) -> Any:
         if tuple(assigned) != functools.WRAPPER_ASSIGNMENTS or tuple(updated) != functools.WRAPPER_UPDATES:
             raise PolicyError("update_wrapper/wraps with other attribute names than the defaults is not allowed")
         if not created_by_agent(wrapper):
@@ -480,8 +498,14 @@ DATA_WRITERS = frozenset(
 `to_csv()`, `to_json()`, `to_string()` ... return text and stay allowed)."""
 
 REFUSED_FUNCTIONS = {
-    "numpy": {"save", "savez", "savez_compressed", "savetxt", "load", "fromfile", "memmap", "genfromtxt", "loadtxt", "ctypeslib", "lib"},
-    "pandas": {"read_pickle", "to_pickle", "HDFStore", "ExcelWriter", "read_hdf", "eval", "read_sql", "read_sql_query", "read_sql_table", "read_clipboard"},
+    "numpy": {
+        "save", "savez", "savez_compressed", "savetxt", "load", "fromfile", "memmap", "genfromtxt", "loadtxt",
+        "ctypeslib", "lib",
+    },
+    "pandas": {
+        "read_pickle", "to_pickle", "HDFStore", "ExcelWriter", "read_hdf", "eval", "read_sql", "read_sql_query",
+        "read_sql_table", "read_clipboard",
+    },
     "typing": {"get_type_hints", "ForwardRef"},
     "calendar": {"setfirstweekday"},  # module state for every caller: use calendar.Calendar(firstweekday=...)
 }  # fmt: skip
@@ -556,6 +580,17 @@ def _shared_instance(value: Any) -> bool:
 _REGEX_CALLS = frozenset({"match", "search", "fullmatch", "sub", "subn", "split", "findall", "finditer", "compile"})
 
 
+def _within_deadline(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`fn(...)` of the `regex` engine, given the block's remaining time as its timeout."""
+    from .deadline import remaining
+
+    kwargs.setdefault("timeout", remaining())
+    try:
+        return fn(*args, **kwargs)
+    except TimeoutError:
+        raise PolicyError("the regular expression ran past the time limit (catastrophic backtracking?)") from None
+
+
 def _timed_regex(key: str, real: Callable[..., Any]) -> Callable[..., Any]:
     """`re.<key>` run by the `regex` engine with a timeout, so backtracking cannot outlive the limit."""
     engine = _deadline_regex()
@@ -565,16 +600,10 @@ def _timed_regex(key: str, real: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(real)
     def timed(*args: Any, **kwargs: Any) -> Any:
-        from .deadline import remaining
-
         args = tuple(a._p if isinstance(a, _TimedPattern) else a for a in args)
         if key == "compile":
             return _TimedPattern(fn(*args, **kwargs))
-        kwargs.setdefault("timeout", remaining())
-        try:
-            return fn(*args, **kwargs)
-        except TimeoutError:
-            raise PolicyError("the regular expression ran past the time limit (catastrophic backtracking?)") from None
+        return _within_deadline(fn, *args, **kwargs)
 
     return timed
 
@@ -595,35 +624,14 @@ class _TimedPattern:
     def __repr__(self) -> str:
         return f"re.compile({self._p.pattern!r})"
 
-    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        from .deadline import remaining
 
-        kwargs.setdefault("timeout", remaining())
-        try:
-            return getattr(self._p, name)(*args, **kwargs)
-        except TimeoutError:
-            raise PolicyError("the regular expression ran past the time limit (catastrophic backtracking?)") from None
+def _timed_method(name: str) -> Callable[..., Any]:
+    def method(self: _TimedPattern, *args: Any, **kwargs: Any) -> Any:
+        return _within_deadline(getattr(self._p, name), *args, **kwargs)
 
-    def match(self, *a: Any, **k: Any) -> Any:
-        return self._call("match", *a, **k)
+    method.__name__ = name
+    return method
 
-    def search(self, *a: Any, **k: Any) -> Any:
-        return self._call("search", *a, **k)
 
-    def fullmatch(self, *a: Any, **k: Any) -> Any:
-        return self._call("fullmatch", *a, **k)
-
-    def sub(self, *a: Any, **k: Any) -> Any:
-        return self._call("sub", *a, **k)
-
-    def subn(self, *a: Any, **k: Any) -> Any:
-        return self._call("subn", *a, **k)
-
-    def split(self, *a: Any, **k: Any) -> Any:
-        return self._call("split", *a, **k)
-
-    def findall(self, *a: Any, **k: Any) -> Any:
-        return self._call("findall", *a, **k)
-
-    def finditer(self, *a: Any, **k: Any) -> Any:
-        return self._call("finditer", *a, **k)
+for _name in _REGEX_CALLS - {"compile"}:
+    setattr(_TimedPattern, _name, _timed_method(_name))

@@ -13,9 +13,9 @@ from typing import Any
 
 from ..errors import ExecutionTimeout, FinalAnswer, PolicyError, ToolError
 from . import deadline, guards
-from .budget import budget
 from .base import ExecResult, Executor, format_exception, format_syntax_error, pickle_variables, short_repr
-from .policy import AGENT_MODULE, Policy, PolicyAbort
+from .budget import budget
+from .policy import AGENT_MODULE, FORBIDDEN_MODULES, Policy, PolicyAbort
 from .watchdog import watchdog
 
 ExecutionTimeout.hook = deadline.on_timeout
@@ -77,7 +77,8 @@ class LocalExecutor(Executor):
 
     def set_functions(self, functions: dict[str, Callable[..., Any]]) -> None:
         """Tools, managed agents and `final_answer`: in the code's namespace while a block runs
-        (a tool removed mid-run answers that it was removed), never left in a shared one."""
+        (a tool removed mid-run answers that it was removed), never left in a shared one.
+        """
         removed = {name: _removed(name) for name in set(self._functions) - set(functions) if not name.startswith("_removed")}
         self._functions = {**removed, **functions}
         self._provided = frozenset(functions)
@@ -210,7 +211,8 @@ class LocalExecutor(Executor):
 
     def close(self) -> None:
         """Drop a namespace of the executor's own under the time limit (finalizers and generators'
-        `finally` blocks are the code's own and run when it goes)."""
+        `finally` blocks are the code's own and run when it goes).
+        """
         if not self._owned:
             return
         ns = self.namespace
@@ -243,7 +245,8 @@ class LocalExecutor(Executor):
         Modules become policy views (or refusals, when not authorized), so `os.system` is not
         one name away; IPython's own `open` (and any alias of a guarded builtin) becomes the
         guarded one; functions, classes and objects of refused modules (`system`, `Path`,
-        `get_ipython`, a `Path` instance) become refusals."""
+        `get_ipython`, a `Path` instance) become refusals.
+        """
         shielded = {}
         guarded_open = self._builtins["open"]
         for name, value in ns.items():
@@ -323,8 +326,6 @@ def _owner_module(value: Any) -> str | None:
 
 
 def _is_refused_module(name: str) -> bool:
-    from .policy import FORBIDDEN_MODULES
-
     parts = name.split(".")
     return any(".".join(parts[: i + 1]) in FORBIDDEN_MODULES for i in range(len(parts))) or name in ("posix", "nt", "io", "_io")
 
@@ -350,7 +351,8 @@ def _message(exc: BaseException) -> str:
 def _set_handled(exc: BaseException | None) -> None:
     """Put back the exception the caller was handling. A timeout raised from the trace function
     inside a `with` block's `__exit__` can leave CPython 3.11's handled-exception slot holding it
-    after the block has unwound, so later errors in the kernel would show it as their context."""
+    after the block has unwound, so later errors in the kernel would show it as their context.
+    """
     import ctypes
 
     setter = ctypes.pythonapi.PyErr_SetHandledException

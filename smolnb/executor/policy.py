@@ -396,7 +396,8 @@ class _SafeFormatter:
 
     It does not derive from the real `string.Formatter` (whose `get_field` walks attributes
     unchecked and would be one `type.mro()` away), and a subclass that overrides a method
-    still reaches attributes only through the guarded `getattr`."""
+    still reaches attributes only through the guarded `getattr`.
+    """
 
     def format(self, format_string: str, /, *args: Any, **kwargs: Any) -> str:
         return self.vformat(format_string, args, kwargs)
@@ -565,7 +566,8 @@ def checked_handler(kind: Any) -> Any:
     """The class (or tuple) of an `except` clause, refused if it would catch a timeout.
 
     A tuple is read as CPython reads it (its real items, nested tuples too), not through a
-    subclass's `__iter__`; the handler gets a plain copy."""
+    subclass's `__iter__`; the handler gets a plain copy.
+    """
     if isinstance(kind, tuple):
         items = tuple(checked_handler(tuple.__getitem__(kind, i)) for i in range(tuple.__len__(kind)))
         return items

@@ -66,7 +66,9 @@ class _Unpickler(pickle.Unpickler):
         from .policy import DEFAULT_IMPORTS
 
         policy = _policy()
-        if module == "builtins" or not (policy.is_allowed_module(module) or module.split(".")[0] in _DATA_ROOTS | DEFAULT_IMPORTS):
+        if module == "builtins" or not (
+            policy.is_allowed_module(module) or module.split(".")[0] in _DATA_ROOTS | DEFAULT_IMPORTS
+        ):
             raise pickle.UnpicklingError(f"refused to load {module}.{name}: only data types may be restored")
         if name.startswith("_") or name in _REFUSED_CLASSES:
             raise pickle.UnpicklingError(f"refused to load {module}.{name}")

@@ -33,10 +33,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendError, FinalAnswer, ToolError, UserError
+from ..errors import BackendError, UserError
 from . import wire
-from .base import ExecResult, Executor, pickle_variables
+from .base import ExecResult, Executor, call_provided, pickle_variables
 from .codec import Unsupported, encode
+from .local import _SESSION_NAMES
 from .policy import Policy
 
 __all__ = ["SandboxExecutor", "SandboxUnavailable", "sandbox_layers"]
@@ -128,7 +129,9 @@ class _Worker:
             "PYTHONNOUSERSITE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
             "SMOLNB_SANDBOX_PATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),
             "SMOLNB_SANDBOX_LIBS": ",".join(f"{k}={v}" for k, v in _libraries().items()),
-            "SMOLNB_SANDBOX_LAYERS": ",".join(f"{k}={'on' if v == 'on' else 'off'}" for k, v in self.layers.items() if k != "seccomp-worker"),
+            "SMOLNB_SANDBOX_LAYERS": ",".join(
+                f"{k}={'on' if v == 'on' else 'off'}" for k, v in self.layers.items() if k != "seccomp-worker"
+            ),
         }  # fmt: skip
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine facts, not secrets
             if key in os.environ:
@@ -139,8 +142,8 @@ class _Worker:
             from sandlock.sandbox import StdioMode
 
             self.sandbox = Sandbox(
-                fs_readable=sorted({*_read_paths(), *read_paths}), fs_writable=[self.scratch], cwd=self.scratch, clean_env=True, env=env,
-                max_memory=memory_mb << 20, max_open_files=256,
+                fs_readable=sorted({*_read_paths(), *read_paths}), fs_writable=[self.scratch], cwd=self.scratch,
+                clean_env=True, env=env, max_memory=memory_mb << 20, max_open_files=256,
             )  # fmt: skip
             self.proc = self.sandbox.popen(argv, stdin=StdioMode.PIPED, stdout=StdioMode.PIPED, stderr=StdioMode.INHERIT)
             self.fd_in, self.fd_out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
@@ -235,7 +238,8 @@ class _Pool:
 
     sandlock's children get SIGKILL when the thread that spawned them ends (PDEATHSIG follows
     the thread), so workers are spawned by a thread that lives as long as the process, never
-    by a run's short-lived worker thread."""
+    by a run's short-lived worker thread.
+    """
 
     def __init__(self, size: int = 1) -> None:
         self.size = size
@@ -425,8 +429,11 @@ class SandboxExecutor(Executor):
         return {}
 
     def _push(self, worker: _Worker, code: str) -> None:
-        """Send what the worker lacks: pending values, and the namespace's variables that the
-        code of this executor names (this block's and earlier ones'), new or rebound since sent."""
+        """Send what the worker lacks.
+
+        That is: pending values, and the namespace's variables that the code of this executor
+        names (this block's and earlier ones'), new or rebound since they were sent.
+        """
         values = dict(self._pending)
         self._pending = {}
         if self.namespace is not None:
@@ -435,7 +442,7 @@ class SandboxExecutor(Executor):
                 if name not in self.namespace:
                     continue
                 value = self.namespace[name]
-                if name.startswith("_") or name in self._functions or name in _SESSION or _not_data(value):
+                if name.startswith("_") or name in self._functions or name in _SESSION_NAMES or _not_data(value):
                     continue
                 if self._sent.get(name) != id(value):
                     values[name] = value
@@ -506,7 +513,9 @@ class SandboxExecutor(Executor):
             result.error_kind = "exception"
         if result.is_final:
             try:
-                result.final_value = wire.unpack_value(message.get("final"), blobs) if message.get("final") is not None else result.final_repr
+                result.final_value = (
+                    wire.unpack_value(message.get("final"), blobs) if message.get("final") is not None else result.final_repr
+                )
             except (Unsupported, ValueError, TypeError, KeyError):
                 result.final_value = result.final_repr
         changed = message.get("changed") or {}
@@ -535,11 +544,7 @@ class SandboxExecutor(Executor):
         return result
 
     def _answer_call(self, worker: _Worker, message: dict[str, Any], blobs: list[bytearray]) -> None:
-        name = message.get("name")
-        fn = self._functions.get(name) if isinstance(name, str) else None
-        if fn is None:
-            worker.send({"op": "reply", "ok": False, "error": f"the tool {name!r} was removed from this agent"})
-            return
+        name = str(message.get("name"))
         try:
             args = wire.unpack_value(message.get("args"), blobs)
             kwargs = wire.unpack_value(message.get("kwargs"), blobs)
@@ -548,18 +553,11 @@ class SandboxExecutor(Executor):
         except (Unsupported, ValueError, TypeError, KeyError, IndexError) as exc:
             worker.send({"op": "reply", "ok": False, "error": f"{name}: the arguments could not be read ({exc})"})
             return
-        try:
-            value = fn(*args, **kwargs)
-        except FinalAnswer as final:
-            self._reply(worker, final.value, final=True)
-            return
-        except ToolError as exc:
-            worker.send({"op": "reply", "ok": False, "error": str(exc)})
-            return
-        except Exception as exc:  # noqa: BLE001 - reported to the code as a ToolError
-            worker.send({"op": "reply", "ok": False, "error": f"{name} failed: {type(exc).__name__}: {exc}"})
-            return
-        self._reply(worker, value)
+        outcome, value = call_provided(self._functions, name, args, kwargs)
+        if outcome == "error":
+            worker.send({"op": "reply", "ok": False, "error": value})
+        else:
+            self._reply(worker, value, final=outcome == "final")
 
     def _reply(self, worker: _Worker, value: Any, *, final: bool = False) -> None:
         blobs: list[Any] = []
@@ -602,9 +600,6 @@ class SandboxExecutor(Executor):
             return blob, {**missing, **more}
 
 
-_SESSION = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
-
-
 def _names_in(code: str) -> set[str]:
     import ast
 
@@ -615,7 +610,11 @@ def _names_in(code: str) -> set[str]:
 
 
 def _not_data(value: Any) -> bool:
-    return isinstance(value, types.ModuleType | types.FunctionType | types.BuiltinFunctionType | type) or callable(value) and not hasattr(value, "shape")
+    return (
+        isinstance(value, types.ModuleType | types.FunctionType | types.BuiltinFunctionType | type)
+        or callable(value)
+        and not hasattr(value, "shape")
+    )
 
 
 def _text(value: Any) -> str:

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import BackendError, FinalAnswer, ToolError
-from .base import ExecResult, Executor
+from ..errors import BackendError
+from .base import ExecResult, Executor, call_provided
 from .policy import Policy
 
 __all__ = ["SubprocessExecutor"]
@@ -45,7 +45,8 @@ def _read_exact(stream: Any, size: int) -> bytes:
 
 def receive(stream: Any, *, trusted: bool = False) -> Any:
     """One message. The parent reads the worker's (which the code may control) with the data-only
-    unpickler; the worker reads the parent's with plain pickle."""
+    unpickler; the worker reads the parent's with plain pickle.
+    """
     (size,) = _HEADER.unpack(_read_exact(stream, _HEADER.size))
     data = _read_exact(stream, size)
     if trusted:
@@ -197,20 +198,15 @@ class SubprocessExecutor(Executor):
                 send(proc.stdin, self._call(message["name"], message["args"], message["kwargs"]))
 
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        fn = self._functions.get(name)
-        if fn is None:
-            return {"op": "reply", "ok": False, "error": f"the tool {name!r} was removed from this agent"}
+        outcome, value = call_provided(self._functions, name, args, kwargs)
+        if outcome == "error":
+            return {"op": "reply", "ok": False, "error": value}
         try:
-            value = fn(*args, **kwargs)
             pickle.dumps(value)
-        except FinalAnswer as final:
-            return {"op": "reply", "ok": False, "final": True, "value": final.value}
-        except ToolError as exc:
-            return {"op": "reply", "ok": False, "error": str(exc)}
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - PicklingError, TypeError, AttributeError, ...
             return {"op": "reply", "ok": False, "error": f"{name} returned a value that cannot cross processes: {exc}"}
-        except Exception as exc:  # noqa: BLE001 - reported to the code as a ToolError
-            return {"op": "reply", "ok": False, "error": f"{name} failed: {type(exc).__name__}: {exc}"}
+        if outcome == "final":
+            return {"op": "reply", "ok": False, "final": True, "value": value}
         return {"op": "reply", "ok": True, "value": value}
 
     def _kill(self) -> int | None:

@@ -19,7 +19,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def _question_kept(lines: list[str]) -> list[str]:
     """`%agent memory search How many GPUs?`: IPython would take the trailing `?` as a help
-    request; for %agent it is part of the question, so the line becomes an explicit call."""
+    request; for %agent it is part of the question, so the line becomes an explicit call.
+    """
     out = []
     for line in lines:
         stripped = line.strip()

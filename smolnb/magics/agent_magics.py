@@ -166,7 +166,8 @@ class AgentMagics(Magics):
 
     def _run_in_background(self, agent: Any, task: str, output: str | None) -> None:
         """Start the run on its own thread and return: the kernel answers other cells meanwhile,
-        the trace under this cell keeps updating, and `_agent` / `-o` are set when it ends."""
+        the trace under this cell keeps updating, and `_agent` / `-o` are set when it ends.
+        """
         import threading
 
         from ..widgets import TraceView
@@ -251,7 +252,8 @@ class AgentMagics(Magics):
 
     def _session_memory(self, quiet: bool = False) -> Any:
         """The session's Memory, opened on first use. With `quiet`, a memory that cannot open is
-        reported and the run goes on without it; otherwise the error is raised."""
+        reported and the run goes on without it; otherwise the error is raised.
+        """
         uris = (self.graph, self.vectors)
         if self._memory is not None and self._memory_uris == uris:
             return self._memory
@@ -305,7 +307,8 @@ class AgentMagics(Magics):
 
     def _show_live(self, agent: Any) -> tuple[Any, Any]:
         """The live trace widget under the cell, fed by the agent's events: (widget, display
-        handle), or (None, None) in a terminal."""
+        handle), or (None, None) in a terminal.
+        """
         live = self._live_widget()
         if live is None:
             return None, None

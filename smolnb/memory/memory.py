@@ -1,5 +1,6 @@
 """`Memory`: a knowledge graph and a vector store, as tools for the agent and as memory that
-outlives the kernel."""
+outlives the kernel.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import re
 import time
 from typing import Any
 
-from ..logs import logger
 from .. import tracing
 from ..errors import BackendError, UserError
+from ..logs import logger
 from .graph import Fact, GraphStore, open_graph
 from .vectors import Embedder, MemoryItem, VectorStore, open_vectors
 
@@ -44,7 +45,8 @@ class Memory:
                  provenance: dict[str, Any] | None = None, functional: bool = False) -> list[str]:  # fmt: skip
         """Store a text and/or facts (subject, relation, object); returns the ids stored. Facts
         stored with a text point to it (`item_id` in their provenance), so recall can follow the
-        graph back to the text a fact came from."""
+        graph back to the text a fact came from.
+        """
         if text is None and not facts:
             raise UserError("remember() needs a text, facts=[(subject, relation, object), ...], or both")
         if text is None:
@@ -55,7 +57,8 @@ class Memory:
     def remember_many(self, texts: list[str], *, facts: list[list[tuple[str, str, str]]] | None = None, source: str = "",
                       provenance: dict[str, Any] | None = None, functional: bool = False) -> list[str]:  # fmt: skip
         """Store many texts at once (embedded in batches), each with its own facts; returns the
-        ids of the texts and then of the facts."""
+        ids of the texts and then of the facts.
+        """
         if facts is not None and len(facts) != len(texts):
             raise UserError(f"remember_many: {len(texts)} texts but {len(facts)} lists of facts; give one list per text")
         meta = {"time": time.time(), "source": source, **(provenance or {})}
@@ -75,7 +78,8 @@ class Memory:
     def recall(self, query: str, k: int = 5, *, budget_tokens: int | None = None, run_id: str | None = None) -> list[MemoryItem]:
         """The memories most relevant to `query`: vector + full-text search of texts, and the graph
         around the entities the query names (up to two hops, each fact leading back to the text it
-        came from), fused by reciprocal rank and cut to `budget_tokens`."""
+        came from), fused by reciprocal rank and cut to `budget_tokens`.
+        """
         if not query or not query.strip():
             return []
         with tracing.span("memory.recall", "RETRIEVER", run_id, **{"input.value": query, "smolnb.k": k}):
@@ -239,7 +243,8 @@ class Memory:
 
 def is_knowledge(item: MemoryItem) -> bool:
     """May `item` be told to a later run as a memory? Not a run's own answer, nor a fact a
-    model extracted from one, until the user confirms it (`verified`)."""
+    model extracted from one, until the user confirms it (`verified`).
+    """
     meta = item.provenance or {}
     if meta.get("verified"):
         return True

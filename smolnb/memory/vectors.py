@@ -110,7 +110,8 @@ class SentenceTransformerEmbedder(Embedder):
 
 def _drop_shadowing_datasets() -> None:
     """A folder named `datasets/` in the working directory (this project has one) is importable as a
-    namespace package and shadows Hugging Face's `datasets`; libraries that probe for it then break."""
+    namespace package and shadows Hugging Face's `datasets`; libraries that probe for it then break.
+    """
     import sys
 
     module = sys.modules.get("datasets")
@@ -239,7 +240,8 @@ class LanceVectorStore(VectorStore):
 
     def _commit(self, rows: list[dict[str, Any]], fresh: bool) -> None:
         """Write rows; a commit that loses a race with another process's commit is tried again
-        (a failed commit wrote nothing, so trying again neither loses nor duplicates)."""
+        (a failed commit wrote nothing, so trying again neither loses nor duplicates).
+        """
         for attempt in range(12):
             try:
                 if fresh:
@@ -259,7 +261,8 @@ class LanceVectorStore(VectorStore):
 
     def _maintain(self) -> None:
         """Create the indexes the table's size calls for, and fold new rows into them. Another
-        process doing the same at the same moment makes this one give way until the next check."""
+        process doing the same at the same moment makes this one give way until the next check.
+        """
         try:
             self._maintain_indexes()
         except Exception as exc:  # noqa: BLE001 - a commit conflict with another writer; searches still work, flat

@@ -20,7 +20,7 @@ from typing import Any
 from ..config import home
 from ..errors import BackendError, UserError, did_you_mean
 from ..events import Event, ModelCall, RunEnd, RunStart, Step, ToolCall, event_from_dict
-from ..redact import redact
+from ..redact import redact, storable
 
 __all__ = ["RunRecord", "RunStore", "default_store"]
 
@@ -66,13 +66,9 @@ CHECKPOINT_EVERY = 1000  # commits between WAL checkpoints, run on a thread (SQL
 
 def _json(value: Any) -> str:
     """JSON for a row, with secrets redacted (API keys never reach the database), as text
-    SQLite can hold: a lone surrogate (code that printed one) becomes U+FFFD."""
-    text = redact(json.dumps(value, default=repr, ensure_ascii=False))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
+    SQLite can hold: a lone surrogate (code that printed one) becomes U+FFFD.
+    """
+    return storable(redact(json.dumps(value, default=repr, ensure_ascii=False)))
 
 
 @dataclass
@@ -322,7 +318,8 @@ class RunStore:
 
     def prune(self, *, keep: int | None = None, older_than_days: float | None = None) -> int:
         """Delete old runs: all but the newest `keep`, and/or those older than `older_than_days`.
-        Returns how many top-level runs went."""
+        Returns how many top-level runs went.
+        """
         doomed: set[str] = set()
         conn = self._connect()
         if keep is not None:

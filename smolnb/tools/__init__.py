@@ -1,7 +1,7 @@
 """Tools: `@tool`, `Tool`, and the set an agent holds."""
 
-from .tool import FunctionTool, Tool, current_call_key, tool
 from .registry import ToolRegistry, ToolResolutionError, breaking_changes, parse_pin, registry
+from .tool import FunctionTool, Tool, current_call_key, tool
 from .toolset import ToolSet, as_tool
 
 __all__ = [

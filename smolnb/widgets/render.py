@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import html
 import time
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage, calls_note, counted

@@ -93,7 +93,11 @@ def test_a_huge_reply_is_handled(tmp_path):
 
 
 def test_surrogates_in_code_output_and_replies_are_stored(tmp_path):
-    agent = agent_for(tmp_path, "Thought: caf\udce9\n```python\nprint('caf\\udce9')\nx = '\\ud800'\n```", "```python\nfinal_answer('4\\udce9')\n```")
+    agent = agent_for(
+        tmp_path,
+        "Thought: caf\udce9\n```python\nprint('caf\\udce9')\nx = '\\ud800'\n```",
+        "```python\nfinal_answer('4\\udce9')\n```",
+    )
     result = agent.run("What is 2 + 2?")
     assert result.status == "success" and result.output.startswith("4")
     assert statuses(tmp_path) == ["success"]

@@ -108,7 +108,11 @@ def world() -> dict:
         "json": json.dumps({"a": [1, 2]}),
         "json_sep": json.JSONEncoder.item_separator,
         "formatter": (string.Formatter.get_field, policy._SafeFormatter.__dict__.get("get_field")),
-        "wrapper": (functools.update_wrapper, functools.wraps, functools.reduce.__dict__ if hasattr(functools.reduce, "__dict__") else None),
+        "wrapper": (
+            functools.update_wrapper,
+            functools.wraps,
+            functools.reduce.__dict__ if hasattr(functools.reduce, "__dict__") else None,
+        ),
         "queue": (queue.Queue.get, guards.Queue.get),
         "random": random.getstate(),
         "calendar": calendar.firstweekday(),
@@ -139,7 +143,9 @@ def namespace_for(group: str) -> dict | None:
 
 
 # the subprocess executor shares no namespace, so the namespace attempts run on the other two
-CASES = [(kind, name) for name in sorted(ALL) for kind in KINDS if not (kind == "subprocess" and GROUP[name] == "namespace_builtins")]
+CASES = [
+    (kind, name) for name in sorted(ALL) for kind in KINDS if not (kind == "subprocess" and GROUP[name] == "namespace_builtins")
+]
 
 
 @pytest.mark.parametrize("kind, name", CASES)
@@ -161,7 +167,9 @@ def test_attack_is_refused_or_contained(kind, name, tmp_path):
         if result.error_kind == "timeout":
             assert name in HANGS, f"{name} hung: {result.error}"
         if result.error_kind == "policy":
-            assert any(w in result.error for w in ("not allowed", "refused", "reserved", "not available", "not an authorized", "must be")), result.error
+            assert any(
+                w in result.error for w in ("not allowed", "refused", "reserved", "not available", "not an authorized", "must be")
+            ), result.error
         # what the host does with the run afterwards stays bounded too
         start = time.monotonic()
         blob, _missing = ex.snapshot()

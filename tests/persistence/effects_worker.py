@@ -7,6 +7,7 @@ server, until killed (used by test_effects_crash.py and bench/state.py).
 import os
 import sys
 import time
+from pathlib import Path
 
 from smolnb import CodeAgent, tool
 from smolnb.models import OpenAIAPIModel
@@ -28,7 +29,7 @@ def make_agent(base_url: str, store_path: str, effects_dir: str) -> CodeAgent:
             text: The line.
         """
         key = current_call_key()
-        lines = open(log_path).read().splitlines() if os.path.exists(log_path) else []
+        lines = Path(log_path).read_text().splitlines() if os.path.exists(log_path) else []
         if not any(line.endswith(f"|{key}") for line in lines):
             with open(log_path, "a") as f:
                 f.write(f"{text}|{key}\n")
@@ -56,7 +57,9 @@ def make_agent(base_url: str, store_path: str, effects_dir: str) -> CodeAgent:
         return OpenAIAPIModel("scripted", api_base=base_url, api_key="sk-effects-test", max_retries=0)
 
     helper = CodeAgent(model=model(), name="helper", description="Says hi.", store=RunStore(store_path), max_steps=3)
-    return CodeAgent(model=model(), tools=[append_line, send_mail], managed_agents=[helper], store=RunStore(store_path), max_steps=8)
+    return CodeAgent(
+        model=model(), tools=[append_line, send_mail], managed_agents=[helper], store=RunStore(store_path), max_steps=8
+    )
 
 
 if __name__ == "__main__":

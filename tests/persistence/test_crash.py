@@ -3,10 +3,6 @@ model call. The model is a scripted OpenAI-compatible server that counts its cal
 
 import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,13 +12,11 @@ from smolnb.models import LiteLLMModel
 from smolnb.persistence import RunStore
 from tests.openai_server import ScriptedOpenAIServer, completion
 
+from .killing import kill_after, step_of
+
 KILLS = int(os.environ.get("SMOLNB_CRASH_KILLS", "20"))
 STEPS = [f"Thought: count.\n```python\nimport time\nx{i} = {i}\ntime.sleep(0.03)\nprint(x{i})\n```" for i in range(4)]
 STEPS.append("Thought: done.\n```python\nimport time\ntime.sleep(0.3)\nfinal_answer(sum(range(5)))\n```")
-
-
-def step_of(body):
-    return sum(1 for m in body["messages"] if m["role"] == "assistant")
 
 
 @pytest.fixture
@@ -46,16 +40,7 @@ def test_sigkill_then_resume(server, tmp_path, attempt):
     kill_at = rng.randint(1, len(STEPS))  # after the k-th model request...
     delay = rng.uniform(0, 0.12)  # ...plus a random moment (in the call, the code, the store write)
     store_path = tmp_path / "runs.db"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("crash_worker.py")), server.base_url, str(store_path)], env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while len(server.requests) < kill_at and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
+    kill_after(server, Path(__file__).with_name("crash_worker.py"), [server.base_url, str(store_path)], kill_at, delay)
     before = [step_of(r["body"]) for r in server.requests]
     store = RunStore(store_path)
     [record] = store.runs()

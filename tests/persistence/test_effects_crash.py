@@ -7,10 +7,6 @@ have run); no completed model call is asked again."""
 
 import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +15,7 @@ from smolnb.persistence import RunStore
 from tests.openai_server import ScriptedOpenAIServer, completion
 
 from .effects_worker import make_agent
+from .killing import kill_after, step_of
 
 KILLS = int(os.environ.get("SMOLNB_EFFECT_KILLS", "30"))
 MAIN = [
@@ -33,10 +30,6 @@ HELPER = "Thought: hi.\n```python\nimport time\ntime.sleep(0.05)\nfinal_answer('
 def who(body):
     first = next(m["content"] for m in body["messages"] if m["role"] == "user")
     return "helper" if "helper task" in first else "main"
-
-
-def step_of(body):
-    return sum(1 for m in body["messages"] if m["role"] == "assistant")
 
 
 @pytest.fixture
@@ -59,17 +52,8 @@ def kill_and_resume(server, tmp_path, seed):
     kill_at = rng.randint(1, len(MAIN) + 1)  # after the k-th model request (the helper's included)...
     delay = rng.uniform(0, 0.15)  # ...plus a moment: in the call, the tool, the store write
     store_path = tmp_path / "runs.db"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     worker = Path(__file__).with_name("effects_worker.py")
-    proc = subprocess.Popen([sys.executable, str(worker), server.base_url, str(store_path), str(tmp_path)], env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while len(server.requests) < kill_at and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
+    kill_after(server, worker, [server.base_url, str(store_path), str(tmp_path)], kill_at, delay)
     before = [(who(r["body"]), step_of(r["body"])) for r in server.requests]
     store = RunStore(store_path)
     main = [r for r in store.runs() if r.parent_run_id is None]
@@ -80,7 +64,7 @@ def kill_and_resume(server, tmp_path, seed):
     else:
         result = make_agent(server.base_url, str(store_path), str(tmp_path)).resume_run(record.run_id)
         assert result.status == "success" and result.output == "done", (result.status, result.error)
-    after = [(who(r["body"]), step_of(r["body"])) for r in server.requests[len(before):]]
+    after = [(who(r["body"]), step_of(r["body"])) for r in server.requests[len(before) :]]
     lines = (tmp_path / "log.txt").read_text().splitlines() if (tmp_path / "log.txt").exists() else []
     mails = (tmp_path / "mail.txt").read_text().splitlines() if (tmp_path / "mail.txt").exists() else []
     return {"kill_at": kill_at, "delay": delay, "status": record.status, "result": result, "before": before,
