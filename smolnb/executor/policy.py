@@ -43,7 +43,7 @@ FILENAME = "<agent-code>"
 
 DEFAULT_IMPORTS = frozenset(
     {
-        "bisect", "calendar", "collections", "dataclasses", "datetime", "decimal", "fractions", "functools",
+        "bisect", "calendar", "collections", "datetime", "decimal", "fractions", "functools",
         "heapq", "itertools", "json", "math", "queue", "random", "re", "statistics", "string",
         "textwrap", "time", "unicodedata",
     }

@@ -196,7 +196,7 @@ HANGS = {
 """Attempts that may legitimately end by the time limit (the rest must be refused or run harmlessly)."""
 
 # Imports these attempts need (the data-library class runs with pandas and numpy, and with "*").
-IMPORTS = {"data_libraries": ["pandas", "numpy", "*"]}
+IMPORTS = {"data_libraries": ["pandas", "numpy", "*"], "pattern_matching": ["dataclasses"], "update_wrapper": ["dataclasses"]}
 
 ALL = {name: code for group in ATTACKS.values() for name, code in group.items()}
 GROUP = {name: group for group, items in ATTACKS.items() for name in items}

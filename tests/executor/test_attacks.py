@@ -200,7 +200,7 @@ def test_benign_code_runs_unchanged(kind, name, tmp_path):
     readable = tmp_path / "data.txt"
     readable.write_text("hello world")
     code = code.replace("{readable}", str(readable))
-    imports = ["pandas", "numpy"] if name in PANDAS_BENIGN else []
+    imports = ["pandas", "numpy"] if name in PANDAS_BENIGN else ["dataclasses"]
     # not a test of time limits: a generous one, so a busy machine does not fail it
     ex = make(kind, Policy(imports), read_paths=[str(tmp_path)] if name == "open_read_ok" else (), limit=30.0)
     ex.set_functions({"final_answer": final})
