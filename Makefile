@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # Reinstall only when the dependencies change (pip keeps built wheels, e.g. llama-cpp-python, in its cache).
-$(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
+$(VENV)/.installed-$(EXTRAS): pyproject.toml smolnb/executor/_speedups.c | $(BIN)/python
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 	rm -f $(VENV)/.installed-* && touch $@
 

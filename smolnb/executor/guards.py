@@ -164,6 +164,19 @@ def checked_mul(a: Any, b: Any) -> Any:
     return a * b
 
 
+def _native_mul() -> Callable[[Any, Any], Any]:
+    """The C `checked_mul` (floats and 64-bit ints multiply directly; the rest comes back here)."""
+    try:
+        from . import _speedups
+    except ImportError:  # a source checkout that was not built: same answers, slower loops
+        return checked_mul
+    _speedups.install(checked_mul)
+    return _speedups.checked_mul
+
+
+fast_mul = _native_mul()
+
+
 # -- consumers of endless iterators --------------------------------------------------------------
 
 

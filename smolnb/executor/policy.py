@@ -304,7 +304,7 @@ class Policy:
                 "__snb_lshift__": safe_lshift,
                 "__snb_w__": guards.writable,
                 "__snb_match__": guards.match_class,
-                "__snb_mul__": guards.checked_mul,
+                "__snb_mul__": guards.fast_mul,
                 "__snb_data__": self._data_method,
                 "iter": guards.safe_iter,
                 "type": guards.safe_type,
