@@ -252,7 +252,11 @@ class Policy:
             namespace[attr] = value
             return value
 
-        namespace["__getattr__"] = __getattr__
+        # The hook resolves sub-modules and names a module computes lazily. A module with neither
+        # gets none: on CPython 3.11 a module `__getattr__` turns off the attribute cache, and
+        # `math.sqrt` in a loop would pay a dictionary walk each time.
+        if hasattr(real, "__path__") or "__getattr__" in vars(real):
+            namespace["__getattr__"] = __getattr__
         namespace["__smolnb_view__"] = True
         self._modules[name] = view
         return view
