@@ -5,6 +5,10 @@
 Both index the same 519 notes with the same all-MiniLM-L6-v2 embeddings; `Memory` also keeps the
 facts each note carries in its graph (networkx by default). For each of the 105 questions,
 recall@k is the share of the question's gold notes found in the top k; the figures are means.
+
+Then the relevance floor: for each floor, the precision and recall of what `Memory.recall`
+keeps (top 10) on the 105 questions, and the share of 30 off-topic questions that get nothing
+back. The embedder's `relevance_floor` is chosen from this table.
 """
 
 from __future__ import annotations
@@ -23,6 +27,19 @@ sys.path.insert(0, str(ROOT))
 from smolnb.memory import LanceVectorStore, Memory, SentenceTransformerEmbedder  # noqa: E402
 
 DATA = ROOT / "datasets" / "memory_recall"
+OFF_TOPIC = [
+    "banana bread recipe", "How long should I boil an egg?", "best hiking trails near the coast",
+    "What is the capital of Australia?", "how to fix a flat bicycle tyre", "Who won the football world cup in 1998?",
+    "recommend a fantasy novel", "how do I descale a kettle", "symptoms of the common cold",
+    "What time does the bakery open on Sundays?", "how to train a puppy to sit", "cheap flights to Iceland",
+    "what wine goes with salmon", "how to knit a scarf", "When is the next full moon?", "tips for growing tomatoes",
+    "How tall is Mount Kilimanjaro?", "a good stretching routine for runners", "how to make cold brew coffee",
+    "Which planet has the most moons?", "how to remove a red wine stain", "learn to play the ukulele",
+    "What is the plot of Hamlet?", "best way to store fresh basil", "how do tides work",
+    "history of the Roman aqueducts", "how to change a car battery", "rules of cricket explained",
+    "what to pack for a beach holiday", "how many bones are in the human body",
+]
+FLOORS = [0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
 
 
 def recall_at(found: list[str], gold: list[str], k: int) -> float:
@@ -59,6 +76,7 @@ def main() -> None:
                 for k in (1, 5, 10):
                     scores[name][f"@{k}"].append(recall_at(found, q["item_ids"], k))
                 by_kind[q["kind"]][name].append(recall_at(found, q["item_ids"], 10))
+        floor_table = calibrate(memory, questions, by_text)
         memory.close()
 
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
@@ -72,6 +90,31 @@ def main() -> None:
     for kind, per_name in sorted(by_kind.items()):
         print(f"  {kind:10} ({len(per_name['vector search'])} q) recall@10: vector {mean(per_name['vector search']):.3f}, "
               f"Memory {mean(per_name['Memory.recall']):.3f}")  # fmt: skip
+
+
+    chosen = embedder.relevance_floor
+    print(f"\nrelevance floor (cosine similarity; graph-reached notes always kept), {embedder.name}:")
+    print(f"{'floor':>7}{'precision':>11}{'recall':>8}{'off-topic empty':>17}")
+    for floor, precision, recall, empty in floor_table:
+        mark = "  <- relevance_floor" if abs(floor - chosen) < 1e-9 else ""
+        print(f"{floor:7.2f}{precision:11.3f}{recall:8.3f}{empty:17.2f}{mark}")
+
+
+def calibrate(memory: Memory, questions: list[dict], by_text: dict[str, str]) -> list[tuple[float, float, float, float]]:
+    """(floor, precision, recall, share of off-topic questions answered with nothing) per floor."""
+    on_topic = [(q, memory.recall(q["question"], k=10, min_relevance=0.0)) for q in questions]
+    off_topic = [memory.recall(q, k=10, min_relevance=0.0) for q in OFF_TOPIC]
+    table = []
+    for floor in FLOORS:
+        kept = found = gold = 0
+        for q, items in on_topic:
+            ids = [by_text.get(i.text, i.id) for i in items if i.relevance >= floor or "graph" in i.via]
+            kept += len(ids)
+            found += len(set(ids) & set(q["item_ids"]))
+            gold += len(q["item_ids"])
+        empty = sum(all(i.relevance < floor and "graph" not in i.via for i in items) for items in off_topic)
+        table.append((floor, found / max(kept, 1), found / gold, empty / len(OFF_TOPIC)))
+    return table
 
 
 if __name__ == "__main__":

@@ -93,6 +93,20 @@ class CellOptions:
     concurrency: int = 8
 
 
+def _forget(memory: Any, what: str) -> str:
+    """`%agent memory forget ID [ID ...]` or `%agent memory forget WORDS` (the texts holding them)."""
+    ids = what.split()
+    known = {i.id for i in memory.vectors.get([i for i in ids if not i.startswith("fact:")])} | {i for i in ids if i.startswith("fact:")}
+    if known and known == set(ids):
+        gone = memory.forget_ids(ids)
+        return f"forgot {gone} memor{'y' if gone == 1 else 'ies'}"
+    items = memory.vectors.containing(what)
+    if not items:
+        return f"nothing in memory holds {what!r} (nothing forgotten)"
+    gone = memory.forget_ids([i.id for i in items])
+    return f"forgot {gone} memor{'y' if gone == 1 else 'ies'}: " + "; ".join(i.text[:80] for i in items)
+
+
 class _Table:
     """A small table that shows as HTML in a notebook and as text in a terminal."""
 
@@ -279,8 +293,9 @@ class AgentMagics(Magics):
         from ..widgets import NeighbourhoodView
 
         sub, rest = (args[0], " ".join(args[1:]).strip()) if args else ("status", "")
-        if sub in ("search", "facts", "remember") and not rest:
-            raise UsageError(f"%agent memory {sub} needs {'an entity' if sub == 'facts' else 'a text'}")
+        if sub in ("search", "facts", "remember", "forget") and not rest:
+            needs = {"facts": "an entity", "forget": "an id (from search or review) or words the memory holds"}.get(sub, "a text")
+            raise UsageError(f"%agent memory {sub} needs {needs}")
         memory = self._session_memory()
         if sub == "status":
             current, every = len(memory.graph.facts()), len(memory.graph.facts(include_past=True))
@@ -290,8 +305,9 @@ class AgentMagics(Magics):
             rows = []
             for item in memory.recall(rest, k=10):
                 origin = ", ".join(f"{k} {item.provenance[k]}" for k in ("source", "run_id", "step", "agent") if item.provenance.get(k) not in (None, ""))
-                rows.append([f"{item.score:.3f}", item.kind, item.text[:200], origin])
-            return _Table(["score", "kind", "memory", "from"], rows, "" if rows else f"nothing in memory matches {rest!r}")
+                rows.append([f"{item.relevance:.2f}", item.via, item.kind, item.text[:200], origin, item.id])
+            note = "" if rows else f"nothing in memory is relevant to {rest!r} (relevance below {memory.relevance_floor:.2f})"
+            return _Table(["relevance", "found by", "kind", "memory", "from", "id"], rows, note)
         if sub == "facts":
             found = memory.graph.find_entities([rest]) or [rest]
             facts = memory.facts_about(found[0], include_past=True)
@@ -303,7 +319,28 @@ class AgentMagics(Magics):
         if sub == "remember":
             [item_id] = memory.remember(rest, source="notebook")
             return f"remembered ({item_id})"
-        raise UsageError(f"%agent memory: unknown command {sub!r}; use search TEXT, facts ENTITY, remember TEXT, or nothing for the status")
+        if sub == "review":
+            return self._memory_review(memory, rest)
+        if sub == "forget":
+            return _forget(memory, rest)
+        raise UsageError(
+            f"%agent memory: unknown command {sub!r}; use search TEXT, facts ENTITY, remember TEXT, review [RUN_ID], "
+            "forget ID|WORDS, or nothing for the status"
+        )
+
+    def _memory_review(self, memory: Any, run_id: str) -> Any:
+        """What a run (the last one by default) stored in memory, with the ids `forget` takes."""
+        if not run_id:
+            last = self.shell.user_ns.get("_agent") if self.shell is not None else None
+            run_id = getattr(last, "run_id", "") or ""
+            if not run_id:
+                return _Table(["what", "memory", "run", "id"], [], "no run yet in this kernel: `%agent memory review RUN_ID` names one")
+        rows = []
+        for item in memory.stored_by(run_id):
+            what = "outcome" if item.provenance.get("outcome") else item.kind
+            rows.append([what, item.text[:200].replace("\n", " | "), run_id, item.id])
+        note = f"run {run_id} stored nothing in memory" if not rows else "`%agent memory forget ID` takes any of it back"
+        return _Table(["what", "memory", "run", "id"], rows, note)
 
     def _show_live(self, agent: Any) -> tuple[Any, Any]:
         """The live trace widget under the cell, fed by the agent's events: (widget, display

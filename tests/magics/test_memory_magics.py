@@ -73,3 +73,28 @@ def test_memory_errors_are_clear(ip, capsys):
     out = capsys.readouterr().out
     assert "long-term memory is unavailable, this run goes on without it" in out and "bolt://127.0.0.1:1" in out
     assert ip.user_ns["_agent"].output == "fine"
+
+
+def test_review_and_forget_what_the_last_run_stored(ip):
+    """The researcher sees what a run stored, and can take any of it back (by id or by text)."""
+    ip.run_line_magic("agent", "memory remember The lab meeting is on Thursdays.")
+    model = TestModel(model_id="scripted-review")
+    register_model("scripted-review", model)
+    model.enqueue(py("store_memory('Heron checkpoints live in /data/heron/ckpt.')\nfinal_answer('noted')"))
+    ip.run_cell_magic("agent", "-m scripted-review", "Where do Heron checkpoints live?")
+    run_id = ip.user_ns["_agent"].run_id
+
+    review = ip.run_line_magic("agent", "memory review")
+    text = review._repr_mimebundle_()["text/plain"]
+    assert run_id in text and "Heron checkpoints live in /data/heron/ckpt." in text and "noted" in text
+    assert "lab meeting" not in text  # not stored by that run
+    ids = {row[-1] for row in review.rows}
+    assert len(ids) == 2
+
+    outcome = next(row[-1] for row in review.rows if row[0] == "outcome")
+    assert ip.run_line_magic("agent", f"memory forget {outcome}") == "forgot 1 memory"
+    assert ip.run_line_magic("agent", "memory forget heron checkpoints") == "forgot 1 memory: Heron checkpoints live in /data/heron/ckpt."
+    assert ip.run_line_magic("agent", "memory review").rows == []
+    assert ip.run_line_magic("agent", "memory forget no such words") == "nothing in memory holds 'no such words' (nothing forgotten)"
+    status = ip.run_line_magic("agent", "memory")._repr_mimebundle_()["text/plain"]
+    assert "1 texts" in status  # the user's own note stays

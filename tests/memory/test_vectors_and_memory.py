@@ -210,3 +210,29 @@ def test_a_runs_answer_is_an_outcome_not_knowledge(tmp_path):
     model = TestModel([py("final_answer(7)")])
     CodeAgent(model=model, memory=memory).run("What is the biggest number in the list?")
     assert "The list is [3, 7, 5]." in model.calls[0]["messages"][1]["content"]
+
+
+LAB_NOTES = [
+    "Ingrid Rossi works from the Osaka office and specialises in active learning.",
+    "Project Heron kicked off in March; Mateo Berg leads it and jobs may use 8 GPUs.",
+    "Run EXP-4821 of project Heron scored 0.87 on the held-out set.",
+    "The reading group meets on Fridays to discuss diffusion models.",
+]
+
+
+def test_recall_has_a_relevance_floor_and_readable_scores(minilm, tmp_path):
+    """An unrelated query gets nothing back (it used to get every note, ranked by RRF), and
+    what comes back says how relevant it is, in words and on a 0-1 scale a reader understands."""
+    memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=minilm)
+    memory.remember_many(LAB_NOTES, source="notes")
+    assert memory.recall("banana bread recipe", k=5) == []
+    assert memory.recall("best hiking trails near the coast", k=5) == []
+    assert memory.context_for("banana bread recipe") == ""
+    found = memory.recall("How many GPUs may Heron jobs use?", k=5)
+    assert found and "8 GPUs" in found[0].text
+    assert 0.0 < found[-1].relevance <= found[0].relevance <= 1.0
+    assert all(item.relevance >= minilm.relevance_floor or item.via.startswith("graph") for item in found)
+    assert found[0].via in ("meaning", "meaning and words")
+    # the floor can be lowered on purpose, and the store's own search keeps every hit, with relevance
+    assert len(memory.recall("banana bread recipe", k=5, min_relevance=0.0)) == 4
+    assert all(0.0 <= item.relevance < minilm.relevance_floor for item in memory.vectors.search("banana bread recipe", k=4))
