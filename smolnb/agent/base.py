@@ -313,7 +313,7 @@ class MultiStepAgent(ABC):
         kinds = {"CodeAgent": CodeAgent, "ToolCallingAgent": ToolCallingAgent}
         kind = kinds.get(config.get("type", cls.__name__), cls)
         tools = []
-        for ref in config.get("tools", []):
+        for ref in config.get("tools", []) if "tools" not in overrides else []:  # tools given replace the saved ones
             module, _, qualname = ref["ref"].partition(":")
             try:
                 target: Any = importlib.import_module(module)

@@ -249,3 +249,23 @@ def test_wal_checkpoints_run_on_their_own_thread(tmp_path, monkeypatch):
     assert path.stat().st_size > empty  # the events reached the database file itself, not only the WAL
     reopened = RunStore(path)  # a new opener checkpoints what is left and reads every run
     assert {r.run_id for r in reopened.runs()} == {r.run_id for r in runs}
+
+
+def test_load_takes_the_tools_given_when_the_saved_ones_cannot_be_imported(tmp_path):
+    """A tool defined inside a function (or a notebook cell) has no importable reference: the
+    error says 'pass tools=[...] to load()', and doing so must work."""
+
+    @_tool
+    def local_helper(x: int) -> int:
+        """Add one.
+
+        Args:
+            x: a number.
+        """
+        return x + 1
+
+    CodeAgent(model=TestModel(model_id="m"), tools=[local_helper], max_steps=5).save(tmp_path / "agent.json")
+    with pytest.raises(Exception, match=r"pass tools=\[\.\.\.\] to load\(\)"):
+        CodeAgent.load(tmp_path / "agent.json", model=TestModel())
+    loaded = CodeAgent.load(tmp_path / "agent.json", model=TestModel([py("final_answer(local_helper(1))")]), tools=[local_helper])
+    assert loaded.max_steps == 5 and loaded.run("t").output == 2
