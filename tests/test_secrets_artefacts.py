@@ -68,3 +68,17 @@ def test_text_is_redacted_before_it_is_cut(tmp_path):
     leaked = [s for s in slices(KEY) if s.encode() in stored or s in sent]
     assert not leaked, leaked
     assert redact(KEY) == "[REDACTED]"
+
+
+def test_a_key_given_only_as_api_key_is_a_known_secret():
+    """A provider error that quotes the key (as some do) must not carry it into the result,
+    the store or the logs: a key passed as `api_key=` is redacted from the moment it is given."""
+    from smolnb.models import LiteLLMModel
+    from smolnb.models.openai_api import OpenAIAPIModel
+
+    first, second, third = "Kd93hQx7LmV2sPz4", "Tb58wRn3YcJ6qXe1", "Pw27mZk4NvB9dGs3"
+    LiteLLMModel("openai/x", api_base="http://127.0.0.1:9/v1", api_key=first)
+    OpenAIAPIModel("x", api_base="http://127.0.0.1:9/v1", api_key=second)
+    CodeAgent(model=TestModel(), model_params={"api_key": third})
+    for key in (first, second, third):
+        assert redact(f"upstream rejected {key}") == "upstream rejected [REDACTED]"

@@ -17,7 +17,7 @@ from ..errors import BackendError, ModelError, ToolError, UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
 from ..logs import logger
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
-from ..redact import is_secret_name, redact, storable
+from ..redact import add_secret, is_secret_name, redact, storable
 from ..scheduling import scheduler
 from ..tools import Tool, ToolSet
 from ..tools.tool import _CALL_KEY
@@ -121,6 +121,9 @@ class MultiStepAgent(ABC):
         self.listeners: list[Listener] = list(listeners)
         self.max_observation_chars = max_observation_chars
         self.model_params = dict(model_params or {})
+        for key, value in self.model_params.items():
+            if is_secret_name(key) and isinstance(value, str):
+                add_secret(value)
         self.system_prompt = system_prompt
         self.store = store
         self.priority = priority

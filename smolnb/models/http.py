@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ..errors import ModelError, TransientModelError
+from ..redact import add_secret
 from .base import Message, Model
 
 __all__ = ["RETRY_STATUS", "HTTPModel", "flatten_content", "retryable_status", "tool_arguments"]
@@ -77,6 +78,8 @@ class HTTPModel(Model):
     ) -> None:
         self.api_base = api_base
         self._api_key = api_key
+        if api_key:
+            add_secret(api_key)  # a provider error that quotes it is redacted like any other secret
         self.max_retries = max_retries
         self.timeout = timeout
         self.backoff = backoff
