@@ -452,7 +452,7 @@ class MultiStepAgent(ABC):
             else:
                 output = await self._final_step(ctx)
         except ModelError as exc:
-            status, error = "error", str(exc)
+            status, error = "error", redact(str(exc))  # a provider may quote the key it refused
             if ctx.current is not None:
                 self._close_step(ctx, ctx.current, error=error, error_kind="model")
         except (asyncio.CancelledError, KeyboardInterrupt) as exc:
@@ -461,7 +461,7 @@ class MultiStepAgent(ABC):
                 self._close_step(ctx, ctx.current, error=error, error_kind="interrupted")
         except Exception as exc:  # noqa: BLE001 - the run ends as an error, stored, never left "running"
             logger.exception("run %s failed", ctx.run_id)
-            status, error = "error", f"{type(exc).__name__}: {exc}"
+            status, error = "error", redact(f"{type(exc).__name__}: {exc}")
             if ctx.current is not None:
                 self._close_step(ctx, ctx.current, error=error, error_kind="crash")
         finally:
@@ -565,6 +565,9 @@ class MultiStepAgent(ABC):
         start = time.perf_counter()
         params = {**self.model_params, **kwargs}
         model_id = self.model.model_id
+        # Nothing the project knows to be secret goes to a provider: not in an observation, and not
+        # in the model's own earlier reply, the task or a memory either.
+        messages = [{**m, "content": redact(m["content"])} if isinstance(m.get("content"), str) else m for m in messages]
         try:
             # every model call waits its turn: priority order, per-model concurrency and rate limits
             async with scheduler.slot(model_id, priority=ctx.priority, tokens=_estimate_tokens(messages)) as turn:

@@ -11,6 +11,7 @@ from typing import Any
 from .. import tracing
 from ..errors import BackendError, UserError
 from ..logs import logger
+from ..redact import redact, redact_obj
 from .graph import Fact, GraphStore, open_graph
 from .vectors import Embedder, MemoryItem, VectorStore, open_vectors
 
@@ -50,8 +51,8 @@ class Memory:
         if text is None and not facts:
             raise UserError("remember() needs a text, facts=[(subject, relation, object), ...], or both")
         if text is None:
-            meta = {"time": time.time(), "source": source, **(provenance or {})}
-            return [self.graph.add_fact(s, p, o, functional=functional, provenance=meta).id for s, p, o in facts]
+            return [self.add_fact(s, p, o, functional=functional, **{"source": source, **(provenance or {})}).id
+                    for s, p, o in facts]
         return self.remember_many([text], facts=[list(facts)], source=source, provenance=provenance, functional=functional)
 
     def remember_many(self, texts: list[str], *, facts: list[list[tuple[str, str, str]]] | None = None, source: str = "",
@@ -61,7 +62,10 @@ class Memory:
         """
         if facts is not None and len(facts) != len(texts):
             raise UserError(f"remember_many: {len(texts)} texts but {len(facts)} lists of facts; give one list per text")
-        meta = {"time": time.time(), "source": source, **(provenance or {})}
+        meta = redact_obj({"time": time.time(), "source": source, **(provenance or {})})
+        # What memory keeps outlives the kernel and is shown to later runs: no known secret goes in.
+        texts = [redact(t) if isinstance(t, str) else t for t in texts]
+        facts = [[_redacted_fact(f) for f in item] for item in facts] if facts is not None else None
         with tracing.span("memory.remember", "TOOL", meta.get("run_id"), **{"tool.name": "remember", "smolnb.texts": len(texts)}):
             return self._remember_many(texts, facts, meta, source, functional)
 
@@ -73,7 +77,8 @@ class Memory:
         return ids + [fact.id for fact in self.graph.add_facts(batch, functional=functional)] if batch else ids
 
     def add_fact(self, subject: str, predicate: str, obj: str, *, functional: bool = False, **provenance: Any) -> Fact:
-        return self.graph.add_fact(subject, predicate, obj, functional=functional, provenance={"time": time.time(), **provenance})
+        subject, predicate, obj = _redacted_fact((subject, predicate, obj))
+        return self.graph.add_fact(subject, predicate, obj, functional=functional, provenance=redact_obj({"time": time.time(), **provenance}))
 
     def recall(self, query: str, k: int = 5, *, budget_tokens: int | None = None, run_id: str | None = None,
                min_relevance: float | None = None) -> list[MemoryItem]:  # fmt: skip
@@ -231,8 +236,7 @@ class Memory:
                 relation: The relation, one word like WORKS_AT.
                 obj: The other end.
             """
-            fact = memory.graph.add_fact(subject, relation, obj, provenance={"source": "agent", "time": time.time(), **meta})
-            return fact.text()
+            return memory.add_fact(subject, relation, obj, **{"source": "agent", **meta}).text()
 
         @tool(version="1.0.0")
         def increment_counter(subject: str, relation: str, by: int = 1) -> int:
@@ -277,6 +281,11 @@ class Memory:
 
     def close(self) -> None:
         self.graph.close()
+
+
+def _redacted_fact(fact: tuple[str, str, str] | list[str]) -> tuple[str, str, str]:
+    subject, predicate, obj = fact
+    return redact(str(subject)), redact(str(predicate)), redact(str(obj))
 
 
 def is_knowledge(item: MemoryItem) -> bool:
