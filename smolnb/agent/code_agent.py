@@ -79,6 +79,7 @@ class CodeAgent(MultiStepAgent):
         self.namespace = namespace
         self.snapshots = snapshots
         self.executor: Executor | None = executor if isinstance(executor, Executor) else None
+        self.journal: Any = None  # a NamespaceJournal: what each block may touch is saved first (the notebook's undo)
         self._tool_revision = -1
 
     @classmethod
@@ -176,6 +177,8 @@ class CodeAgent(MultiStepAgent):
             self._sync_functions(ctx)  # tools changed between steps of this run
         executor = self.executor
         assert executor is not None
+        if self.journal is not None:
+            self.journal.before(code)
         if alone_on_loop():
             # Alone on this loop: run inline, a thread hop would cost more than the step.
             return executor.run(code)

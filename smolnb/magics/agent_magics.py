@@ -46,11 +46,16 @@ Where the agent's code runs (executor):
 %agent runs [N] [--table]  recent runs (in JupyterLab a browser: choose one to open its trace)
 %agent show RUN_ID         the trace of a run
 %agent resume RUN_ID       continue a run that stopped (max steps, error, interrupt)
+%agent fork RUN_ID STEP [TASK]  keep a run's first STEP steps and go on from there (a new run)
+%agent code RUN_ID [STEP]  a run's code (all steps, or one) into a new cell below
+%agent undo                restore the variables the last %%agent run changed or deleted, remove those it made
 %agent config [KEY=VALUE]  show or set defaults: model, max_steps, memory, executor, imports, graph, vectors
 %agent memory              the session's memory: where it lives, how much it holds
 %agent memory search TEXT  what recall finds for TEXT (texts and facts, with where they came from)
 %agent memory facts ENTITY the facts about ENTITY, past ones too, and a picture of its neighbourhood
 %agent memory remember TEXT  store a note
+%agent memory review [RUN_ID]  what the last run (or RUN_ID) stored, with ids
+%agent memory forget ID|WORDS  take memories back: by id, or every text holding WORDS
 %agent queue               the scheduler: running and queued model calls per model, waits by priority
 %agent help                this text
 """
@@ -91,6 +96,21 @@ class CellOptions:
     background: bool = False
     batch: bool = False
     concurrency: int = 8
+
+
+class _NamespaceChanges:
+    """The line under a run's trace: the variables it created, changed and deleted."""
+
+    def __init__(self, changes: dict[str, list[str]]) -> None:
+        self.changes = changes
+
+    def __bool__(self) -> bool:
+        return any(self.changes.values())
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        parts = [f"{kind}: {', '.join(names)}" for kind, names in self.changes.items() if names]
+        text = "namespace: " + " · ".join(parts) + "  (`%agent undo` restores)"
+        return {"text/plain": text, "text/html": f"<div class='snb-ns' style='font-size:12px;color:#555'>{html.escape(text)}</div>"}
 
 
 def _forget(memory: Any, what: str) -> str:
@@ -142,6 +162,7 @@ class AgentMagics(Magics):
         self._memory: Any = None
         self._memory_uris: tuple[str, str] | None = None
         self.background: list[Any] = []  # threads of runs started with --background
+        self._journal: Any = None  # what the last %%agent run did to the namespace (for %agent undo)
 
     # -- %%agent ------------------------------------------------------------------------------
 
@@ -245,8 +266,11 @@ class AgentMagics(Magics):
         )
 
     def _run(self, agent: Any, call: Any, output: str | None) -> None:
+        from ..agent.journal import NamespaceJournal
         from ..widgets import TraceView
 
+        if getattr(agent, "namespace", None) is self.shell.user_ns:
+            agent.journal = NamespaceJournal(self.shell.user_ns)
         live, handle = self._show_live(agent)
         try:
             result = call()
@@ -263,6 +287,13 @@ class AgentMagics(Magics):
         self.shell.user_ns["_agent"] = result
         if output:
             self.shell.user_ns[output] = result.output
+        journal = getattr(agent, "journal", None)
+        if journal is not None:
+            agent.journal = None
+            self._journal = journal
+            changes = _NamespaceChanges(journal.changes())
+            if changes:
+                display(changes)
 
     def _session_memory(self, quiet: bool = False) -> Any:
         """The session's Memory, opened on first use. With `quiet`, a memory that cannot open is
@@ -463,6 +494,50 @@ class AgentMagics(Magics):
         record = self._store().get(args[0])
         agent = CodeAgent(model=record.model, max_steps=self.max_steps, namespace=self.shell.user_ns, executor=self.executor)
         self._run(agent, lambda: agent.resume_run(record.run_id), None)
+
+    def _cmd_undo(self, args: list[str]) -> str:
+        """Restore what the last %%agent run overwrote or deleted, and remove what it created."""
+        journal, self._journal = self._journal, None
+        if journal is None or not any(journal.changes().values()):
+            return "nothing to undo: the last %%agent run changed no variable (or was undone already)"
+        restored, removed, lost = journal.undo()
+        said = [f"restored {', '.join(restored)}" if restored else "", f"removed {', '.join(removed)}" if removed else ""]
+        if lost:
+            said.append("could not restore " + "; ".join(lost))
+        return "; ".join(s for s in said if s)
+
+    def _cmd_code(self, args: list[str]) -> str:
+        """`%agent code RUN_ID [STEP]`: a run's code (one step's, or all of it) into a new cell below."""
+        if not args:
+            raise UsageError("%agent code needs a run id (and optionally a step); `%agent runs` lists them")
+        from ..events import Step
+
+        steps = [e for e in self._store().events(args[0], with_children=False) if isinstance(e, Step) and e.code]
+        if len(args) > 1:
+            wanted = int(args[1]) if args[1].isdigit() else -1
+            chosen = [e for e in steps if e.step == wanted]
+            if not chosen:
+                raise UsageError(f"run {args[0]} has no step {args[1]} with code; its steps with code: "
+                                 f"{', '.join(str(e.step) for e in steps) or 'none'}")  # fmt: skip
+            code, what = chosen[-1].code, f"step {wanted}"
+        else:
+            if not steps:
+                raise UsageError(f"run {args[0]} ran no code")
+            code = "\n\n".join(f"# step {e.step}\n{e.code}" for e in steps)
+            what = f"{len(steps)} steps"
+        self.shell.set_next_input(code, replace=False)
+        return f"the code of run {args[0]} ({what}) is in a new cell below"
+
+    def _cmd_fork(self, args: list[str]) -> None:
+        """`%agent fork RUN_ID STEP [NEW TASK]`: keep the run's first STEP steps, go on from there."""
+        if len(args) < 2 or not args[1].isdigit():
+            raise UsageError("%agent fork needs a run id and a step: %agent fork RUN_ID STEP [new task]")
+        from ..agent import CodeAgent
+
+        record = self._store().get(args[0])
+        agent = CodeAgent(model=record.model, max_steps=self.max_steps, namespace=self.shell.user_ns, executor=self.executor)
+        task = " ".join(args[2:]) or None
+        self._run(agent, lambda: agent.fork(record.run_id, step=int(args[1]), task=task, store=self._store()), None)
 
     def _cmd_config(self, args: list[str]) -> Any:
         names = {"model": str, "max_steps": int, "memory": lambda v: v.lower() in ("1", "true", "yes", "on"), "executor": str,

@@ -224,3 +224,40 @@ def test_config_output_never_shows_a_password(ip):
     assert "s3cretPass" not in shown
     assert "neo4j://neo4j:***@localhost:7687" in bundle["text/plain"]
     ip.run_line_magic("agent", "config graph=")
+
+
+def test_the_run_lists_what_it_did_to_the_namespace_and_undo_restores_it(ip, model, capsys):
+    ip.run_cell("import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3]})\nx = 10\nz = 'keep me'\nuntouched = [1]")
+    model.enqueue(
+        py("df['b'] = df['a'] * 2\nx = 11\ny = x + 1\ndel z"),
+        py("final_answer(len(df.columns))"),
+    )
+    assert run_cell(ip, "-m scripted", "Add a column.").success
+    out = capsys.readouterr().out
+    assert "created: y" in out and "changed: df, x" in out and "deleted: z" in out and "%agent undo" in out
+    assert list(ip.user_ns["df"].columns) == ["a", "b"]
+
+    said = ip.run_line_magic("agent", "undo")
+    assert "restored df, x, z" in said and "removed y" in said
+    assert list(ip.user_ns["df"].columns) == ["a"] and ip.user_ns["x"] == 10 and ip.user_ns["z"] == "keep me"
+    assert "y" not in ip.user_ns and ip.user_ns["untouched"] == [1]
+    assert "nothing to undo" in ip.run_line_magic("agent", "undo")
+
+
+def test_agent_code_puts_a_runs_code_in_the_next_cell_and_fork_reruns_from_a_step(ip, model, tmp_path, monkeypatch):
+    monkeypatch.setenv("SMOLNB_HOME", str(tmp_path))
+    model.enqueue(py("a = 20"), py("b = a + 1"), py("final_answer(b * 2)"))
+    run_cell(ip, "-m scripted", "Compute.")
+    run_id = ip.user_ns["_agent"].run_id
+
+    said = ip.run_line_magic("agent", f"code {run_id} 2")
+    assert ip.rl_next_input == "b = a + 1" and "step 2" in said
+    ip.run_line_magic("agent", f"code {run_id}")
+    assert ip.rl_next_input == "# step 1\na = 20\n\n# step 2\nb = a + 1\n\n# step 3\nfinal_answer(b * 2)"
+    with pytest.raises(Exception, match="has no step 9"):
+        ip.run_line_magic("agent", f"code {run_id} 9")
+
+    model.enqueue(py("final_answer(b * 3)"))
+    ip.run_line_magic("agent", f"fork {run_id} 2")
+    forked = ip.user_ns["_agent"]
+    assert forked.output == 63 and forked.run_id != run_id
