@@ -166,8 +166,18 @@ class RunEnd(Event):
     steps: int = 0
 
 
+@dataclass
+class Live(Event):
+    """What a step shows while it runs, for live views only (never stored): the code as it
+    starts (`what="code"`) and what it prints (`what="stdout"`), as it happens."""
+
+    type: ClassVar[str] = "live"
+    what: str = "stdout"
+    text: str = ""
+
+
 _TYPES: dict[str, type[Event]] = {
-    cls.type: cls for cls in (RunStart, StepStart, ModelCall, ToolCall, Step, Snapshot, RunEnd)
+    cls.type: cls for cls in (RunStart, StepStart, ModelCall, ToolCall, Step, Snapshot, RunEnd, Live)
 }
 
 

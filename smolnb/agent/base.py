@@ -14,7 +14,7 @@ from typing import Any
 from .. import tracing
 from .._sync import run_sync, workers
 from ..errors import BackendError, ModelError, ToolError, UserError
-from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
+from ..events import Event, Live, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
 from ..logs import logger
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
 from ..redact import add_secret, is_secret_name, redact, storable
@@ -526,6 +526,27 @@ class MultiStepAgent(ABC):
             for hook in tracing.hooks:
                 hook(event)
 
+    def _forward(self, ctx: RunContext, event: Event) -> None:
+        """A managed agent's event: the manager's listeners (and result) see it; live ones only its views."""
+        if event.run_id == ctx.run_id:
+            return
+        if isinstance(event, Live):
+            for listener in self.listeners:
+                listener(event)
+        else:
+            self._emit(ctx, event, store=False)
+
+    def _live(self, ctx: RunContext, what: str, text: str) -> None:
+        """Tell live views what the step is doing now (not stored, not traced; never fails the run)."""
+        if not self.listeners:
+            return
+        event = Live(run_id=ctx.run_id, step=ctx.step, what=what, text=text)
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a view's failure is not the run's
+                logger.debug("a live view failed", exc_info=True)
+
     def _messages(self, ctx: RunContext) -> list[Message]:
         messages: list[Message] = [
             {"role": "system", "content": self.system_prompt or self._system_prompt()},
@@ -677,7 +698,7 @@ class MultiStepAgent(ABC):
             self._record_call(ctx, {**ledger, "duration": 0.0}, None, phase="started")
             helper = agent.clone()  # its own run state: the same helper may run several times at once
             # The helper stores its own events; the manager's listeners (and result) see them too.
-            helper.listeners.append(lambda e: self._emit(ctx, e, store=False) if e.run_id != ctx.run_id else None)
+            helper.listeners.append(lambda e: self._forward(ctx, e))
             result = run_sync(helper.arun(task, parent_run_id=ctx.run_id, parent_step=parent_step, priority=ctx.priority))
             record = {**ledger, "run_id": result.run_id, "duration": time.perf_counter() - start}
             if result.status != "success":

@@ -179,6 +179,8 @@ class CodeAgent(MultiStepAgent):
         assert executor is not None
         if self.journal is not None:
             self.journal.before(code)
+        self._live(ctx, "code", code)
+        executor.on_output = (lambda text: self._live(ctx, "stdout", text)) if self.listeners else None
         if alone_on_loop():
             # Alone on this loop: run inline, a thread hop would cost more than the step.
             return executor.run(code)

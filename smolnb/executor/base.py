@@ -131,6 +131,9 @@ class Executor(ABC):
 
     policy: Policy
     timeout: float
+    # Called with each piece of text the code prints, as it prints it (live views). Executors
+    # that run the code in another process hand the output over when the block ends instead.
+    on_output: Callable[[str], None] | None = None
 
     @abstractmethod
     def run(self, code: str, *, timeout: float | None = None) -> ExecResult:

@@ -29,6 +29,7 @@ class _Output:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.lock = threading.Lock()
+        self.on_output: Callable[[str], None] | None = None
 
     def print(self, *args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False) -> None:
         text = (" " if sep is None else sep).join(str(a) for a in args) + ("\n" if end is None else end)
@@ -37,6 +38,9 @@ class _Output:
             return
         with self.lock:
             self.parts.append(text)
+        listener = self.on_output
+        if listener is not None:
+            listener(text)
 
     def take(self) -> str:
         with self.lock:
@@ -91,6 +95,14 @@ class LocalExecutor(Executor):
     def variables(self) -> dict[str, Any]:
         hidden = set(self._functions) | _SESSION_NAMES
         return {k: v for k, v in self.namespace.items() if not k.startswith("_") and k not in hidden}
+
+    @property
+    def on_output(self) -> Callable[[str], None] | None:  # type: ignore[override]
+        return self._output.on_output
+
+    @on_output.setter
+    def on_output(self, listener: Callable[[str], None] | None) -> None:
+        self._output.on_output = listener
 
     def run(self, code: str, *, timeout: float | None = None) -> ExecResult:
         start = time.perf_counter()

@@ -98,6 +98,17 @@ class CellOptions:
     concurrency: int = 8
 
 
+def _merge_back(shared: dict[str, Any], own: dict[str, Any], before: dict[str, Any]) -> None:
+    """Bring a background run's work into the notebook: names it bound or rebound, and deletions
+    of names the notebook has not rebound since."""
+    for name, value in own.items():
+        if not name.startswith("__") and (name not in before or before[name] is not value):
+            shared[name] = value
+    for name, value in before.items():
+        if name not in own and shared.get(name) is value:
+            del shared[name]
+
+
 class _NamespaceChanges:
     """The line under a run's trace: the variables it created, changed and deleted."""
 
@@ -210,9 +221,22 @@ class AgentMagics(Magics):
         live, handle = self._show_live(agent)
         if handle is None:
             handle = display(f"running in the background: {task[:60]}", display_id=True)
+        # Its own copy of the namespace: the cells run meanwhile must not see its guard (the
+        # policy's builtins) or its half-done variables. What it makes comes back at the end.
+        shared = self.shell.user_ns
+        agent.namespace = dict(shared)
+        before = dict(agent.namespace)
 
         def work() -> None:
-            result = agent.run(task)
+            try:
+                try:
+                    result = agent.run(task)
+                except KeyboardInterrupt:  # Stop: the run is stored as interrupted
+                    result = agent.last_result
+                    if result is None:
+                        return
+            finally:
+                _merge_back(shared, agent.namespace, before)
             self.shell.user_ns["_agent"] = result
             if output:
                 self.shell.user_ns[output] = result.output
@@ -220,6 +244,10 @@ class AgentMagics(Magics):
                 handle.update(TraceView(result.events))
 
         thread = threading.Thread(target=work, name="smolnb-agent-cell", daemon=True)
+        if live is not None:
+            from .._interrupt import interrupt_thread
+
+            live.on_stop = lambda: interrupt_thread(thread.ident)
         self.background.append(thread)
         thread.start()
 
@@ -272,12 +300,15 @@ class AgentMagics(Magics):
         if getattr(agent, "namespace", None) is self.shell.user_ns:
             agent.journal = NamespaceJournal(self.shell.user_ns)
         live, handle = self._show_live(agent)
+        if live is not None:
+            live.foreground = True  # Stop interrupts this cell
         try:
             result = call()
         except SmolnbError as exc:
             raise UsageError(f"%%agent: {exc}") from None
         finally:
             if live is not None:
+                live.foreground = False
                 agent.listeners.remove(live)
         view = TraceView(result.events)
         if handle is not None:

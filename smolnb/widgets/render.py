@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ..events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage, calls_note, counted
+from ..events import Event, Live, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage, calls_note, counted
 
 __all__ = ["RunView", "TraceState", "render_html", "render_text"]
 
@@ -29,6 +29,9 @@ class StepView:
     usage: Usage = field(default_factory=Usage)
     started: float = field(default_factory=time.time)
     html: dict[bool, str] = field(default_factory=dict)  # rendered once done, by open/closed
+    live_code: str | None = None  # the code running now (before the step is done)
+    live_stdout: list[str] = field(default_factory=list)  # what it printed so far
+    code_started: float = 0.0
 
     @property
     def done(self) -> bool:
@@ -75,7 +78,13 @@ class TraceState:
         if run is None:
             return
         if isinstance(event, StepStart):
-            run.steps.append(StepView(event.step, event.kind))
+            run.steps.append(StepView(event.step, event.kind, started=event.ts))
+        elif isinstance(event, Live):
+            view = run.step(event.step)
+            if event.what == "code":
+                view.live_code, view.live_stdout, view.code_started = event.text, [], event.ts
+            elif event.what == "stdout":
+                view.live_stdout.append(event.text)
         elif isinstance(event, ModelCall):
             run.model_calls += 1
             run.usage = run.usage + event.usage
@@ -105,6 +114,8 @@ _CSS = """<style>
 .snb .snb-success{color:#1a7f37}.snb .snb-max_steps{color:#9a6700}.snb .snb-error-status{color:#cf222e}.snb .snb-interrupted{color:#6e7781}.snb .snb-running{color:#0969da}
 .snb .snb-answer{margin-top:4px;padding:6px;background:#dafbe1;border-radius:4px}
 .snb .snb-tool{font-family:monospace;font-size:12px;color:#8250df}
+.snb .snb-copy{display:none}
+.snb .snb-wait{color:#57606a;font-style:italic}
 </style>"""
 
 
@@ -147,7 +158,16 @@ def _render_step(run: RunView, view: StepView, last: bool) -> str:
     parts: list[str] = []
     css = ["snb-step", f"snb-{kind}"]
     if step is None:
-        summary = f"{label} · running…"
+        summary = f"{label} · {_clock(view.started)} · running…"
+        if view.live_code is None:
+            parts.append("<div class='snb-wait'>waiting for the model…</div>")
+        else:
+            parts.append(f"<pre class='snb-code snb-running-code'>{_highlight(view.live_code)}</pre>")
+            parts.append(f"<div class='snb-wait'>running the code · {_clock(view.code_started)}</div>")
+            printed = "".join(view.live_stdout)
+            if printed:
+                tail = printed[-FOLD:]
+                parts.append(f"<pre class='snb-stdout'>{'…' if len(printed) > FOLD else ''}{html.escape(tail.rstrip(chr(10)))}</pre>")
     else:
         if step.error:
             css.append("snb-error")
@@ -158,6 +178,7 @@ def _render_step(run: RunView, view: StepView, last: bool) -> str:
             parts.append(f"<div class='snb-thought'>{html.escape(step.thought)}</div>")
         if step.code:
             parts.append(f"<pre class='snb-code'>{_highlight(step.code)}</pre>")
+            parts.append(f"<button class='snb-copy' data-step='{view.number}'>copy to a new cell</button>")
         for call in view.tool_calls:
             args = ", ".join(f"{k}={v}" for k, v in call.arguments.items())
             outcome = f"→ error: {call.error}" if call.error else f"→ {call.result}"
@@ -175,15 +196,20 @@ def _render_step(run: RunView, view: StepView, last: bool) -> str:
     for child in view.children if step is None else []:
         parts.append(_run_html(child, nested=True))
     opened = " open" if last or (step is not None and step.error and kind != "action") else ""
-    return f"<details class='{' '.join(css)}'{opened}><summary>{summary}</summary>{''.join(parts)}</details>"
+    key = html.escape(f"{run.start.run_id}/{view.number}/{kind}")
+    return f"<details class='{' '.join(css)}' data-key='{key}'{opened}><summary>{summary}</summary>{''.join(parts)}</details>"
+
+
+def _clock(since: float) -> str:
+    """Elapsed time since `since`; a live view ticks it in the browser (`data-since`)."""
+    return f"<span class='snb-clock' data-since='{since:.3f}'>{max(0.0, time.time() - since):.1f} s</span>"
 
 
 def _status_html(run: RunView) -> str:
     steps = sum(1 for s in run.steps if s.kind == "action")
     if run.end is None:
-        elapsed = time.time() - run.start.ts
         return (f"<div class='snb-status snb-running'>running · {counted(steps, 'step')} · {counted(run.model_calls, 'model call')} · "
-                f"{run.usage.input_tokens:,} in / {run.usage.output_tokens:,} out tokens · {elapsed:.1f} s</div>")  # fmt: skip
+                f"{run.usage.input_tokens:,} in / {run.usage.output_tokens:,} out tokens · {_clock(run.start.ts)}</div>")  # fmt: skip
     end = run.end
     css = "snb-error-status" if end.status == "error" else f"snb-{end.status}"
     mark = {"success": "✔", "max_steps": "⚠", "error": "✖", "interrupted": "■"}.get(end.status, "")

@@ -1,0 +1,65 @@
+"""The live trace without a browser: what a running step shows, and the widget's controls."""
+
+import pytest
+
+from smolnb import CodeAgent, tool
+from smolnb.events import Live
+from smolnb.models import TestModel
+from smolnb.persistence import RunStore
+from smolnb.widgets.render import TraceState, render_html
+
+
+def py(code):
+    return f"Thought: go.\n```python\n{code}\n```"
+
+
+def test_a_running_step_shows_its_code_what_it_printed_so_far_and_a_clock(tmp_path):
+    state, seen = TraceState(), {}
+
+    @tool
+    def checkpoint(label: str) -> int:
+        """Look at the trace now.
+
+        Args:
+            label: a name for the moment.
+        """
+        seen[label] = render_html(state)
+        return 0
+
+    model = TestModel([py("print('loading the data')\ncheckpoint('mid')\nprint('all done')"), py("final_answer(1)")])
+    store = RunStore(tmp_path / "runs.db")
+    result = CodeAgent(model=model, tools=[checkpoint], listeners=[state.add], store=store).run("t")
+    assert result.output == 1
+    mid = seen["mid"]
+    assert "snb-running-code" in mid and "checkpoint" in mid  # the code, while it runs
+    assert "<pre class='snb-stdout'>loading the data</pre>" in mid  # what it printed so far, and no more
+    assert "running the code" in mid and "class='snb-clock' data-since=" in mid  # a clock the page ticks
+    assert "snb-running" in mid  # the run's status line is live too
+    done = render_html(state)
+    assert "snb-running-code" not in done and "loading the data\nall done</pre>" in done
+    # live events are for views only: not in the result, not in the store
+    assert not [e for e in result.events if isinstance(e, Live)]
+    assert not [e for e in store.events(result.run_id) if isinstance(e, Live)]
+
+
+def test_the_widget_paints_the_trace_and_stop_reaches_a_running_run():
+    pytest.importorskip("anywidget")
+    from smolnb.widgets import TraceWidget
+
+    stopped = []
+    live = TraceWidget(on_stop=lambda: stopped.append(1))
+    model = TestModel([py("x = 1\nprint(x)"), py("final_answer(x)")])
+    agent = CodeAgent(model=model, listeners=[live])
+    states = []
+    agent.listeners.append(lambda e: states.append(live.widget.running))
+    live._message(live.widget, {"event": "stop"}, [])
+    assert stopped == []  # no run: nothing to stop
+    agent.run("t")
+    live.refresh()
+    assert "Answer:" in live.widget.html and live.widget.running is False
+    assert True in states  # it was running while the run ran
+    assert live.widget.server_time > 0 and live.widget._esm  # the page gets the kernel's clock and the view
+    live.state.runs[next(iter(live.state.runs))].end = None  # as if still running
+    live._message(live.widget, {"event": "stop"}, [])
+    assert stopped == [1]
+    live.widget.close()
