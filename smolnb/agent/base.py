@@ -458,6 +458,11 @@ class MultiStepAgent(ABC):
         except (asyncio.CancelledError, KeyboardInterrupt) as exc:
             status, error, interrupted = "interrupted", "the run was interrupted", exc
             if ctx.current is not None:
+                executor = getattr(self, "executor", None)
+                printed = getattr(executor, "interrupted_stdout", "")
+                if printed:
+                    executor.interrupted_stdout = ""
+                    ctx.current.stdout = ctx.current.stdout or redact(printed)
                 self._close_step(ctx, ctx.current, error=error, error_kind="interrupted")
         except Exception as exc:  # noqa: BLE001 - the run ends as an error, stored, never left "running"
             logger.exception("run %s failed", ctx.run_id)

@@ -75,6 +75,7 @@ class LocalExecutor(Executor):
         self.namespace: dict[str, Any] = {} if namespace is None else namespace
         self.namespace.setdefault("__name__", AGENT_MODULE)
         self._output = _Output()
+        self.interrupted_stdout = ""  # what the block printed before a user's interrupt stopped it
         self._builtins = dict(self.policy.builtins, print=self._output.print)
         self._functions: dict[str, Callable[..., Any]] = {}
         self._provided: frozenset[str] = frozenset()
@@ -147,6 +148,7 @@ class LocalExecutor(Executor):
         except BaseException as exc:  # noqa: BLE001 - SystemExit, a KeyboardInterrupt raised by the code, ...
             sys.settrace(None)
             if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, PolicyAbort):
+                self.interrupted_stdout = self._output.take()  # the interrupted step's, not the next block's
                 raise  # the user's interrupt: the run stops
             result.error, result.error_kind = f"{type(exc).__name__} raised by the code was stopped", "exception"
         finally:

@@ -142,3 +142,29 @@ def test_shared_namespace_modules_are_guarded_and_restored():
     assert ns["os"] is os and ns["json"] is json  # the user's namespace is whole again
     ex.run("total = sum(data)")
     assert ns["total"] == 6
+
+
+def test_output_of_an_interrupted_block_stays_with_it_not_the_next_block():
+    import threading
+    import time
+
+    from smolnb._interrupt import interrupt_thread
+
+    ex = LocalExecutor(Policy())
+    stopped = []
+
+    def work():
+        try:
+            ex.run("import time\nprint('before')\ntime.sleep(5)")
+        except KeyboardInterrupt:
+            stopped.append(True)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    time.sleep(0.5)
+    interrupt_thread(thread.ident)
+    thread.join(5)
+    assert stopped == [True]
+    assert ex.interrupted_stdout == "before\n"  # the interrupted step shows what it printed
+    assert ex.run("print('after')").stdout == "after\n"  # and the next block starts clean
+    ex.close()
