@@ -74,8 +74,9 @@ function render({ model, el }) {
     if (copy) {
       event.preventDefault();
       event.stopPropagation();
-      const code = copy.parentElement.querySelector("pre.snb-code");
-      insertCellBelow(code ? code.textContent : "").then((where) => (copy.textContent = "code " + where));
+      const code = copy.closest("details").querySelector("pre.snb-code");
+      const text = code ? code.textContent.replace(/\n+$/, "") : "";
+      insertCellBelow(text).then((where) => (note.textContent = "step " + copy.dataset.step + ": code " + where));
       return;
     }
     const summary = event.target.closest("summary");

@@ -125,3 +125,73 @@ def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
                 shutil.copy(shot, target)
         finally:
             browser.close()
+
+
+LIVE_NOTEBOOK = {
+    "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%load_ext smolnb"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source":
+            "from smolnb.models import TestModel, register_model\n"
+            "register_model('slow', TestModel([\n"
+            "    'Thought: set up.\\n```python\\nx = 41\\n```',\n"
+            "    'Thought: count slowly.\\n```python\\nimport time\\nfor i in range(100):\\n    print(\"tick\", i)\\n    time.sleep(0.25)\\n```',\n"
+            "], model_id='slow'))"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%%agent -m slow --max-steps 3\nCount slowly."},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "print('kernel alive', _agent.status, x)"},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}  # fmt: skip
+
+
+def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
+    """While a step runs: its code is shown, its output streams, the clock advances; a finished
+    step's code goes into a new cell; Stop ends the run and the next cell runs."""
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "lab"  # the lab fixture's root folder
+    (root / "live.ipynb").write_text(json.dumps(LIVE_NOTEBOOK))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(f"{lab}/lab/tree/live.ipynb")
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext.session && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+                                   timeout=90_000)  # fmt: skip
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # not awaited: it runs on
+            running = page.locator(".snb-running-code")
+            running.wait_for(timeout=60_000)
+            assert "time.sleep" in running.inner_text()  # the code, while it runs
+            page.wait_for_function("[...document.querySelectorAll('.snb-stdout')].some(e => e.textContent.includes('tick 3'))", timeout=30_000)
+            assert page.locator(".snb-status.snb-running").count() == 1  # printed output arrived before the step ended
+            clock = page.locator(".snb-step .snb-clock").last
+            first = float(clock.inner_text().split()[0])
+            page.wait_for_timeout(1500)
+            later = float(clock.inner_text().split()[0])
+            assert later >= first + 1.0, (first, later)  # the clock advances during the step
+            page.screenshot(path=str(tmp_path / "live-running.png"))
+
+            copy = page.locator("button.snb-copy").first
+            copy.click()
+            page.wait_for_function("window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells"
+                                   ".some(c => c.getSource() === 'x = 41')", timeout=10_000)  # fmt: skip
+
+            page.locator("button.snb-stop").click()
+            page.wait_for_function("[...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.textContent.includes('kernel alive interrupted 41'))",
+                                   timeout=60_000)  # fmt: skip
+            assert page.locator(".snb .snb-status.snb-interrupted").count() >= 1
+            page.screenshot(path=str(tmp_path / "live-stopped.png"))
+            target = os.environ.get("SMOLNB_SCREENSHOT_DIR")
+            if target:
+                for name in ("live-running.png", "live-stopped.png"):
+                    shutil.copy(tmp_path / name, Path(target) / name)
+        finally:
+            browser.close()
