@@ -555,7 +555,9 @@ class MultiStepAgent(ABC):
     def _messages(self, ctx: RunContext) -> list[Message]:
         messages: list[Message] = [
             {"role": "system", "content": self.system_prompt or self._system_prompt()},
-            {"role": "user", "content": prompts.TASK.format(task=ctx.task) + ctx.context},
+            # What the run knows (memories, variables) first, the task last: small models answer
+            # the last thing they read (the 0.5B model used a recalled "64 GPUs" only this way).
+            {"role": "user", "content": (ctx.context.strip() + "\n\n" if ctx.context.strip() else "") + prompts.TASK.format(task=ctx.task)},
         ]
         if ctx.plan:
             messages.append({"role": "assistant", "content": prompts.PLAN_MESSAGE.format(plan=ctx.plan)})

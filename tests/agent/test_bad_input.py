@@ -109,3 +109,12 @@ def test_the_summary_counts_steps_and_says_why_there_is_one_more_call(tmp_path):
     summary = result.summary()
     assert "1 step ·" in summary and "1 steps" not in summary
     assert "2 model calls (the last one asked for a final answer after the step limit)" in summary
+
+
+def test_the_task_comes_last_in_the_prompt_after_what_the_run_knows():
+    """Small models answer the last thing they read: with the memories after the task, the 0.5B
+    model ignored a recalled '64 GPUs' and answered 100 (notebooks/memory.ipynb)."""
+    model = TestModel(["```python\nfinal_answer(1)\n```"])
+    CodeAgent(model=model, namespace={"quota_note": "64 GPUs"}).run("What is the quota?")
+    user = model.calls[0]["messages"][1]["content"]
+    assert user.endswith("Task: What is the quota?") and "quota_note" in user.split("Task:")[0]
