@@ -8,7 +8,17 @@ import pytest
 
 from tests.conftest import required
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+FOLDER = Path(__file__).resolve().parents[2] / "notebooks"
+# The order a researcher would take them in; they share one SMOLNB_HOME, as on a real machine.
+ORDER = ["quickstart", "memory", "tools", "evals"]
+NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"), key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.stem))
+# Each notebook's own right answers, checked in its kernel after it ran: a notebook that picked
+# up another's answer (from memory or the run store) fails here.
+ANSWERS = {
+    "quickstart": "str(biggest).strip(\"'\\\" .\") == 'Lima' and result.output == 115",
+    "memory": "int(quota) == 64",  # gpu_hours (288) is from before the restart; the run store has it
+    "tools": "first.output == 'Hello, Ada' and second.output == 'Good morning, Ada!'",
+}
 
 ready = all(importlib.util.find_spec(m) for m in ("nbclient", "ipykernel", "llama_cpp", "pandas"))
 if not ready:
@@ -24,8 +34,14 @@ def test_there_are_notebooks():
     assert any(p.name == "quickstart.ipynb" for p in NOTEBOOKS)
 
 
+@pytest.fixture(scope="module")
+def shared_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("one-home")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_without_error(path, tmp_path, smolnb_home):
+def test_notebook_runs_without_error(path, tmp_path, shared_home, monkeypatch):
+    monkeypatch.setenv("SMOLNB_HOME", str(shared_home))
     import nbformat
     from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
@@ -41,6 +57,11 @@ def test_notebook_runs_without_error(path, tmp_path, smolnb_home):
                 run_sync(client.kc.wait_for_ready)(timeout=120)
                 restarts += 1
             client.execute_cell(cell, index)  # raises CellExecutionError, naming the cell, on any error
+        if path.stem in ANSWERS:
+            check = nbformat.v4.new_code_cell(f"print({ANSWERS[path.stem]})")
+            nb.cells.append(check)
+            client.execute_cell(check, len(nb.cells) - 1)
+            assert check.outputs and check.outputs[0].get("text", "").strip() == "True", (ANSWERS[path.stem], _answers(nb))
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     if any("%%agent" in cell.source for cell in nb.cells):
@@ -51,3 +72,25 @@ def test_notebook_runs_without_error(path, tmp_path, smolnb_home):
         # after the restart the kernel is new: session 1's variables are gone
         tagged = next(c for c in nb.cells if "restart-kernel" in c.metadata.get("tags", []))
         assert tagged.outputs[-1]["data"]["text/plain"] == "False"
+    html = _as_html(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith("%%agent"):
+            # nbconvert's HTML shows each step's code and the answer (the static trace, no widget state)
+            assert "snb-code" in html and "Answer:" in html
+
+
+def _as_html(nb) -> str:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    return body
+
+
+def _answers(nb) -> list[str]:
+    """The answers the notebook's %%agent cells printed, to show in a failure."""
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/plain", "") if "data" in output else output.get("text", "")
+            found += [line for line in text.splitlines() if line.startswith("answer") or "Answer" in line]
+    return found
