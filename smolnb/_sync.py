@@ -6,6 +6,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import contextvars
 import logging
 import queue
 import sys
@@ -52,7 +53,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         finally:
             _close(loop)
 
-    thread = threading.Thread(target=target, name="smolnb-run", daemon=True)
+    # The caller's context goes with it: a kernel keeps the cell's output and input routing there.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(target,), name="smolnb-run", daemon=True)
     thread.start()
     started.wait()
     try:

@@ -144,6 +144,8 @@ class Step(Event):
     model_duration: float = 0.0
     exec_duration: float = 0.0
     model_calls: int = 0
+    approval: str | None = None  # with approve-before-run: "approved", "edited" or "skipped"
+    proposed_code: str | None = None  # the model's code, when the user edited it
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import sys
@@ -36,6 +37,8 @@ class CodeAgent(MultiStepAgent):
             namespace's variables by value), `"subprocess"` (a separate process with memory and
             CPU limits), or an `Executor`.
         code_timeout: wall-clock seconds per code block.
+        approve: called as `approve(step, code)` before each code block runs; returns the code
+            to run (as proposed, or edited) or None to skip it. The decision is in the trace.
         namespace: the dict the code runs in (the notebook passes its user namespace); a new
             one per run if None.
         **kwargs: see `MultiStepAgent`.
@@ -64,6 +67,7 @@ class CodeAgent(MultiStepAgent):
         *,
         executor: str | Executor = "local",
         code_timeout: float = 30.0,
+        approve: Callable[[int, str], str | None] | None = None,
         namespace: dict[str, Any] | None = None,
         snapshots: bool = True,
         **kwargs: Any,
@@ -76,6 +80,7 @@ class CodeAgent(MultiStepAgent):
         self.policy = Policy(authorized_imports)
         self.executor_kind = executor
         self.code_timeout = code_timeout
+        self.approve = approve
         self.namespace = namespace
         self.snapshots = snapshots
         self.executor: Executor | None = executor if isinstance(executor, Executor) else None
@@ -205,8 +210,35 @@ class CodeAgent(MultiStepAgent):
             ctx.history += [{"role": "assistant", "content": text}, {"role": "user", "content": prompts.NO_CODE}]
             return self._close_step(ctx, step, observation=prompts.NO_CODE, error="no code block in the reply", error_kind="format")
         step.code = code
+        if self.approve is not None:
+            decided = await self._approval(ctx, step, code)
+            if decided is None:
+                return self._skipped(ctx, step)
+            code = decided
         result = await self._run_code(ctx, code)
         return self._finish_action(ctx, step, result)
+
+    async def _approval(self, ctx: RunContext, step: Step, code: str) -> str | None:
+        """Ask `approve` (in a thread: it may wait for a person) and record the decision."""
+        assert self.approve is not None
+        self._live(ctx, "approve", code)
+        decided = await asyncio.to_thread(self.approve, ctx.step, code)
+        if decided is None or not str(decided).strip():
+            step.approval = "skipped"
+            return None
+        decided = str(decided)
+        if decided.strip() == code.strip():
+            step.approval = "approved"
+            return code
+        step.approval, step.proposed_code, step.code = "edited", code, decided
+        return decided
+
+    def _skipped(self, ctx: RunContext, step: Step) -> Step:
+        ctx.history += [
+            {"role": "assistant", "content": _as_reply(step.thought, step.code or "")},
+            {"role": "user", "content": prompts.SKIPPED},
+        ]
+        return self._close_step(ctx, step, observation=prompts.SKIPPED)
 
     def _snapshot(self, ctx: RunContext) -> None:
         assert self.executor is not None
@@ -223,6 +255,8 @@ class CodeAgent(MultiStepAgent):
 
     def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult) -> Step:
         observation = self._observation(result)
+        if step.approval == "edited":
+            observation = prompts.EDITED.format(code=step.code) + "\n" + observation
         if ctx.store is not None and not result.is_final and self.snapshots:
             self._snapshot(ctx)  # written with the step, in one transaction
         if result.error and ctx.steps:

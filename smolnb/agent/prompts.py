@@ -54,6 +54,10 @@ When you know the answer, call the final_answer tool with it. Do not answer in p
 
 TASK = "Task: {task}"
 
+SKIPPED = "The user did not run this code (they skipped it at approval). Do something else, or answer with what you have."
+
+EDITED = "The user edited your code before it ran; this is what ran:\n```python\n{code}\n```"
+
 NO_CODE = """Error: your reply had no ```python code block, so nothing ran.
 Write Python code that computes the answer to the task and passes it to final_answer, like this:
 ```python

@@ -20,12 +20,15 @@ __all__ = ["AgentMagics"]
 
 HELP = """\
 %%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--imports a,b] [--no-memory] [--name NAME] [-b]
-        [--batch [--concurrency N]] [--sandbox]
+        [--batch [--concurrency N]] [--sandbox] [--approve]
 <the task, free text; with --batch, one task a line>
     Run a code agent on the task. Its code runs in this notebook's namespace.
     -o VAR binds the answer to VAR; the full result is always in `_agent`.
     -b / --background returns at once: other cells run while the trace keeps updating.
     --sandbox runs the code in a kernel-confined process (same as %agent config executor=sandbox).
+    --approve asks before each code block runs: Enter runs it, s skips it, e edits it (the
+    decision is in the trace; %agent config approve=on makes it the default). The trace has a
+    Stop button; %agent undo takes back what the run did to your variables.
 
 Where the agent's code runs (executor):
     local      in this kernel, at native speed, under a policy: authorized imports only, no
@@ -49,7 +52,7 @@ Where the agent's code runs (executor):
 %agent fork RUN_ID STEP [TASK]  keep a run's first STEP steps and go on from there (a new run)
 %agent code RUN_ID [STEP]  a run's code (all steps, or one) into a new cell below
 %agent undo                restore the variables the last %%agent run changed or deleted, remove those it made
-%agent config [KEY=VALUE]  show or set defaults: model, max_steps, memory, executor, imports, graph, vectors
+%agent config [KEY=VALUE]  show or set defaults: model, max_steps, memory, approve, executor, imports, graph, vectors
 %agent memory              the session's memory: where it lives, how much it holds
 %agent memory search TEXT  what recall finds for TEXT (texts and facts, with where they came from)
 %agent memory facts ENTITY the facts about ENTITY, past ones too, and a picture of its neighbourhood
@@ -80,6 +83,7 @@ def _cell_parser() -> _Parser:
     parser.add_argument("--background", "-b", action="store_true")
     parser.add_argument("--batch", action="store_true")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--approve", action="store_true")
     return parser
 
 
@@ -96,6 +100,20 @@ class CellOptions:
     background: bool = False
     batch: bool = False
     concurrency: int = 8
+    approve: bool = False
+
+
+def _approve_by_input(step: int, code: str) -> str | None:
+    """`%%agent --approve`: ask under the cell (the notebook's input box; the terminal's prompt)."""
+    while True:
+        answer = input(f"step {step}: Enter runs it · s skips it · e edits it > ").strip().lower()
+        if answer in ("", "r", "run", "y", "yes"):
+            return code
+        if answer in ("s", "skip", "n", "no"):
+            return None
+        if answer in ("e", "edit"):
+            edited = input("the code to run instead (write \\n for a new line; empty keeps the model's) > ")
+            return edited.replace("\\n", "\n") if edited.strip() else code
 
 
 def _merge_back(shared: dict[str, Any], own: dict[str, Any], before: dict[str, Any]) -> None:
@@ -165,6 +183,7 @@ class AgentMagics(Magics):
     graph = Unicode(os.environ.get("SMOLNB_GRAPH", ""), help="Graph URI for the session's memory ('' = networkx under SMOLNB_HOME).").tag(config=True)
     vectors = Unicode(os.environ.get("SMOLNB_VECTORS", ""), help="Vector store URI ('' = LanceDB under SMOLNB_HOME).").tag(config=True)
     executor = Unicode("local", help="'local' (in the kernel, guarded), 'sandbox' (a kernel-confined process) or 'subprocess'.").tag(config=True)
+    approve = Bool(False, help="Ask before each code block runs (run / edit / skip), as %%agent --approve does.").tag(config=True)
     imports = Unicode("", help="Extra authorized imports for %%agent, comma-separated (e.g. 'pandas,numpy').").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
@@ -265,7 +284,7 @@ class AgentMagics(Magics):
         return CellOptions(args.model, args.output, args.max_steps, [t for t in args.tools.split(",") if t.strip()],
                            args.no_memory, args.name, "sandbox" if args.sandbox else args.executor,
                            [m.strip() for m in args.imports.split(",") if m.strip()], args.background,
-                           args.batch, args.concurrency)  # fmt: skip
+                           args.batch, args.concurrency, args.approve)  # fmt: skip
 
     def _make_agent(self, options: CellOptions) -> Any:
         from ..agent import CodeAgent
@@ -291,6 +310,7 @@ class AgentMagics(Magics):
             executor=options.executor or self.executor,
             namespace=self.shell.user_ns,
             authorized_imports=[*self.imports.split(","), *options.imports] if self.imports else options.imports,
+            approve=_approve_by_input if (options.approve or self.approve) else None,
         )
 
     def _run(self, agent: Any, call: Any, output: str | None) -> None:
@@ -571,8 +591,9 @@ class AgentMagics(Magics):
         self._run(agent, lambda: agent.fork(record.run_id, step=int(args[1]), task=task, store=self._store()), None)
 
     def _cmd_config(self, args: list[str]) -> Any:
-        names = {"model": str, "max_steps": int, "memory": lambda v: v.lower() in ("1", "true", "yes", "on"), "executor": str,
-                 "imports": str, "graph": str, "vectors": str}  # fmt: skip
+        on = lambda v: v.lower() in ("1", "true", "yes", "on")  # noqa: E731
+        names = {"model": str, "max_steps": int, "memory": on, "approve": on, "executor": str, "imports": str, "graph": str,
+                 "vectors": str}  # fmt: skip
         for item in args:
             key, sep, value = item.partition("=")
             key = key.strip().replace("-", "_")

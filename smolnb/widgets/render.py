@@ -30,6 +30,7 @@ class StepView:
     started: float = field(default_factory=time.time)
     html: dict[bool, str] = field(default_factory=dict)  # rendered once done, by open/closed
     live_code: str | None = None  # the code running now (before the step is done)
+    awaiting: bool = False  # the code waits for the user's approval
     live_stdout: list[str] = field(default_factory=list)  # what it printed so far
     code_started: float = 0.0
 
@@ -81,8 +82,10 @@ class TraceState:
             run.steps.append(StepView(event.step, event.kind, started=event.ts))
         elif isinstance(event, Live):
             view = run.step(event.step)
-            if event.what == "code":
-                view.live_code, view.live_stdout, view.code_started = event.text, [], event.ts
+            if event.what == "approve":
+                view.live_code, view.awaiting, view.code_started = event.text, True, event.ts
+            elif event.what == "code":
+                view.live_code, view.awaiting, view.live_stdout, view.code_started = event.text, False, [], event.ts
             elif event.what == "stdout":
                 view.live_stdout.append(event.text)
         elif isinstance(event, ModelCall):
@@ -161,6 +164,9 @@ def _render_step(run: RunView, view: StepView, last: bool) -> str:
         summary = f"{label} · {_clock(view.started)} · running…"
         if view.live_code is None:
             parts.append("<div class='snb-wait'>waiting for the model…</div>")
+        elif view.awaiting:
+            parts.append(f"<pre class='snb-code snb-awaiting'>{_highlight(view.live_code)}</pre>")
+            parts.append(f"<div class='snb-wait'>waiting for your approval (answer under the cell) · {_clock(view.code_started)}</div>")
         else:
             parts.append(f"<pre class='snb-code snb-running-code'>{_highlight(view.live_code)}</pre>")
             parts.append(f"<div class='snb-wait'>running the code · {_clock(view.code_started)}</div>")
@@ -173,7 +179,11 @@ def _render_step(run: RunView, view: StepView, last: bool) -> str:
             css.append("snb-error")
         tokens = f"{step.usage.input_tokens:,}→{step.usage.output_tokens:,} tokens"
         flag = f" · {html.escape(step.error_kind or 'error')}" if step.error else ""
-        summary = f"{label} · {step.duration:.2f} s · {tokens}{flag}"
+        said = {"edited": " · you edited it", "skipped": " · you skipped it", "approved": " · you approved it"}.get(step.approval or "", "")
+        summary = f"{label} · {step.duration:.2f} s · {tokens}{flag}{said}"
+        if step.proposed_code:
+            parts.append(f"<details class='snb-proposed'><summary>the model's code, before your edit</summary>"
+                         f"<pre>{html.escape(step.proposed_code)}</pre></details>")  # fmt: skip
         if step.thought:
             parts.append(f"<div class='snb-thought'>{html.escape(step.thought)}</div>")
         if step.code:
@@ -256,6 +266,7 @@ def _run_text(run: RunView, depth: int = 0) -> list[str]:
             lines.append(f"{pad}── {label} · running…")
             continue
         flag = f" · {step.error_kind or 'error'}" if step.error else ""
+        flag += {"edited": " · you edited it", "skipped": " · you skipped it"}.get(step.approval or "", "")
         lines.append(f"{pad}── {label} · {step.duration:.2f} s · {step.usage.input_tokens}→{step.usage.output_tokens} tokens{flag}")
         if step.thought:
             lines.append(_indent(step.thought[:FOLD], pad + "   "))

@@ -135,7 +135,7 @@ def test_line_command_errors(ip, capsys):
     err = capsys.readouterr().err
     assert "no run 'nope-not-a-run'" in err
     assert "unknown command 'frobnicate'" in err
-    assert "KEY one of model, max_steps, memory, executor, imports" in err
+    assert "KEY one of model, max_steps, memory, approve, executor, imports" in err
     assert "needs a run id" in err
     assert "Traceback" not in err
 
@@ -261,3 +261,21 @@ def test_agent_code_puts_a_runs_code_in_the_next_cell_and_fork_reruns_from_a_ste
     ip.run_line_magic("agent", f"fork {run_id} 2")
     forked = ip.user_ns["_agent"]
     assert forked.output == 63 and forked.run_id != run_id
+
+
+def test_approve_asks_under_the_cell_before_each_block(ip, model, monkeypatch):
+    answers = iter(["", "e", "y = 5", "s", ""])
+    prompts = []
+
+    def fake_input(prompt=""):
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    model.enqueue(py("y = 1"), py("y = 99"), py("y = y * 1000"), py("final_answer(y)"))
+    assert run_cell(ip, "-m scripted --approve", "Set y.").success
+    result = ip.user_ns["_agent"]
+    assert [s.approval for s in result.steps] == ["approved", "edited", "skipped", "approved"]
+    assert result.output == 5 and ip.user_ns["y"] == 5  # the edit ran, the skipped block did not
+    assert result.steps[1].proposed_code == "y = 99" and result.steps[1].code == "y = 5"
+    assert "Enter runs it" in prompts[0] and "s skips it" in prompts[0] and len(prompts) == 5

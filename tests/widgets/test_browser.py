@@ -195,3 +195,57 @@ def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
                     shutil.copy(tmp_path / name, Path(target) / name)
         finally:
             browser.close()
+
+
+APPROVE_NOTEBOOK = {
+    "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source":
+            "%load_ext smolnb\n"
+            "from smolnb.models import TestModel, register_model\n"
+            "register_model('asks', TestModel(['```python\\nz = 1\\n```', '```python\\nfinal_answer(z)\\n```'], model_id='asks'))"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%%agent -m asks --approve\nSet z."},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}  # fmt: skip
+
+
+def test_approve_edit_run_is_recorded(lab, tmp_path):
+    """--approve: the code waits under the cell; the user edits it; the edit runs and the trace says so."""
+    from playwright.sync_api import sync_playwright
+
+    (tmp_path / "lab" / "approve.ipynb").write_text(json.dumps(APPROVE_NOTEBOOK))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(f"{lab}/lab/tree/approve.ipynb")
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext.session && "
+                                   "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+                                   timeout=90_000)  # fmt: skip
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            page.locator(".snb-awaiting").wait_for(timeout=60_000)  # the code waits, shown in the trace
+            for answer in ("e", "z = 7"):
+                box = page.locator(".jp-Stdin-input").last
+                box.wait_for(timeout=30_000)
+                box.fill(answer)
+                box.press("Enter")
+                page.wait_for_timeout(500)
+            page.locator(".jp-Stdin-input").last.wait_for(timeout=30_000)  # step 2 asks too
+            page.screenshot(path=str(tmp_path / "approve.png"))
+            page.locator(".jp-Stdin-input").last.press("Enter")
+            page.wait_for_selector(".snb .snb-answer", timeout=60_000)
+            trace = page.locator(".snb").first.inner_text()
+            assert "you edited it" in trace and "Answer: 7" in trace
+            target = os.environ.get("SMOLNB_SCREENSHOT_DIR")
+            if target:
+                shutil.copy(tmp_path / "approve.png", Path(target) / "approve.png")
+        finally:
+            browser.close()
