@@ -81,14 +81,31 @@ def redact(text: str) -> str:
     if not text:
         return text
     literals, configured = _rules()
+    # Every character any rule covers is masked, overlapping matches as one: a known secret that
+    # is the start of a longer key must not leave the rest of that key showing.
+    spans: list[tuple[int, int]] = []
     for secret in literals:
-        if secret in text:
-            text = text.replace(secret, MASK)
+        at = text.find(secret)
+        while at >= 0:
+            spans.append((at, at + len(secret)))
+            at = text.find(secret, at + 1)
     if any(hint in text for hint in _HINTS):
-        text = _BUILTIN_RE.sub(MASK, text)
+        spans.extend(m.span() for m in _BUILTIN_RE.finditer(text))
     if configured is not None:
-        text = configured.sub(MASK, text)
-    return text
+        spans.extend(m.span() for m in configured.finditer(text) if m.end() > m.start())
+    if not spans:
+        return text
+    spans.sort()
+    parts, done = [], 0
+    start, end = spans[0]
+    for s, e in spans[1:] + [(len(text) + 1, len(text) + 1)]:
+        if s <= end:
+            end = max(end, e)
+            continue
+        parts += [text[done:start], MASK]
+        done, (start, end) = end, (s, e)
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def redact_obj(value: Any) -> Any:

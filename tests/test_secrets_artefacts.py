@@ -82,3 +82,12 @@ def test_a_key_given_only_as_api_key_is_a_known_secret():
     CodeAgent(model=TestModel(), model_params={"api_key": third})
     for key in (first, second, third):
         assert redact(f"upstream rejected {key}") == "upstream rejected [REDACTED]"
+
+
+def test_a_short_secret_inside_a_longer_key_does_not_leave_the_rest_showing():
+    """Redacting a known secret that is the start of a longer key used to leave the rest of the
+    longer key in the text (the key pattern no longer matched after the first replacement)."""
+    add_secret("sk-short1")
+    assert redact("key sk-short1-abcdefghijklmnopqrstuvwxyz done") == "key [REDACTED] done"
+    add_secret("Qm7Lx2Vp9")
+    assert redact("x Qm7Lx2Vp9 and Qm7Lx2Vp9Qm7Lx2Vp9 y") == "x [REDACTED] and [REDACTED] y"
