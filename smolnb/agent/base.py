@@ -601,14 +601,16 @@ class MultiStepAgent(ABC):
             async with scheduler.slot(model_id, priority=ctx.priority, tokens=_estimate_tokens(messages)) as turn:
                 start = time.perf_counter()
                 timeout = turn.limits.timeout
+                # A live view gets the reply as it is generated (models that stream; not recorded as a parameter)
+                live = {"on_text": lambda text: self._live(ctx, "model", text)} if self.listeners and getattr(self.model, "streams", False) else {}
                 if timeout is not None:
                     try:
-                        response = await asyncio.wait_for(self.model.agenerate(messages, **params), timeout)
+                        response = await asyncio.wait_for(self.model.agenerate(messages, **params, **live), timeout)
                     except TimeoutError:
                         raise ModelError(f"{model_id} did not answer within {timeout:g} s (the scheduler's timeout for it: "
                                          f"scheduler.configure({model_id!r}, timeout=...) changes it)") from None  # fmt: skip
                 else:
-                    response = await self.model.agenerate(messages, **params)
+                    response = await self.model.agenerate(messages, **params, **live)
                 turn.used_tokens = response.usage.input_tokens + response.usage.output_tokens
         except ModelError as exc:
             self._emit(ctx, ModelCall(run_id=ctx.run_id, step=ctx.step, purpose=purpose, model=self.model.model_id,

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..config import home
 from ..errors import BackendError, MissingExtraError, ModelError, UserError, did_you_mean
+from ..events import Usage
 from .base import Message, Model, ModelResponse
 from .openai_api import OpenAIAPIModel
 
@@ -352,6 +353,8 @@ class LocalModel(Model):
         **params: passed to every call (temperature defaults to 0, max_tokens to 768).
     """
 
+    streams = True
+
     def __init__(self, spec: str, *, n_ctx: int = 8192, **params: Any) -> None:
         self.model_id = spec
         name = spec.removeprefix("local/")
@@ -368,6 +371,8 @@ class LocalModel(Model):
         self.params = {"temperature": 0.0, "max_tokens": 768, **params}
         self._delegate: OpenAIAPIModel | None = None
         self._lock = threading.Lock()
+        self._counter: Any = None  # (vocabulary-only Llama, chat formatter), for streamed calls' usage
+        self._lock_counter = threading.Lock()
 
     def weights(self) -> Path:
         """The GGUF file, assembled and verified."""
@@ -381,6 +386,24 @@ class LocalModel(Model):
                 flatten=True, **self.params,
             )  # fmt: skip
         return self._delegate
+
+    def count_prompt(self, messages: list[Message]) -> int:
+        """The prompt tokens of `messages`: the GGUF's own chat template and tokenizer (loaded
+        without the weights' tensors), as the server formats them."""
+        with self._lock_counter:
+            if self._counter is None:
+                from llama_cpp import Llama
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+                vocab = Llama(str(self.weights()), vocab_only=True, verbose=False)
+                text = vocab._model.token_get_text
+                bos = text(vocab.token_bos()) if vocab.token_bos() >= 0 else ""
+                template = vocab.metadata.get("tokenizer.chat_template", "")
+                self._counter = (vocab, Jinja2ChatFormatter(template, text(vocab.token_eos()), bos))
+        vocab, formatter = self._counter
+        result = formatter(messages=messages)
+        add_bos = not getattr(result, "added_special", False)
+        return len(vocab.tokenize(result.prompt.encode(), add_bos=add_bos and vocab.token_bos() >= 0 and vocab._model.add_bos_token(), special=True))
 
     def server(self) -> LlamaServer:
         """The running server (started if needed)."""
@@ -400,7 +423,12 @@ class LocalModel(Model):
         try:
             delegate = await asyncio.to_thread(self._ensure)
             try:
-                return await delegate.agenerate(messages, stop=stop, tools=tools, **kwargs)
+                response = await delegate.agenerate(messages, stop=stop, tools=tools, **kwargs)
+                if isinstance(response.raw, dict) and response.raw.get("streamed") and not response.usage.input_tokens:
+                    # llama.cpp's stream carries no usage: count the prompt as the server builds it
+                    counted = await asyncio.to_thread(self.count_prompt, delegate._messages(messages))
+                    response.usage = Usage(counted, response.usage.output_tokens)
+                return response
             except ModelError:
                 server = _servers.get(self.weights())
                 if server is None or server.alive():
@@ -415,8 +443,11 @@ class LocalModel(Model):
         state = dict(self.__dict__)
         state["_delegate"] = None
         state["_lock"] = None
+        state["_counter"] = None
+        state["_lock_counter"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._lock_counter = threading.Lock()

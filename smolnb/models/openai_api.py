@@ -17,7 +17,7 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ..errors import ModelError, TransientModelError, UserError
@@ -107,6 +107,8 @@ class OpenAIAPIModel(HTTPModel):
         **params: sent with every call (temperature, max_tokens, ...).
     """
 
+    streams = True  # `on_text=` streams the reply (not with tools)
+
     def __init__(
         self,
         model: str,
@@ -147,6 +149,8 @@ class OpenAIAPIModel(HTTPModel):
         **kwargs: Any,
     ) -> ModelResponse:
         params = {**self.params, **kwargs}
+        on_text = params.pop("on_text", None)  # streamed to a live view as it is generated
+        stream = callable(on_text) and not tools
         api_base = str(params.pop("api_base", None) or params.pop("base_url", None) or self.api_base).rstrip("/")
         api_key = params.pop("api_key", None) or self._api_key
         timeout = float(params.pop("timeout", None) or self.timeout)
@@ -158,6 +162,9 @@ class OpenAIAPIModel(HTTPModel):
             body["stop"] = stop
         if tools:
             body["tools"] = tools
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
         data = json.dumps(body, ensure_ascii=False).encode()
         url = f"{api_base}/chat/completions"
         proxy = _proxy_for(api_base)
@@ -168,10 +175,12 @@ class OpenAIAPIModel(HTTPModel):
             session = await _session()
             limit = aiohttp.ClientTimeout(total=timeout)
             async with session.post(url, data=data, headers=headers, proxy=proxy, timeout=limit) as response:
-                raw = await response.read()
-                if response.status >= 400:
-                    raise _HTTPStatusError(response.status, raw, response.headers.get("retry-after"))
-            return _parse(raw)
+                if response.status >= 400 or not stream:
+                    raw = await response.read()
+                    if response.status >= 400:
+                        raise _HTTPStatusError(response.status, raw, response.headers.get("retry-after"))
+                    return _parse(raw)
+                return await _read_stream(response.content, on_text)
 
         return await self._with_retries(call, lambda exc: self._classify(exc, url, timeout))
 
@@ -213,6 +222,36 @@ class _HTTPStatusError(Exception):
         except ValueError:
             self.retry_after = None
         super().__init__(f"HTTP {status}: {self.detail}")
+
+
+async def _read_stream(lines: Any, on_text: Callable[[str], None]) -> ModelResponse:
+    """A streamed chat completion (server-sent events): each piece of text goes to `on_text` as
+    it arrives. Usage comes from the last event when the server sends it; otherwise the output
+    is counted in pieces (one token each, as llama.cpp streams) and the input is left at 0 for
+    the caller to count."""
+    parts: list[str] = []
+    pieces, usage = 0, None
+    async for raw_line in lines:
+        line = raw_line.decode(errors="replace").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            break
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise ModelError(f"the server's stream sent something that is not JSON: {data[:200]!r}") from None
+        if chunk.get("usage"):
+            usage = chunk["usage"]
+        for choice in chunk.get("choices") or []:
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                parts.append(text)
+                pieces += 1
+                on_text(text)
+    counted = Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)) if usage else Usage(0, pieces)
+    return ModelResponse(content="".join(parts), tool_calls=[], usage=counted, raw={"streamed": True, "usage": usage})
 
 
 def _parse(raw: bytes) -> ModelResponse:

@@ -36,6 +36,7 @@ class TestModel(Model):
     """
 
     __test__ = False  # not a pytest test class
+    streams = True  # `on_text=` gets each reply in pieces, as a streaming server would send it
 
     def __init__(
         self,
@@ -68,6 +69,7 @@ class TestModel(Model):
         tools: list[dict[str, Any]] | None = None,
         **kwargs: Any,
     ) -> ModelResponse:
+        on_text = kwargs.pop("on_text", None)
         self.calls.append({"messages": [dict(m) for m in messages], "stop": stop, "tools": tools, **kwargs})
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -79,6 +81,10 @@ class TestModel(Model):
             raise ModelError("TestModel has no reply left: enqueue more replies or set default=")
         if isinstance(reply, BaseException):
             raise reply
+        if on_text is not None and isinstance(reply, str):
+            for start in range(0, len(reply), 8):
+                on_text(reply[start : start + 8])
+                await asyncio.sleep(0)
         return _as_response(reply, messages)
 
 

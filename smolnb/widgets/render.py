@@ -31,6 +31,7 @@ class StepView:
     html: dict[bool, str] = field(default_factory=dict)  # rendered once done, by open/closed
     live_code: str | None = None  # the code running now (before the step is done)
     awaiting: bool = False  # the code waits for the user's approval
+    live_text: list[str] = field(default_factory=list)  # the model's reply so far, as it streams
     live_stdout: list[str] = field(default_factory=list)  # what it printed so far
     code_started: float = 0.0
 
@@ -82,7 +83,9 @@ class TraceState:
             run.steps.append(StepView(event.step, event.kind, started=event.ts))
         elif isinstance(event, Live):
             view = run.step(event.step)
-            if event.what == "approve":
+            if event.what == "model":
+                view.live_text.append(event.text)
+            elif event.what == "approve":
                 view.live_code, view.awaiting, view.code_started = event.text, True, event.ts
             elif event.what == "code":
                 view.live_code, view.awaiting, view.live_stdout, view.code_started = event.text, False, [], event.ts
@@ -162,7 +165,11 @@ def _render_step(run: RunView, view: StepView, last: bool) -> str:
     css = ["snb-step", f"snb-{kind}"]
     if step is None:
         summary = f"{label} · {_clock(view.started)} · running…"
-        if view.live_code is None:
+        if view.live_code is None and view.live_text:
+            streamed = "".join(view.live_text)
+            parts.append(f"<pre class='snb-live-text'>{html.escape(streamed[-FOLD * 2:])}</pre>")
+            parts.append("<div class='snb-wait'>the model is writing…</div>")
+        elif view.live_code is None:
             parts.append("<div class='snb-wait'>waiting for the model…</div>")
         elif view.awaiting:
             parts.append(f"<pre class='snb-code snb-awaiting'>{_highlight(view.live_code)}</pre>")

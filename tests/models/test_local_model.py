@@ -52,6 +52,17 @@ def test_agent_answers_suite_tasks_with_the_local_model(home):
     assert right >= 4, f"{right}/5 right"
 
 
+def test_the_local_model_streams_to_a_live_view_with_the_same_answer_and_counted_tokens(home):
+    model = LocalModel(MODEL)
+    messages = [{"role": "user", "content": "Write a Python expression for 6 times 7, nothing else."}]
+    plain = model.generate(messages)
+    pieces = []
+    streamed = model.generate(messages, on_text=pieces.append)
+    assert len(pieces) > 2 and "".join(pieces) == streamed.content == plain.content  # temperature 0: the same reply
+    assert streamed.usage.output_tokens == plain.usage.output_tokens  # one piece a token
+    assert streamed.usage.input_tokens == plain.usage.input_tokens  # counted as the server builds the prompt
+
+
 def test_weights_are_verified_and_a_corrupt_file_is_rebuilt(home, private_models):
     path = ensure_weights("qwen2.5-coder-0.5b")
     assert path.stat().st_size == KNOWN_MODELS["qwen2.5-coder-0.5b"].size

@@ -100,9 +100,10 @@ def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
                                    "window.jupyterapp.shell.currentWidget.sessionContext && "
                                    "window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=90_000)  # fmt: skip
             page.wait_for_function("window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=90_000)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            # live: the widget shows the running step before the run ends
-            page.wait_for_selector(".smolnb-trace .snb, .snb", timeout=120_000)
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # not awaited
+            # live: the model's text streams into the running step before the step ends
+            page.wait_for_selector(".snb-live-text", timeout=120_000)
+            assert page.locator(".snb-status.snb-running").count() == 1
             page.wait_for_selector(".snb .snb-answer", timeout=300_000)
             trace = page.locator(".snb").first
             steps = trace.locator("details.snb-step")

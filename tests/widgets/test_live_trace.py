@@ -63,3 +63,21 @@ def test_the_widget_paints_the_trace_and_stop_reaches_a_running_run():
     live._message(live.widget, {"event": "stop"}, [])
     assert stopped == [1]
     live.widget.close()
+
+
+def test_the_models_reply_streams_into_the_running_step():
+    state, frames = TraceState(), []
+
+    def listen(event):
+        state.add(event)
+        if isinstance(event, Live) and event.what == "model":
+            frames.append(render_html(state))
+
+    reply = py("total = sum(range(10))\nfinal_answer(total)")
+    result = CodeAgent(model=TestModel([reply]), listeners=[listen]).run("t")
+    assert result.output == 45
+    assert len(frames) > 3  # the reply came in pieces
+    first, last = frames[0], frames[-1]
+    assert "snb-live-text" in first and "the model is writing" in first
+    assert "final_answer(total)" not in first and "final_answer(total)" in last  # text appears as it is generated
+    assert "snb-status snb-running" in first  # before the step ends
