@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import os
+import re
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -182,6 +185,9 @@ class AgentMagics(Magics):
                   help="Give %%agent the session's long-term memory (SMOLNB_MEMORY=off turns it off by default).").tag(config=True)
     graph = Unicode(os.environ.get("SMOLNB_GRAPH", ""), help="Graph URI for the session's memory ('' = networkx under SMOLNB_HOME).").tag(config=True)
     vectors = Unicode(os.environ.get("SMOLNB_VECTORS", ""), help="Vector store URI ('' = LanceDB under SMOLNB_HOME).").tag(config=True)
+    memory_scope = Unicode(os.environ.get("SMOLNB_MEMORY_SCOPE", ""),
+                           help="Whose memory %%agent uses when graph/vectors are not set: '' = this project (the "
+                                "kernel's folder), or a name several projects share on purpose.").tag(config=True)
     executor = Unicode("local", help="'local' (in the kernel, guarded), 'sandbox' (a kernel-confined process) or 'subprocess'.").tag(config=True)
     approve = Bool(False, help="Ask before each code block runs (run / edit / skip), as %%agent --approve does.").tag(config=True)
     imports = Unicode("", help="Extra authorized imports for %%agent, comma-separated (e.g. 'pandas,numpy').").tag(config=True)
@@ -350,13 +356,16 @@ class AgentMagics(Magics):
         """The session's Memory, opened on first use. With `quiet`, a memory that cannot open is
         reported and the run goes on without it; otherwise the error is raised.
         """
-        uris = (self.graph, self.vectors)
+        scope = self.scope()
+        uris = (self.graph, self.vectors, scope)
         if self._memory is not None and self._memory_uris == uris:
             return self._memory
+        from ..config import home
         from ..memory import Memory
 
+        folder = home() / "memory" / scope
         try:
-            self._memory = Memory(graph=self.graph or None, vectors=self.vectors or None)
+            self._memory = Memory(graph=self.graph or f"networkx://{folder}/graph.json", vectors=self.vectors or f"lancedb://{folder}/vectors")
             self._memory_uris = uris
         except SmolnbError as exc:
             if not quiet:
@@ -365,6 +374,15 @@ class AgentMagics(Magics):
                   "(`%agent config memory=off` or `%%agent --no-memory` stops this message)")  # fmt: skip
             return None
         return self._memory
+
+    def scope(self) -> str:
+        """The memory scope: the configured name, else this project (the kernel's working folder:
+        its name and a short hash of its path, so two folders of the same name stay apart)."""
+        if self.memory_scope.strip():
+            return re.sub(r"[^\w.-]+", "-", self.memory_scope.strip())
+        folder = Path.cwd().resolve()
+        name = re.sub(r"[^\w.-]+", "-", folder.name) or "root"
+        return f"{name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
 
     def _cmd_queue(self, args: list[str]) -> Any:
         from ..scheduling import scheduler
@@ -382,7 +400,8 @@ class AgentMagics(Magics):
         if sub == "status":
             current, every = len(memory.graph.facts()), len(memory.graph.facts(include_past=True))
             return _Table(["store", "where", "holds"], [["graph", memory.graph.uri, f"{current:,} current facts ({every:,} with history)"],
-                                                        ["vectors", memory.vectors.uri, f"{memory.vectors.count():,} texts"]])  # fmt: skip
+                                                        ["vectors", memory.vectors.uri, f"{memory.vectors.count():,} texts"]],
+                          f"scope: {self.scope()} (`%agent config memory_scope=NAME` shares one on purpose)")  # fmt: skip
         if sub == "search":
             rows = []
             for item in memory.recall(rest, k=10):
@@ -457,13 +476,20 @@ class AgentMagics(Magics):
     @line_magic("agent")
     def agent_line(self, line: str) -> Any:
         """`%agent models | tools | runs | show ID | resume ID | config K=V | help`."""
-        words = shlex.split(line)
+        head = line.split(None, 2)
+        if len(head) == 3 and head[0] == "memory" and head[1] in ("search", "remember", "forget", "facts"):
+            words = head  # free text: an apostrophe ("Alpha's") is text, not a shell quote
+        else:
+            try:
+                words = shlex.split(line)
+            except ValueError as exc:
+                raise UsageError(f"%agent: {exc} in {line!r}; quote the argument or drop the stray quote") from None
         command, args = (words[0], words[1:]) if words else ("help", [])
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:
             from ..errors import did_you_mean
 
-            commands = ["models", "tools", "runs", "show", "resume", "config", "memory", "queue", "help"]
+            commands = ["models", "tools", "runs", "show", "resume", "fork", "code", "undo", "config", "memory", "queue", "help"]
             raise UsageError(f"%agent: unknown command {command!r}.{did_you_mean(command, commands)} Commands: {', '.join(commands)}")
         try:
             return handler(args)
@@ -593,7 +619,7 @@ class AgentMagics(Magics):
     def _cmd_config(self, args: list[str]) -> Any:
         on = lambda v: v.lower() in ("1", "true", "yes", "on")  # noqa: E731
         names = {"model": str, "max_steps": int, "memory": on, "approve": on, "executor": str, "imports": str, "graph": str,
-                 "vectors": str}  # fmt: skip
+                 "vectors": str, "memory_scope": str}  # fmt: skip
         for item in args:
             key, sep, value = item.partition("=")
             key = key.strip().replace("-", "_")

@@ -98,3 +98,31 @@ def test_review_and_forget_what_the_last_run_stored(ip):
     assert ip.run_line_magic("agent", "memory forget no such words") == "nothing in memory holds 'no such words' (nothing forgotten)"
     status = ip.run_line_magic("agent", "memory")._repr_mimebundle_()["text/plain"]
     assert "1 texts" in status  # the user's own note stays
+
+
+def test_memory_is_scoped_to_the_project_by_default_and_shared_on_purpose(tmp_path, monkeypatch, smolnb_home):
+    """Two projects (notebook folders) do not see each other's memories; a named scope is shared."""
+    if not have_memory:
+        pytest.skip("smolnb[memory] is not installed")
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "smolnb")
+    magics = shell.magics_manager.registry["AgentMagics"]
+    try:
+        shell.run_line_magic("agent", "config memory=on graph= vectors= memory_scope=")
+        for project, note in (("alpha", "Alpha's cluster quota is 16 GPUs."), ("beta", "Beta trains on the Lisbon cluster.")):
+            (tmp_path / project).mkdir()
+            monkeypatch.chdir(tmp_path / project)
+            shell.run_line_magic("agent", f"memory remember {note}")
+        monkeypatch.chdir(tmp_path / "alpha")
+        found = shell.run_line_magic("agent", "memory search cluster quota GPUs")._repr_mimebundle_()["text/plain"]
+        assert "Alpha's cluster" in found and "Beta" not in found
+        status = shell.run_line_magic("agent", "memory")._repr_mimebundle_()["text/plain"]
+        assert "alpha" in status and "1 texts" in status  # the status names the scope
+        shell.run_line_magic("agent", "config memory_scope=lab")  # shared on purpose, from any folder
+        shell.run_line_magic("agent", "memory remember The lab's shared quota is 128 GPUs.")
+        monkeypatch.chdir(tmp_path / "beta")
+        found = shell.run_line_magic("agent", "memory search shared quota GPUs")._repr_mimebundle_()["text/plain"]
+        assert "128 GPUs" in found and "Alpha" not in found
+    finally:
+        shell.run_line_magic("agent", "config memory=off graph= vectors= memory_scope=")
+        magics._memory = None
