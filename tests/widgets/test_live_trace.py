@@ -81,3 +81,30 @@ def test_the_models_reply_streams_into_the_running_step():
     assert "snb-live-text" in first and "the model is writing" in first
     assert "final_answer(total)" not in first and "final_answer(total)" in last  # text appears as it is generated
     assert "snb-status snb-running" in first  # before the step ends
+
+
+def test_the_run_browser_searches_filters_and_sorts(tmp_path):
+    pytest.importorskip("ipywidgets")
+    from smolnb.models import FunctionModel
+    from smolnb.widgets import RunBrowser
+
+    store = RunStore(tmp_path / "runs.db")
+    for task, model_id, reply in [("count the primes below 100", "model-a", py("final_answer(25)")),
+                                  ("sum the list", "model-b", py("final_answer(6)")),
+                                  ("count the primes below 1000", "model-b", "no code at all")]:  # fmt: skip
+        CodeAgent(model=FunctionModel(lambda m, r=reply, **i: r, model_id=model_id), store=store, max_steps=1).run(task)
+    browser = RunBrowser(store)
+    assert browser.table.value.count("<tr>") == 3
+    browser.search.value = "PRIMES"
+    assert browser.table.value.count("<tr>") == 2 and "sum the list" not in browser.table.value
+    browser.status.value = "success"
+    assert browser.table.value.count("<tr>") == 1 and "below 100<" in browser.table.value
+    browser.search.value, browser.status.value, browser.model.value = "", "", "model-b"
+    assert browser.table.value.count("<tr>") == 2
+    browser.model.value, browser.sort.value = "", "oldest first"
+    rows = browser.table.value.split("<tr>")[1:]
+    assert "below 100<" in rows[0] and "below 1000<" in rows[-1]
+    label = browser.picker.options[1][0]
+    assert label.split(" · ")[0] in {r.run_id for r in store.runs()} and ":" in label.split(" · ")[1]  # id and time on one line
+    browser.select(browser.picker.options[1][1])
+    assert "snb" in browser.trace.value
