@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import hashlib
 import importlib
 import json
@@ -23,6 +24,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -343,6 +345,23 @@ def _stop_servers() -> None:
 # -- the model -------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence stderr for the block: file descriptor 2 (C code's own prints) and `sys.stderr`
+    (llama-cpp-python's log callback prints there; in a kernel, that is the cell)."""
+    import io
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stderr(io.StringIO()):
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class LocalModel(Model):
     """`local/<name>` or a path to a `.gguf` file, run with llama.cpp on this machine.
 
@@ -395,7 +414,8 @@ class LocalModel(Model):
                 from llama_cpp import Llama
                 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-                vocab = Llama(str(self.weights()), vocab_only=True, verbose=False)
+                with _quiet_stderr():  # llama.cpp warns about the context it makes for a vocabulary-only load
+                    vocab = Llama(str(self.weights()), vocab_only=True, verbose=False)
                 text = vocab._model.token_get_text
                 bos = text(vocab.token_bos()) if vocab.token_bos() >= 0 else ""
                 template = vocab.metadata.get("tokenizer.chat_template", "")

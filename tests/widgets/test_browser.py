@@ -114,6 +114,8 @@ def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
             assert "success" in status or "max steps" in status
             answer = trace.locator(".snb-answer").first.inner_text()
             assert answer.startswith("Answer:")
+            noise = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert noise.count() == 0, noise.all_inner_texts()  # nothing printed into the cell but the trace
             no_news = page.get_by_role("button", name="No")
             if no_news.count():
                 no_news.first.click()  # JupyterLab's "notify me about news?" toast
