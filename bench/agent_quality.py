@@ -28,9 +28,19 @@ def run_smolnb(model: LocalModel, tasks, verbose: bool) -> list[dict]:
         start = time.perf_counter()
         result = CodeAgent(model=model, max_steps=6).run(task.input)
         verdict = score(task.scorer, result.output, task.target)
-        rows.append({"id": task.id, "ok": verdict.correct, "steps": len(result.action_steps), "calls": result.model_calls,
-                     "in": result.usage.input_tokens, "out": result.usage.output_tokens, "s": time.perf_counter() - start,
-                     "format_errors": result.format_errors, "output": repr(result.output)[:60]})  # fmt: skip
+        rows.append(
+            {
+                "id": task.id,
+                "ok": verdict.correct,
+                "steps": len(result.action_steps),
+                "calls": result.model_calls,
+                "in": result.usage.input_tokens,
+                "out": result.usage.output_tokens,
+                "s": time.perf_counter() - start,
+                "format_errors": result.format_errors,
+                "output": repr(result.output)[:60],
+            }
+        )
         if verbose:
             print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -45,8 +55,14 @@ def run_smolagents(model: LocalModel, tasks, verbose: bool) -> list[dict] | None
     rows = []
     for task in tasks:
         # llama.cpp's server wants text content, not lists of parts: smolagents can flatten too
-        sm_model = smolagents.LiteLLMModel(model_id=f"openai/{model.name}", api_base=server.base_url, api_key="local", flatten_messages_as_text=True,
-                                           temperature=0.0, max_tokens=768)  # fmt: skip
+        sm_model = smolagents.LiteLLMModel(
+            model_id=f"openai/{model.name}",
+            api_base=server.base_url,
+            api_key="local",
+            flatten_messages_as_text=True,
+            temperature=0.0,
+            max_tokens=768,
+        )
         agent = smolagents.CodeAgent(tools=[], model=sm_model, max_steps=6, verbosity_level=0)
         start = time.perf_counter()
         try:
@@ -57,8 +73,18 @@ def run_smolagents(model: LocalModel, tasks, verbose: bool) -> list[dict] | None
         tin = sum(getattr(getattr(s, "token_usage", None), "input_tokens", 0) or 0 for s in steps)
         tout = sum(getattr(getattr(s, "token_usage", None), "output_tokens", 0) or 0 for s in steps)
         verdict = score(task.scorer, output, task.target)
-        rows.append({"id": task.id, "ok": verdict.correct, "steps": len(steps), "calls": len(steps), "in": tin, "out": tout,
-                     "s": time.perf_counter() - start, "output": repr(output)[:60]})  # fmt: skip
+        rows.append(
+            {
+                "id": task.id,
+                "ok": verdict.correct,
+                "steps": len(steps),
+                "calls": len(steps),
+                "in": tin,
+                "out": tout,
+                "s": time.perf_counter() - start,
+                "output": repr(output)[:60],
+            }
+        )
         if verbose:
             print(json.dumps(rows[-1]), flush=True)
     return rows

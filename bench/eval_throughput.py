@@ -37,32 +37,55 @@ def main() -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     from smolnb.harness import evaluate
 
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(ROOT), str(args.latency), "one-step"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(ROOT), str(args.latency), "one-step"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     base_url = server.stdout.readline().strip()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             suite = Path(tmp) / "bench.jsonl"
-            suite.write_text("".join(json.dumps({"id": f"t{i}", "input": f"Task {i}: what is 6 * 7?", "target": 42, "scorer": "numeric"}) + "\n"
-                                     for i in range(args.samples)))  # fmt: skip
+            suite.write_text(
+                "".join(
+                    json.dumps({"id": f"t{i}", "input": f"Task {i}: what is 6 * 7?", "target": 42, "scorer": "numeric"}) + "\n"
+                    for i in range(args.samples)
+                )
+            )
             os.environ["BENCH_BASE_URL"], os.environ["BENCH_API_KEY"] = base_url, "sk-bench"  # openai-api/bench/...
             model = "openai-api/bench/bench"
             options: dict = {}
             ideal = args.concurrency / args.latency
             backends = ["local"] + ([] if args.no_ray else ["ray"])
             evaluate(suite, [model], out=Path(tmp) / "warm", limit=2, agent_options=options, progress=False)
-            print(f"{args.samples} samples, {args.latency * 1000:.0f} ms per model call, concurrency {args.concurrency}; ideal {ideal:.0f} samples/s")
+            print(
+                f"{args.samples} samples, {args.latency * 1000:.0f} ms per model call, concurrency {args.concurrency}; ideal {ideal:.0f} samples/s"
+            )
             for backend in backends:
                 if backend == "ray":  # a running local Ray, as a cluster would be; its workers still start in the timing
                     import ray
 
-                    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
-                             runtime_env={"env_vars": {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "BENCH_BASE_URL": base_url}})  # fmt: skip
+                    ray.init(
+                        include_dashboard=False,
+                        log_to_driver=False,
+                        configure_logging=False,
+                        runtime_env={"env_vars": {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "BENCH_BASE_URL": base_url}},
+                    )
                 started = time.perf_counter()
-                samples = evaluate(suite, [model], out=Path(tmp) / backend, concurrency=args.concurrency, backend=backend,
-                                   agent_options=options, progress=False)  # fmt: skip
+                samples = evaluate(
+                    suite,
+                    [model],
+                    out=Path(tmp) / backend,
+                    concurrency=args.concurrency,
+                    backend=backend,
+                    agent_options=options,
+                    progress=False,
+                )
                 wall = time.perf_counter() - started
-                assert len(samples) == args.samples and all(s.correct for s in samples), [s.error for s in samples if not s.correct][:3]
+                assert len(samples) == args.samples and all(s.correct for s in samples), [
+                    s.error for s in samples if not s.correct
+                ][:3]
                 rate = args.samples / wall
                 note = " (Ray already up; includes starting its worker actors)" if backend == "ray" else " (target >= 0.9)"
                 print(f"  {backend:5s}: {rate:6.1f} samples/s = {rate / ideal:.2f} of ideal{note}")

@@ -32,7 +32,10 @@ STEPS = [
     "Thought: the next one.\n```python\nsquares.append(16)\nprint(squares[-1])\n```",
     "Thought: the last one, and the sum.\n```python\nsquares.append(25)\nfinal_answer(sum(squares))\n```",
 ]
-FLUSH = [{"role": "system", "content": "You are a poet."}, {"role": "user", "content": "Write one line about the sea, in French."}]
+FLUSH = [
+    {"role": "system", "content": "You are a poet."},
+    {"role": "user", "content": "Write one line about the sea, in French."},
+]
 
 
 def request(client: httpx.Client, url: str, messages: list[dict], max_tokens: int) -> tuple[float, dict]:
@@ -48,14 +51,21 @@ def main() -> None:
     args = parser.parse_args()
     model = LocalModel(args.model)
     calls: list[ModelCall] = []
-    scripted = CodeAgent(model=TestModel(STEPS), max_steps=5, listeners=[lambda e: calls.append(e) if isinstance(e, ModelCall) else None])
+    scripted = CodeAgent(
+        model=TestModel(STEPS), max_steps=5, listeners=[lambda e: calls.append(e) if isinstance(e, ModelCall) else None]
+    )
     result = scripted.run(TASK)
     prompts = [c.messages for c in calls]
     url = model.server().base_url + "/chat/completions"
     with httpx.Client(timeout=600) as client:
         request(client, url, FLUSH, 1)
         # generation speed: a long answer from a short prompt
-        gen_messages = [{"role": "user", "content": "Write a Python class for a bank account with deposit, withdraw and a history, with docstrings."}]
+        gen_messages = [
+            {
+                "role": "user",
+                "content": "Write a Python class for a bank account with deposit, withdraw and a history, with docstrings.",
+            }
+        ]
         request(client, url, FLUSH, 1)
         t_prompt, usage_prompt = request(client, url, gen_messages, 1)
         request(client, url, FLUSH, 1)
@@ -75,7 +85,9 @@ def main() -> None:
                 warm.append(t_warm)
     print(f"model {args.model}; prompts of a {len(result.action_steps)}-step run ({result.status})")
     print(f"time to first token (cold, {usage_prompt['prompt_tokens']} prompt tokens): {t_prompt * 1e3:.0f} ms")
-    print(f"prompt evaluation: {statistics.mean(t / max(t_c, 1e-9) for t, t_c in zip(tokens, cold)):.0f} tokens/s (cold prompts of the run)")
+    print(
+        f"prompt evaluation: {statistics.mean(t / max(t_c, 1e-9) for t, t_c in zip(tokens, cold)):.0f} tokens/s (cold prompts of the run)"
+    )
     print(f"generation: {gen_tps:.1f} tokens/s ({usage_gen['completion_tokens']} tokens)")
     print("step  prompt tokens  cold ms  with prefix cached ms")
     for i, (n, t_c) in enumerate(zip(tokens, cold)):

@@ -28,16 +28,36 @@ from smolnb.memory import LanceVectorStore, Memory, SentenceTransformerEmbedder 
 
 DATA = ROOT / "datasets" / "memory_recall"
 OFF_TOPIC = [
-    "banana bread recipe", "How long should I boil an egg?", "best hiking trails near the coast",
-    "What is the capital of Australia?", "how to fix a flat bicycle tyre", "Who won the football world cup in 1998?",
-    "recommend a fantasy novel", "how do I descale a kettle", "symptoms of the common cold",
-    "What time does the bakery open on Sundays?", "how to train a puppy to sit", "cheap flights to Iceland",
-    "what wine goes with salmon", "how to knit a scarf", "When is the next full moon?", "tips for growing tomatoes",
-    "How tall is Mount Kilimanjaro?", "a good stretching routine for runners", "how to make cold brew coffee",
-    "Which planet has the most moons?", "how to remove a red wine stain", "learn to play the ukulele",
-    "What is the plot of Hamlet?", "best way to store fresh basil", "how do tides work",
-    "history of the Roman aqueducts", "how to change a car battery", "rules of cricket explained",
-    "what to pack for a beach holiday", "how many bones are in the human body",
+    "banana bread recipe",
+    "How long should I boil an egg?",
+    "best hiking trails near the coast",
+    "What is the capital of Australia?",
+    "how to fix a flat bicycle tyre",
+    "Who won the football world cup in 1998?",
+    "recommend a fantasy novel",
+    "how do I descale a kettle",
+    "symptoms of the common cold",
+    "What time does the bakery open on Sundays?",
+    "how to train a puppy to sit",
+    "cheap flights to Iceland",
+    "what wine goes with salmon",
+    "how to knit a scarf",
+    "When is the next full moon?",
+    "tips for growing tomatoes",
+    "How tall is Mount Kilimanjaro?",
+    "a good stretching routine for runners",
+    "how to make cold brew coffee",
+    "Which planet has the most moons?",
+    "how to remove a red wine stain",
+    "learn to play the ukulele",
+    "What is the plot of Hamlet?",
+    "best way to store fresh basil",
+    "how do tides work",
+    "history of the Roman aqueducts",
+    "how to change a car battery",
+    "rules of cricket explained",
+    "what to pack for a beach holiday",
+    "how many bones are in the human body",
 ]
 FLOORS = [0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
 
@@ -80,17 +100,20 @@ def main() -> None:
         memory.close()
 
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
-    print(f"{len(items)} notes, {len(questions)} questions, graph {'networkx' if not args.graph else args.graph.split('@')[-1]}, "
-          f"ingest {ingest:.1f} s")  # fmt: skip
+    print(
+        f"{len(items)} notes, {len(questions)} questions, graph {'networkx' if not args.graph else args.graph.split('@')[-1]}, "
+        f"ingest {ingest:.1f} s"
+    )
     print(f"{'':16}{'recall@1':>10}{'recall@5':>10}{'recall@10':>11}")
     for name, per_k in scores.items():
         print(f"{name:16}{mean(per_k['@1']):10.3f}{mean(per_k['@5']):10.3f}{mean(per_k['@10']):11.3f}")
     base, ours = mean(scores["vector search"]["@10"]), mean(scores["Memory.recall"]["@10"])
     print(f"recall@10: Memory.recall / vector search = {ours / base:.2f} ({(ours / base - 1) * 100:+.0f}%; target >= +20%)")
     for kind, per_name in sorted(by_kind.items()):
-        print(f"  {kind:10} ({len(per_name['vector search'])} q) recall@10: vector {mean(per_name['vector search']):.3f}, "
-              f"Memory {mean(per_name['Memory.recall']):.3f}")  # fmt: skip
-
+        print(
+            f"  {kind:10} ({len(per_name['vector search'])} q) recall@10: vector {mean(per_name['vector search']):.3f}, "
+            f"Memory {mean(per_name['Memory.recall']):.3f}"
+        )
 
     chosen = embedder.relevance_floor
     print(f"\nrelevance floor (cosine similarity; graph-reached notes always kept), {embedder.name}:")

@@ -1,6 +1,6 @@
 """Notebook costs: `%load_ext smolnb` in a fresh kernel, and the widget's update cost per step.
 
-    python bench/notebook.py
+python bench/notebook.py
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def widget_cost(steps: int = 20) -> tuple[float, float]:
     from smolnb.widgets import TraceWidget
 
     replies = [f"Thought: step {i}.\n```python\nx{i} = {i} * 2\nprint('value', x{i})\n```" for i in range(steps)]
-    events = CodeAgent(model=TestModel(replies + ["```python\nfinal_answer(1)\n```"]), max_steps=steps + 1, store=None).run("t").events
+    events = (
+        CodeAgent(model=TestModel(replies + ["```python\nfinal_answer(1)\n```"]), max_steps=steps + 1, store=None).run("t").events
+    )
     widget = TraceWidget(interval=0)
     costs = []
     for event in events:

@@ -77,7 +77,12 @@ def smolagents_step_time(runs: int) -> float | None:
             self.queue = []
 
         def generate(self, messages, stop_sequences=None, **kwargs):
-            text = self.queue.pop(0).replace("```\n", "```<end_code>\n").replace("```python", "<code>").replace("```<end_code>", "</code>")
+            text = (
+                self.queue.pop(0)
+                .replace("```\n", "```<end_code>\n")
+                .replace("```python", "<code>")
+                .replace("```<end_code>", "</code>")
+            )
             return ChatMessage(role="assistant", content=text, token_usage=smolagents.monitoring.TokenUsage(1, 1))
 
     model = Scripted()
@@ -119,8 +124,10 @@ def import_time(module: str, repeat: int = 7) -> float:
     for _ in range(repeat):
         out = subprocess.run(
             [sys.executable, "-c", f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         times.append(float(out.stdout))
     return statistics.median(times)
 
@@ -162,8 +169,10 @@ def main() -> None:
 
     try:
         off, on = tracing_cost(args.runs)
-        print(f"\ntracing (no run store): off {off * 1e3:.3f} ms/step, on {on * 1e3:.3f} ms/step -> "
-              f"+{(on - off) * 1e3:.3f} ms per step (target < 1 ms; off adds one empty-list check per event)")
+        print(
+            f"\ntracing (no run store): off {off * 1e3:.3f} ms/step, on {on * 1e3:.3f} ms/step -> "
+            f"+{(on - off) * 1e3:.3f} ms per step (target < 1 ms; off adds one empty-list check per event)"
+        )
     except ImportError:
         print("\ntracing: install smolnb[otel] to measure it")
 
@@ -179,7 +188,9 @@ def main() -> None:
         print(f"  {name:20s} {plain * 1e3:9.2f} {ours_t * 1e3:10.2f} {ours_t / plain:6.2f}{extra}")
     print(f"  geometric mean ratio to exec: {statistics.geometric_mean(ratios):.2f} (target <= 1.5)")
     if speedups:
-        print(f"  geometric mean speed-up over smolagents' interpreter: {statistics.geometric_mean(speedups):.1f}x (target >= 20)")
+        print(
+            f"  geometric mean speed-up over smolagents' interpreter: {statistics.geometric_mean(speedups):.1f}x (target >= 20)"
+        )
 
     print("\nimport time in a fresh process (median of 7)")
     print(f"  import smolnb      {import_time('smolnb') * 1e3:7.1f} ms (target < 300)")

@@ -66,7 +66,9 @@ def kill_table(kills: int) -> None:
     rows = []
     with ScriptedOpenAIServer() as server:
         server.default = None
-        server.responder = lambda body: completion(HELPER if who(body) == "helper" else MAIN[min(step_of(body), len(MAIN) - 1)], body)
+        server.responder = lambda body: completion(
+            HELPER if who(body) == "helper" else MAIN[min(step_of(body), len(MAIN) - 1)], body
+        )
         for seed in range(kills):
             server.requests.clear()
             with tempfile.TemporaryDirectory() as tmp:
@@ -78,8 +80,10 @@ def kill_table(kills: int) -> None:
     for seed, at, delay, stored, after, log, mail, repeated in rows:
         print(f"{seed:>4} {at:>9} {delay * 1e3:>5.0f}ms {stored:>10} {after:>8} {log:>6} {mail:>7}  {repeated or '-'}")
     outcomes = Counter(r[4] for r in rows)
-    print(f"\n{len(rows)} kills: resumed {dict(outcomes)}; 'a' exactly once in {sum(r[5] == 1 for r in rows)}, "
-          f"'b' at most once in {sum(r[6] <= 1 for r in rows)} (0 when the crash cut the call short: reported as 'may have run')")  # fmt: skip
+    print(
+        f"\n{len(rows)} kills: resumed {dict(outcomes)}; 'a' exactly once in {sum(r[5] == 1 for r in rows)}, "
+        f"'b' at most once in {sum(r[6] <= 1 for r in rows)} (0 when the crash cut the call short: reported as 'may have run')"
+    )
 
 
 def bytes_per_run() -> None:
@@ -90,7 +94,10 @@ def bytes_per_run() -> None:
             store = RunStore(path)
             runs = 20
             for _ in range(runs):
-                replies = [f"Thought: step {i}.\n```python\nx{i} = list(range({i * 10}))\nprint(len(x{i}))\n```" for i in range(steps - 1)]
+                replies = [
+                    f"Thought: step {i}.\n```python\nx{i} = list(range({i * 10}))\nprint(len(x{i}))\n```"
+                    for i in range(steps - 1)
+                ]
                 replies.append("Thought: done.\n```python\nfinal_answer(1)\n```")
                 CodeAgent(model=TestModel(replies), store=store).run("count a little")
             with sqlite3.connect(path) as db:

@@ -107,7 +107,9 @@ def main() -> None:
     from smolnb import CodeAgent
     from smolnb.models import LiteLLMModel, OpenAIAPIModel
 
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(ROOT), str(args.latency)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(ROOT), str(args.latency)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     base_url = server.stdout.readline().strip()
     try:
         models = {
@@ -117,8 +119,10 @@ def main() -> None:
         for model in models.values():
             warm = CodeAgent(model=model, max_steps=3, store=None).run("Warm up.")
             assert warm.output == 42, warm
-        print(f"latency {args.latency * 1000:.0f} ms per call, 2 calls per run, {args.waves} x concurrency runs; "
-              "ideal runs/s = concurrency / (2 x latency)")  # fmt: skip
+        print(
+            f"latency {args.latency * 1000:.0f} ms per call, 2 calls per run, {args.waves} x concurrency runs; "
+            "ideal runs/s = concurrency / (2 x latency)"
+        )
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             target = 0.9 if concurrency <= 32 else 0.8
             runs = args.waves * concurrency
@@ -129,7 +133,9 @@ def main() -> None:
                 for store in (None, True) if path == "openai-api" else (None,):
                     share, cpu = agent_runs(model, concurrency, runs, args.latency, store)
                     label = "run store on" if store else "no run store"
-                    print(f"  {path:10s} agent runs, {label}: {share:.2f} of ideal runs/s; framework CPU {cpu:.2f} ms per model call")
+                    print(
+                        f"  {path:10s} agent runs, {label}: {share:.2f} of ideal runs/s; framework CPU {cpu:.2f} ms per model call"
+                    )
     finally:
         server.stdin.close()
         server.wait(timeout=10)

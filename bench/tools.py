@@ -1,6 +1,6 @@
 """Tool registry speed: resolving 1,000 tools with dependencies, and prompt building with 100 tools.
 
-    python bench/tools.py
+python bench/tools.py
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def main() -> None:
         resolved = reg.resolve([f"tool_{i}" for i in range(1000)])
         times.append(time.perf_counter() - start)
     assert len(resolved) == 1000
-    print(f"resolve 1,000 tools with {sum(len(t.uses) for t in resolved):,} dependencies: {statistics.median(times) * 1e3:.1f} ms (target < 100 ms)")
+    print(
+        f"resolve 1,000 tools with {sum(len(t.uses) for t in resolved):,} dependencies: {statistics.median(times) * 1e3:.1f} ms (target < 100 ms)"
+    )
 
     agent = CodeAgent(model=TestModel(), tools=[reg.get(f"tool_{i}") for i in range(100)])
     costs = []

@@ -12,10 +12,18 @@ from .errors import UserError
 __all__ = ["arun_many", "run_many"]
 
 
-async def arun_many(agent: Any, tasks: Iterable[str], *, concurrency: int = 8, priority: int | None = None,
-                    max_steps: int | None = None, progress: bool = True) -> list[Any]:  # fmt: skip
+async def arun_many(
+    agent: Any,
+    tasks: Iterable[str],
+    *,
+    concurrency: int = 8,
+    priority: int | None = None,
+    max_steps: int | None = None,
+    progress: bool = True,
+) -> list[Any]:
     """Run `agent` on every task, at most `concurrency` at a time (each run beyond the first on a
-    clone of the agent); model calls still go through the scheduler's per-model limits."""
+    clone of the agent); model calls still go through the scheduler's per-model limits.
+    """
     tasks = list(tasks)
     if concurrency < 1:
         raise UserError(f"concurrency must be at least 1, got {concurrency}")

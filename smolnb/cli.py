@@ -33,8 +33,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             memory = Memory()  # SMOLNB_GRAPH / NEO4J_URI and SMOLNB_VECTORS, else under SMOLNB_HOME
         except SmolnbError as exc:
             print(f"smolnb: long-term memory is unavailable, the run goes on without it: {exc}", file=sys.stderr)
-    agent = CodeAgent(model=args.model, max_steps=args.max_steps, listeners=[show], memory=memory,
-                      authorized_imports=args.imports.split(",") if args.imports else ())  # fmt: skip
+    agent = CodeAgent(
+        model=args.model,
+        max_steps=args.max_steps,
+        listeners=[show],
+        memory=memory,
+        authorized_imports=args.imports.split(",") if args.imports else (),
+    )
     result = agent.run(" ".join(args.task))
     print(result.output)
     print(f"[{result.model}: {result.summary()}]", file=sys.stderr)
@@ -49,9 +54,13 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
     rows: list[dict[str, Any]] = list_local_models()
     providers = {
-        "openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "mistral": "MISTRAL_API_KEY",
-        "gemini": "GEMINI_API_KEY", "groq": "GROQ_API_KEY", "ollama": "OLLAMA_API_BASE",
-    }  # fmt: skip
+        "openai": "OPENAI_API_KEY",
+        "anthropic": "ANTHROPIC_API_KEY",
+        "mistral": "MISTRAL_API_KEY",
+        "gemini": "GEMINI_API_KEY",
+        "groq": "GROQ_API_KEY",
+        "ollama": "OLLAMA_API_BASE",
+    }
     configured = [p for p, var in providers.items() if os.environ.get(var)]
     # OpenAI-compatible services reachable as openai-api/<service>/<model>: every <SERVICE>_BASE_URL
     services = sorted(k.removesuffix("_BASE_URL").lower() for k, v in os.environ.items() if k.endswith("_BASE_URL") and v)
@@ -64,8 +73,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row['model']:28s} {str(row['installed']):9s} {str(row['assembled']):9s} {row['size_mb']:6d}  {row['path']}")
     print(f"\nproviders with a key in the environment: {', '.join(configured) or 'none'} (any litellm model string works)")
-    print(f"OpenAI-compatible services (<SERVICE>_BASE_URL set): {', '.join(services) or 'none'} "
-          "(openai-api/<service>/<model>)")  # fmt: skip
+    print(f"OpenAI-compatible services (<SERVICE>_BASE_URL set): {', '.join(services) or 'none'} (openai-api/<service>/<model>)")
     return 0
 
 
@@ -103,16 +111,30 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.action == "run" and len(args.suites) == 1 and args.suites[0].endswith((".yaml", ".yml")):
         from .harness.evaluate import evaluate_config
 
-        overrides = {"concurrency": args.concurrency_set, "limit": args.limit, "backend": None if args.backend == "local" else args.backend,
-                     "out": args.out, **({"models": args.models} if args.models else {})}  # fmt: skip
+        overrides = {
+            "concurrency": args.concurrency_set,
+            "limit": args.limit,
+            "backend": None if args.backend == "local" else args.backend,
+            "out": args.out,
+            **({"models": args.models} if args.models else {}),
+        }
         samples, args.out = evaluate_config(args.suites[0], **overrides)
         print(f"{len(samples)} samples in {args.out}", file=sys.stderr)
     elif args.action == "run":
         if not args.models:
             print("smolnb eval run: give at least one model with -m MODEL", file=sys.stderr)
             return 2
-        samples = evaluate(args.suites, args.models, out=args.out, concurrency=args.concurrency_set or 4, epochs=args.epochs,
-                           limit=args.limit, max_steps=args.max_steps, backend=args.backend, ray_address=args.ray_address)  # fmt: skip
+        samples = evaluate(
+            args.suites,
+            args.models,
+            out=args.out,
+            concurrency=args.concurrency_set or 4,
+            epochs=args.epochs,
+            limit=args.limit,
+            max_steps=args.max_steps,
+            backend=args.backend,
+            ray_address=args.ray_address,
+        )
         print(f"{len(samples)} samples in {args.out} (runs.db holds every trace: smolnb eval report {args.out})", file=sys.stderr)
     result = report(args.out)
     print(result.table())
@@ -131,7 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a code agent on a task and print its answer")
     run.add_argument("task", nargs="+", help="the task, as text")
-    run.add_argument("-m", "--model", default=None, help="a litellm model string or local/<name> (default: SMOLNB_MODEL or local/qwen2.5-coder-0.5b)")
+    run.add_argument(
+        "-m",
+        "--model",
+        default=None,
+        help="a litellm model string or local/<name> (default: SMOLNB_MODEL or local/qwen2.5-coder-0.5b)",
+    )
     run.add_argument("--max-steps", type=int, default=6)
     run.add_argument("--imports", default="", help="extra authorized imports, comma-separated")
     run.add_argument("-v", "--verbose", action="store_true", help="show each step on stderr")
@@ -152,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     runs.set_defaults(fn=_cmd_runs)
     ev = sub.add_parser("eval", help="run task suites across models, and report")
     ev.add_argument("action", choices=["run", "report"])
-    ev.add_argument("suites", nargs="*", help="run: suite names in datasets/, .jsonl paths, or one evals/*.yaml; report: the folder")
+    ev.add_argument(
+        "suites", nargs="*", help="run: suite names in datasets/, .jsonl paths, or one evals/*.yaml; report: the folder"
+    )
     ev.add_argument("-m", "--model", dest="models", action="append", default=[], help="a model (repeat for several)")
     ev.add_argument("--concurrency", type=int, default=None, dest="concurrency_set")
     ev.add_argument("--epochs", type=int, default=1)

@@ -46,8 +46,7 @@ class MissingExtraError(UserError):
         self.extra = extra
         self.package = package
         super().__init__(
-            f"{what} needs the '{package}' package, which is not installed. "
-            f"Install it with: pip install 'smolnb[{extra}]'"
+            f"{what} needs the '{package}' package, which is not installed. Install it with: pip install 'smolnb[{extra}]'"
         )
 
 

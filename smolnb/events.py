@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, fields
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, ClassVar, Literal
 
 __all__ = [
@@ -171,7 +171,8 @@ class RunEnd(Event):
 @dataclass
 class Live(Event):
     """What a step shows while it runs, for live views only (never stored): the code as it
-    starts (`what="code"`) and what it prints (`what="stdout"`), as it happens."""
+    starts (`what="code"`) and what it prints (`what="stdout"`), as it happens.
+    """
 
     type: ClassVar[str] = "live"
     what: str = "stdout"

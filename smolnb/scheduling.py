@@ -35,7 +35,8 @@ __all__ = ["Limits", "Scheduler", "scheduler"]
 @dataclass(frozen=True)
 class Limits:
     """What one model may do: `concurrency` requests at once, `rpm` requests and `tpm` tokens per
-    `window` seconds, each request cut off after `timeout` seconds (None: no limit)."""
+    `window` seconds, each request cut off after `timeout` seconds (None: no limit).
+    """
 
     concurrency: int | None = None
     rpm: int | None = None
@@ -121,7 +122,8 @@ class Scheduler:
     @contextlib.asynccontextmanager
     async def slot(self, model: str, priority: int = 0, tokens: int = 0) -> AsyncIterator[Any]:
         """Wait for a turn to call `model`; the turn lasts the `async with` block. The object
-        yielded carries the model's `limits` and takes the real token count: `turn.used_tokens = n`."""
+        yielded carries the model's `limits` and takes the real token count: `turn.used_tokens = n`.
+        """
         with self._lock:
             queue = self._queue(model)
             limits = queue.limits
@@ -234,12 +236,19 @@ class Scheduler:
                 for priority, _, waiter in queue.heap:
                     if not waiter.cancelled:
                         waiting[-priority] = waiting.get(-priority, 0) + 1
-                rows.append({
-                    "model": queue.model, "running": queue.running, "queued": sum(waiting.values()),
-                    "queued_by_priority": dict(sorted(waiting.items(), reverse=True)), "started": queue.started,
-                    "mean_wait_s_by_priority": {p: round(s[1] / s[0], 4) for p, s in sorted(queue.waits.items(), reverse=True)},
-                    "limits": queue.limits,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "model": queue.model,
+                        "running": queue.running,
+                        "queued": sum(waiting.values()),
+                        "queued_by_priority": dict(sorted(waiting.items(), reverse=True)),
+                        "started": queue.started,
+                        "mean_wait_s_by_priority": {
+                            p: round(s[1] / s[0], 4) for p, s in sorted(queue.waits.items(), reverse=True)
+                        },
+                        "limits": queue.limits,
+                    }
+                )
         return rows
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
@@ -249,8 +258,17 @@ class Scheduler:
         rows = []
         for r in self.stats():
             limits = ", ".join(f"{k}={v}" for k, v in vars(r["limits"]).items() if v is not None and k != "window")
-            rows.append([r["model"], r["running"], r["queued"], r["queued_by_priority"] or "-", r["started"],
-                         {p: f"{w * 1000:.0f} ms" for p, w in r["mean_wait_s_by_priority"].items()} or "-", limits or "none"])  # fmt: skip
+            rows.append(
+                [
+                    r["model"],
+                    r["running"],
+                    r["queued"],
+                    r["queued_by_priority"] or "-",
+                    r["started"],
+                    {p: f"{w * 1000:.0f} ms" for p, w in r["mean_wait_s_by_priority"].items()} or "-",
+                    limits or "none",
+                ]
+            )
         text = "\n".join("  ".join(str(c) for c in row) for row in [header, *rows]) if rows else "no model calls yet"
         cells = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
         head = "".join(f"<th>{h}</th>" for h in header)

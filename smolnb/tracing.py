@@ -80,11 +80,21 @@ class SpanBuilder:
 
     def _on_run_start(self, e: RunStart) -> None:
         context = self._parent(e.parent_run_id)
-        span = self.tracer.start_span(f"{e.agent or e.agent_type or 'agent'}", context=context, start_time=_ns(e.ts), attributes={
-            "openinference.span.kind": "AGENT", "input.value": _text(e.task), "input.mime_type": "text/plain",
-            "smolnb.run_id": e.run_id, "smolnb.agent_type": e.agent_type, "llm.model_name": e.model,
-            "smolnb.tools": _text(e.tools), **({"smolnb.parent_run_id": e.parent_run_id} if e.parent_run_id else {}),
-        })  # fmt: skip
+        span = self.tracer.start_span(
+            f"{e.agent or e.agent_type or 'agent'}",
+            context=context,
+            start_time=_ns(e.ts),
+            attributes={
+                "openinference.span.kind": "AGENT",
+                "input.value": _text(e.task),
+                "input.mime_type": "text/plain",
+                "smolnb.run_id": e.run_id,
+                "smolnb.agent_type": e.agent_type,
+                "llm.model_name": e.model,
+                "smolnb.tools": _text(e.tools),
+                **({"smolnb.parent_run_id": e.parent_run_id} if e.parent_run_id else {}),
+            },
+        )
         self.runs[e.run_id] = span
 
     def _on_step_start(self, e: StepStart) -> None:
@@ -92,18 +102,26 @@ class SpanBuilder:
         if run is None:
             return
         self.steps[e.run_id] = self.tracer.start_span(
-            f"step {e.step}" + (f" ({e.kind})" if e.kind != "action" else ""), context=self.trace.set_span_in_context(run),
-            start_time=_ns(e.ts), attributes={"openinference.span.kind": "CHAIN", "smolnb.step": e.step, "smolnb.step_kind": e.kind},
-        )  # fmt: skip
+            f"step {e.step}" + (f" ({e.kind})" if e.kind != "action" else ""),
+            context=self.trace.set_span_in_context(run),
+            start_time=_ns(e.ts),
+            attributes={"openinference.span.kind": "CHAIN", "smolnb.step": e.step, "smolnb.step_kind": e.kind},
+        )
 
     def _on_model_call(self, e: ModelCall) -> None:
         attributes: dict[str, Any] = {
-            "openinference.span.kind": "LLM", "llm.model_name": e.model, "smolnb.purpose": e.purpose,
-            "llm.token_count.prompt": e.usage.input_tokens, "llm.token_count.completion": e.usage.output_tokens,
+            "openinference.span.kind": "LLM",
+            "llm.model_name": e.model,
+            "smolnb.purpose": e.purpose,
+            "llm.token_count.prompt": e.usage.input_tokens,
+            "llm.token_count.completion": e.usage.output_tokens,
             "llm.token_count.total": e.usage.input_tokens + e.usage.output_tokens,
-            "llm.invocation_parameters": _text(e.params), "input.mime_type": "application/json",
-            "input.value": _text(e.messages), "output.value": _text(e.output), "output.mime_type": "text/plain",
-        }  # fmt: skip
+            "llm.invocation_parameters": _text(e.params),
+            "input.mime_type": "application/json",
+            "input.value": _text(e.messages),
+            "output.value": _text(e.output),
+            "output.mime_type": "text/plain",
+        }
         for i, message in enumerate(e.messages):
             attributes[f"llm.input_messages.{i}.message.role"] = str(message.get("role", ""))
             attributes[f"llm.input_messages.{i}.message.content"] = _text(message.get("content", ""))
@@ -116,10 +134,15 @@ class SpanBuilder:
         if kind == "AGENT":
             return  # the managed agent's own run is the span
         attributes = {
-            "openinference.span.kind": kind, "tool.name": e.name, "tool.parameters": _text(e.arguments),
-            "input.value": _text(e.arguments), "input.mime_type": "application/json", "output.value": _text(e.result or ""),
-            "smolnb.tool_version": e.version, "smolnb.memory": e.name in MEMORY_TOOLS,
-        }  # fmt: skip
+            "openinference.span.kind": kind,
+            "tool.name": e.name,
+            "tool.parameters": _text(e.arguments),
+            "input.value": _text(e.arguments),
+            "input.mime_type": "application/json",
+            "output.value": _text(e.result or ""),
+            "smolnb.tool_version": e.version,
+            "smolnb.memory": e.name in MEMORY_TOOLS,
+        }
         self._closed_span(e.name, e, e.duration, attributes, e.error)
 
     def _on_step(self, e: Step) -> None:
@@ -128,10 +151,21 @@ class SpanBuilder:
             return
         if e.code is not None:
             end = e.start + e.model_duration + e.exec_duration if e.start else e.ts
-            self._closed_span("python", e, e.exec_duration, {
-                "openinference.span.kind": "CHAIN", "input.value": _text(e.code), "input.mime_type": "text/x-python",
-                "output.value": _text(e.observation or e.stdout), "smolnb.stdout": _text(e.stdout),
-            }, e.error, end=end, parent=span)  # fmt: skip
+            self._closed_span(
+                "python",
+                e,
+                e.exec_duration,
+                {
+                    "openinference.span.kind": "CHAIN",
+                    "input.value": _text(e.code),
+                    "input.mime_type": "text/x-python",
+                    "output.value": _text(e.observation or e.stdout),
+                    "smolnb.stdout": _text(e.stdout),
+                },
+                e.error,
+                end=end,
+                parent=span,
+            )
         span.set_attribute("output.value", _text(e.observation or e.model_output))
         span.set_attribute("llm.token_count.prompt", e.usage.input_tokens)
         span.set_attribute("llm.token_count.completion", e.usage.output_tokens)
@@ -155,8 +189,16 @@ class SpanBuilder:
             self._error(span, e.error or e.status, e.status)
         span.end(end_time=_ns(e.ts))
 
-    def _closed_span(self, name: str, e: Event, duration: float, attributes: dict[str, Any], error: str | None,
-                     end: float | None = None, parent: Any = None) -> None:  # fmt: skip
+    def _closed_span(
+        self,
+        name: str,
+        e: Event,
+        duration: float,
+        attributes: dict[str, Any],
+        error: str | None,
+        end: float | None = None,
+        parent: Any = None,
+    ) -> None:
         end = e.ts if end is None else end
         parent = parent if parent is not None else self.steps.get(e.run_id) or self.runs.get(e.run_id)
         context = self.trace.set_span_in_context(parent) if parent is not None else None
@@ -173,9 +215,12 @@ class SpanBuilder:
         span.add_event("exception", {"exception.type": kind or "error", "exception.message": text})
 
 
-def enable(exporter: Any = None, *, endpoint: str | None = None, service_name: str | None = None, batch: bool | None = None) -> Any:
+def enable(
+    exporter: Any = None, *, endpoint: str | None = None, service_name: str | None = None, batch: bool | None = None
+) -> Any:
     """Trace every run from now on. `exporter`: any span exporter (default OTLP/HTTP to `endpoint`
-    or OTEL_EXPORTER_OTLP_ENDPOINT). Returns the tracer provider (call its `force_flush()`)."""
+    or OTEL_EXPORTER_OTLP_ENDPOINT). Returns the tracer provider (call its `force_flush()`).
+    """
     try:
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
@@ -240,12 +285,14 @@ _NO_SPAN = _NoSpan()
 
 def span(name: str, kind: str, run_id: str | None = None, **attributes: Any) -> Any:
     """A span around a block (memory operations use it), under the open step of run `run_id`
-    when there is one; nothing at all when tracing is off."""
+    when there is one; nothing at all when tracing is off.
+    """
     active = _state["tracer"]
     if active is None:
         return _NO_SPAN
     builder = _state["listener"]
     context = builder._parent(run_id) if builder is not None else None
     clean = {k: (_text(v) if isinstance(v, str) else v) for k, v in attributes.items()}
-    return active.start_as_current_span(name, context=context, attributes={"openinference.span.kind": kind, **clean},
-                                        record_exception=True)  # fmt: skip
+    return active.start_as_current_span(
+        name, context=context, attributes={"openinference.span.kind": kind, **clean}, record_exception=True
+    )

@@ -71,7 +71,9 @@ class ScriptedOpenAIServer:
                         self.close_connection = True
                         return
                     time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
-                server.requests.append({"path": self.path, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()}})
+                server.requests.append(
+                    {"path": self.path, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()}}
+                )
                 if server.replies:
                     reply = server.replies.popleft()
                 elif server.responder is not None:
@@ -116,7 +118,9 @@ class ScriptedOpenAIServer:
         self.httpd.server_close()
 
 
-def completion(text: str, request: dict[str, Any] | None = None, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def completion(
+    text: str, request: dict[str, Any] | None = None, tool_calls: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": text}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -127,5 +131,9 @@ def completion(text: str, request: dict[str, Any] | None = None, tool_calls: lis
         "created": int(time.time()),
         "model": (request or {}).get("model", "scripted"),
         "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()), "total_tokens": prompt_tokens + len(text.split())},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(text.split()),
+            "total_tokens": prompt_tokens + len(text.split()),
+        },
     }

@@ -155,14 +155,21 @@ def test_a_manager_calls_four_helpers_in_parallel_from_one_code_block(smolnb_hom
         server.responder = lambda body: py(f"final_answer('done: ' + {body['messages'][1]['content'][-7:]!r})")
         server.latency = 0.5
         helpers = [
-            CodeAgent(model=LiteLLMModel(f"openai/helper-{i}", api_base=server.base_url, api_key="sk-test", max_retries=0),
-                      name=f"helper{i}", description=f"Helper number {i}.")
+            CodeAgent(
+                model=LiteLLMModel(f"openai/helper-{i}", api_base=server.base_url, api_key="sk-test", max_retries=0),
+                name=f"helper{i}",
+                description=f"Helper number {i}.",
+            )
             for i in range(4)
-        ]  # fmt: skip
-        manager_model = TestModel([
-            py("answers = parallel([(helper0, 'job one'), (helper1, 'job two'), (helper2, 'job six'), (helper3, 'job ten')])\nprint(answers)"),
-            py("final_answer(answers)"),
-        ])  # fmt: skip
+        ]
+        manager_model = TestModel(
+            [
+                py(
+                    "answers = parallel([(helper0, 'job one'), (helper1, 'job two'), (helper2, 'job six'), (helper3, 'job ten')])\nprint(answers)"
+                ),
+                py("final_answer(answers)"),
+            ]
+        )
         result = CodeAgent(model=manager_model, managed_agents=helpers).run("Do four jobs.")
     assert result.output == ["done: job one", "done: job two", "done: job six", "done: job ten"]
     assert server.max_in_flight == 4  # all four helpers waited on the model at the same time

@@ -53,8 +53,26 @@ def test_full_eval_through_the_cli(tmp_path, capsys, smolnb_home):
     register_model("scripted-a", FunctionModel(answers_for("basics", wrong={"basics-002"}), model_id="scripted-a"))
     register_model("scripted-b", FunctionModel(answers_for("basics", wrong={"basics-003", "basics-004"}), model_id="scripted-b"))
     out = tmp_path / "eval"
-    code = main(["eval", "run", "basics", "-m", "scripted-a", "-m", "scripted-b", "--limit", "5", "--out", str(out),
-                 "--plot", str(tmp_path / "plot.png"), "--compare", "scripted-a", "scripted-b"])  # fmt: skip
+    code = main(
+        [
+            "eval",
+            "run",
+            "basics",
+            "-m",
+            "scripted-a",
+            "-m",
+            "scripted-b",
+            "--limit",
+            "5",
+            "--out",
+            str(out),
+            "--plot",
+            str(tmp_path / "plot.png"),
+            "--compare",
+            "scripted-a",
+            "scripted-b",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "scripted-a" in printed and "80%" in printed and "60%" in printed
@@ -118,13 +136,21 @@ def test_variables_and_memory_setups_reach_the_agent(tmp_path, smolnb_home, monk
 
 def test_a_failing_scorer_is_recorded_and_the_eval_goes_on(tmp_path, smolnb_home):
     suite = tmp_path / "broken.jsonl"
-    rows = [{"id": "t1", "input": "Say 1.", "target": 1, "scorer": "check", "metadata": {"check": "output / 0 > 1"}},
-            {"id": "t2", "input": "Say 2.", "target": 2, "scorer": "numeric"}]  # fmt: skip
+    rows = [
+        {"id": "t1", "input": "Say 1.", "target": 1, "scorer": "check", "metadata": {"check": "output / 0 > 1"}},
+        {"id": "t2", "input": "Say 2.", "target": 2, "scorer": "numeric"},
+    ]
     suite.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    register_model("scripted-one", FunctionModel(lambda m, **i: py("final_answer(int(" + repr(m[1]["content"].split("Say ")[1][0]) + "))"),
-                                                 model_id="scripted-one"))  # fmt: skip
+    register_model(
+        "scripted-one",
+        FunctionModel(
+            lambda m, **i: py("final_answer(int(" + repr(m[1]["content"].split("Say ")[1][0]) + "))"), model_id="scripted-one"
+        ),
+    )
     samples = {s.task_id: s for s in evaluate(suite, ["scripted-one"], out=tmp_path / "e", progress=False)}
-    assert samples["t1"].error_kind == "scorer" and "ZeroDivisionError" in samples["t1"].scorer_error and not samples["t1"].correct
+    assert (
+        samples["t1"].error_kind == "scorer" and "ZeroDivisionError" in samples["t1"].scorer_error and not samples["t1"].correct
+    )
     assert samples["t2"].correct
     assert report(tmp_path / "e").rows[0]["errors"] == {"scorer": 1}
 
@@ -164,18 +190,31 @@ def test_ray_backend_gives_the_same_results_as_local(tmp_path, smolnb_home):
         server.responder = responder
         options = {"model_params": {"api_base": server.base_url, "api_key": "sk-test"}}
         local = evaluate("basics", ["openai/scripted"], out=tmp_path / "local", limit=4, agent_options=options, progress=False)
-        on_ray = evaluate("basics", ["openai/scripted"], out=tmp_path / "ray", limit=4, agent_options=options, backend="ray",
-                          concurrency=2, progress=False)  # fmt: skip
+        on_ray = evaluate(
+            "basics",
+            ["openai/scripted"],
+            out=tmp_path / "ray",
+            limit=4,
+            agent_options=options,
+            backend="ray",
+            concurrency=2,
+            progress=False,
+        )
     verdicts = lambda samples: sorted((s.task_id, s.correct, repr(s.output)) for s in samples)  # noqa: E731
     assert verdicts(local) == verdicts(on_ray) and sum(s.correct for s in on_ray) == 3
-    assert {s.run_id for s in on_ray} <= {row.run_id for row in __import__("smolnb.persistence", fromlist=["RunStore"]).RunStore(tmp_path / "ray" / "runs.db").runs(limit=50)}
+    assert {s.run_id for s in on_ray} <= {
+        row.run_id
+        for row in __import__("smolnb.persistence", fromlist=["RunStore"]).RunStore(tmp_path / "ray" / "runs.db").runs(limit=50)
+    }
 
 
 def test_an_eval_definition_runs_from_yaml(tmp_path, capsys, smolnb_home):
     register_model("scripted-yaml", FunctionModel(answers_for("memory_facts"), model_id="scripted-yaml"))
     config = tmp_path / "mine.yaml"
-    config.write_text(f"suites: [memory_facts]\nmodels: [scripted-yaml]\nlimit: 3\nepochs: 2\nout: {tmp_path / 'out'}\n"
-                      "agent: {max_observation_chars: 2000}\n")  # fmt: skip
+    config.write_text(
+        f"suites: [memory_facts]\nmodels: [scripted-yaml]\nlimit: 3\nepochs: 2\nout: {tmp_path / 'out'}\n"
+        "agent: {max_observation_chars: 2000}\n"
+    )
     assert main(["eval", "run", str(config)]) == 0
     samples = load_samples(tmp_path / "out")
     assert len(samples) == 6 and {s.epoch for s in samples} == {0, 1} and all(s.correct for s in samples)

@@ -60,13 +60,20 @@ def test_off_by_default_and_free():
 def test_span_tree_of_a_run_with_a_managed_agent_a_tool_memory_and_an_error(spans, tmp_path):
     memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=HashEmbedder())
     memory.remember("The Louvre is in Paris.", source="notes")
-    helper = CodeAgent(model=TestModel([py("final_answer(lookup('Paris'))")]), tools=[lookup], name="geo",
-                       description="Answers geography questions.")  # fmt: skip
-    model = TestModel([
-        py("notes = search_memory('Louvre')\ncountry = geo('Which country is Paris in?')\nprint(country)"),
-        py("1 / 0"),
-        py("final_answer(country)"),
-    ], model_id="scripted-manager")  # fmt: skip
+    helper = CodeAgent(
+        model=TestModel([py("final_answer(lookup('Paris'))")]),
+        tools=[lookup],
+        name="geo",
+        description="Answers geography questions.",
+    )
+    model = TestModel(
+        [
+            py("notes = search_memory('Louvre')\ncountry = geo('Which country is Paris in?')\nprint(country)"),
+            py("1 / 0"),
+            py("final_answer(country)"),
+        ],
+        model_id="scripted-manager",
+    )
     result = CodeAgent(model=model, managed_agents=[helper], memory=memory, name="manager").run("Where is the Louvre?")
     assert result.output == "France"
 
@@ -85,7 +92,10 @@ def test_span_tree_of_a_run_with_a_managed_agent_a_tool_memory_and_an_error(span
     assert first.attributes["llm.input_messages.0.message.role"] == "system"
     assert "Where is the Louvre?" in first.attributes["llm.input_messages.1.message.content"]
     assert "search_memory('Louvre')" in first.attributes["llm.output_messages.0.message.content"]
-    assert first.attributes["llm.token_count.total"] == first.attributes["llm.token_count.prompt"] + first.attributes["llm.token_count.completion"]
+    assert (
+        first.attributes["llm.token_count.total"]
+        == first.attributes["llm.token_count.prompt"] + first.attributes["llm.token_count.completion"]
+    )
     assert "llm.invocation_parameters" in first.attributes
 
     [retriever] = [s for s in done if _kind(s) == "RETRIEVER" and s.name == "search_memory"]
@@ -165,7 +175,9 @@ def test_a_fake_api_key_appears_in_no_span_log_line_or_run_store_row(spans, monk
     finally:
         logging.getLogger("smolnb").removeHandler(handler)
     assert result.status == "success"
-    exported = json.dumps([dict(s.attributes) | {"events": [dict(e.attributes) for e in s.events]} for s in spans.get_finished_spans()])
+    exported = json.dumps(
+        [dict(s.attributes) | {"events": [dict(e.attributes) for e in s.events]} for s in spans.get_finished_spans()]
+    )
     assert "[REDACTED]" in exported and KEY not in exported and "abcdefghijklmnopqrstuvwxyz" not in exported
     lines = stream.getvalue().splitlines()
     assert lines and all(json.loads(line)["logger"] == "smolnb" for line in lines)

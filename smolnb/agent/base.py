@@ -163,8 +163,14 @@ class MultiStepAgent(ABC):
         """
         task = normalize_task(task)
         if self._active:
-            return await self.clone().arun(task, max_steps=max_steps, parent_run_id=parent_run_id, parent_step=parent_step,
-                                           variables=variables, priority=priority)  # fmt: skip
+            return await self.clone().arun(
+                task,
+                max_steps=max_steps,
+                parent_run_id=parent_run_id,
+                parent_step=parent_step,
+                variables=variables,
+                priority=priority,
+            )
         self._active = True
         try:
             self._check_tools()
@@ -200,10 +206,19 @@ class MultiStepAgent(ABC):
         try:
             # An outcome, not knowledge: right or wrong, it is kept (for review and search) marked
             # unverified, and never put into a later run's prompt as a relevant memory.
-            self.memory.remember(f"Task: {ctx.task}\nAnswer: {output}", source=f"run:{ctx.run_id}",
-                                 provenance={"run_id": ctx.run_id, "step": ctx.step, "agent": self.name or type(self).__name__,
-                                             "outcome": True, "verified": False, "status": "success",
-                                             "model": self.model.model_id})  # fmt: skip
+            self.memory.remember(
+                f"Task: {ctx.task}\nAnswer: {output}",
+                source=f"run:{ctx.run_id}",
+                provenance={
+                    "run_id": ctx.run_id,
+                    "step": ctx.step,
+                    "agent": self.name or type(self).__name__,
+                    "outcome": True,
+                    "verified": False,
+                    "status": "success",
+                    "model": self.model.model_id,
+                },
+            )
         except (BackendError, UserError) as exc:
             logger.warning("the run's answer was not stored in memory: %s", exc)
 
@@ -211,7 +226,9 @@ class MultiStepAgent(ABC):
         """Ask the model for the facts the run established (JSON), and store them with provenance.
         A reply that is not the JSON asked for stores nothing and says so in the log.
         """
-        messages: list[Message] = [{"role": "user", "content": prompts.EXTRACT_FACTS.format(task=ctx.task, answer=str(output)[:2000])}]
+        messages: list[Message] = [
+            {"role": "user", "content": prompts.EXTRACT_FACTS.format(task=ctx.task, answer=str(output)[:2000])}
+        ]
         step = Step(run_id=ctx.run_id, step=ctx.step, kind="final", start=time.time())
         try:
             response = await self._call_model(ctx, step, messages, response_format={"type": "json_object"})
@@ -219,7 +236,13 @@ class MultiStepAgent(ABC):
         except (ModelError, ValueError) as exc:
             logger.warning("fact extraction after run %s stored nothing: %s", ctx.run_id, exc)
             return []
-        meta = {"run_id": ctx.run_id, "step": ctx.step, "agent": self.name or type(self).__name__, "source": "extraction", "time": time.time()}
+        meta = {
+            "run_id": ctx.run_id,
+            "step": ctx.step,
+            "agent": self.name or type(self).__name__,
+            "source": "extraction",
+            "time": time.time(),
+        }
         stored = []
         for subject, relation, obj in facts:
             try:
@@ -274,8 +297,14 @@ class MultiStepAgent(ABC):
         tools = []
         for item in self.tools:
             target = item.fn if isinstance(item, FunctionTool) else type(item)
-            tools.append({"name": item.name, "version": item.version, "ref": f"{target.__module__}:{target.__qualname__}",
-                          "kind": "function" if isinstance(item, FunctionTool) else "class"})  # fmt: skip
+            tools.append(
+                {
+                    "name": item.name,
+                    "version": item.version,
+                    "ref": f"{target.__module__}:{target.__qualname__}",
+                    "kind": "function" if isinstance(item, FunctionTool) else "class",
+                }
+            )
         memory = getattr(self.memory, "uri", None) if self.memory is not None else None
         return {
             "type": type(self).__name__,
@@ -323,15 +352,19 @@ class MultiStepAgent(ABC):
                 for part in qualname.split("."):
                     target = getattr(target, part)
             except (ImportError, AttributeError) as exc:
-                raise UserError(f"tool {ref['name']!r} ({ref['ref']}) cannot be imported: {exc}. Define it in an importable "
-                                "module, or pass tools=[...] to load().") from None  # fmt: skip
+                raise UserError(
+                    f"tool {ref['name']!r} ({ref['ref']}) cannot be imported: {exc}. Define it in an importable "
+                    "module, or pass tools=[...] to load()."
+                ) from None
             from ..tools import as_tool
 
             # a decorated function resolves to its Tool; a Tool class is instantiated
             item = target if isinstance(target, Tool) else as_tool(target() if ref.get("kind") == "class" else target)
             if item.version != ref["version"]:
-                raise UserError(f"tool {ref['name']!r} is now version {item.version}, but the agent was saved with "
-                                f"{ref['version']}: pass tools=[...] to load() to accept the new version")  # fmt: skip
+                raise UserError(
+                    f"tool {ref['name']!r} is now version {item.version}, but the agent was saved with "
+                    f"{ref['version']}: pass tools=[...] to load() to accept the new version"
+                )
             tools.append(item)
         settings = {k: v for k, v in config.items() if k not in ("type", "tools", "managed_agents", "memory")}
         settings["tools"] = tools
@@ -339,13 +372,17 @@ class MultiStepAgent(ABC):
         settings.update(overrides)
         return kind(**settings)
 
-    def fork(self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None) -> RunResult:
+    def fork(
+        self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None
+    ) -> RunResult:
         """Start a new run from step `step` of a stored run, with this agent's model and tools
         (and a new task, if given): "what if a bigger model had taken over at step 3?".
         """
         return run_sync(self.afork(run_id, step=step, task=task, max_steps=max_steps, store=store))
 
-    async def afork(self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None) -> RunResult:
+    async def afork(
+        self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None
+    ) -> RunResult:
         """Async twin of `fork`."""
         from ..persistence import default_store
 
@@ -355,7 +392,11 @@ class MultiStepAgent(ABC):
             raise UserError(f"run {record.run_id} has steps 1..{record.steps}: fork from one of them (0 starts afresh)")
         ctx = RunContext(run_id=new_run_id(), task=(task or record.task).strip())
         self._attach_store(ctx, source)
-        kept = [e for e in source.events(record.run_id, with_children=False) if e.step <= step and not isinstance(e, RunStart | RunEnd)]
+        kept = [
+            e
+            for e in source.events(record.run_id, with_children=False)
+            if e.step <= step and not isinstance(e, RunStart | RunEnd)
+        ]
         self._restore(ctx, kept)
         ctx.replay = None
         ctx.resumed = step > 0
@@ -421,7 +462,9 @@ class MultiStepAgent(ABC):
         if ctx.replay is not None:
             tools = [t for t in tools if not t.key]  # the replayed code meets its recorded calls again
         if tools:
-            done = "\n".join(f"- {t.name}({', '.join(f'{k}={v}' for k, v in t.arguments.items())}) -> {t.error or t.result}" for t in tools)
+            done = "\n".join(
+                f"- {t.name}({', '.join(f'{k}={v}' for k, v in t.arguments.items())}) -> {t.error or t.result}" for t in tools
+            )
             ctx.history.append({"role": "user", "content": prompts.TOOLS_BEFORE_CRASH.format(calls=done)})
 
     def _replay_messages(self, step: Step) -> list[Message]:
@@ -477,9 +520,17 @@ class MultiStepAgent(ABC):
         duration = time.perf_counter() - ctx.start
         self._emit(
             ctx,
-            RunEnd(run_id=ctx.run_id, step=ctx.step, status=status, output=output, error=error,
-                   usage=ctx.usage, duration=duration, steps=ctx.step),
-        )  # fmt: skip
+            RunEnd(
+                run_id=ctx.run_id,
+                step=ctx.step,
+                status=status,
+                output=output,
+                error=error,
+                usage=ctx.usage,
+                duration=duration,
+                steps=ctx.step,
+            ),
+        )
         result = RunResult(
             output=output,
             status=status,
@@ -557,7 +608,10 @@ class MultiStepAgent(ABC):
             {"role": "system", "content": self.system_prompt or self._system_prompt()},
             # What the run knows (memories, variables) first, the task last: small models answer
             # the last thing they read (the 0.5B model used a recalled "64 GPUs" only this way).
-            {"role": "user", "content": (ctx.context.strip() + "\n\n" if ctx.context.strip() else "") + prompts.TASK.format(task=ctx.task)},
+            {
+                "role": "user",
+                "content": (ctx.context.strip() + "\n\n" if ctx.context.strip() else "") + prompts.TASK.format(task=ctx.task),
+            },
         ]
         if ctx.plan:
             messages.append({"role": "assistant", "content": prompts.PLAN_MESSAGE.format(plan=ctx.plan)})
@@ -580,9 +634,7 @@ class MultiStepAgent(ABC):
         self._emit(ctx, step)
         return step
 
-    async def _call_model(
-        self, ctx: RunContext, step: Step, messages: list[Message], **kwargs: Any
-    ) -> ModelResponse:
+    async def _call_model(self, ctx: RunContext, step: Step, messages: list[Message], **kwargs: Any) -> ModelResponse:
         purpose = step.kind
         replay = ctx.replay
         if replay is not None and replay.step == ctx.step and purpose == "action":
@@ -602,20 +654,36 @@ class MultiStepAgent(ABC):
                 start = time.perf_counter()
                 timeout = turn.limits.timeout
                 # A live view gets the reply as it is generated (models that stream; not recorded as a parameter)
-                live = {"on_text": lambda text: self._live(ctx, "model", text)} if self.listeners and getattr(self.model, "streams", False) else {}
+                live = (
+                    {"on_text": lambda text: self._live(ctx, "model", text)}
+                    if self.listeners and getattr(self.model, "streams", False)
+                    else {}
+                )
                 if timeout is not None:
                     try:
                         response = await asyncio.wait_for(self.model.agenerate(messages, **params, **live), timeout)
                     except TimeoutError:
-                        raise ModelError(f"{model_id} did not answer within {timeout:g} s (the scheduler's timeout for it: "
-                                         f"scheduler.configure({model_id!r}, timeout=...) changes it)") from None  # fmt: skip
+                        raise ModelError(
+                            f"{model_id} did not answer within {timeout:g} s (the scheduler's timeout for it: "
+                            f"scheduler.configure({model_id!r}, timeout=...) changes it)"
+                        ) from None
                 else:
                     response = await self.model.agenerate(messages, **params, **live)
                 turn.used_tokens = response.usage.input_tokens + response.usage.output_tokens
         except ModelError as exc:
-            self._emit(ctx, ModelCall(run_id=ctx.run_id, step=ctx.step, purpose=purpose, model=self.model.model_id,
-                                      messages=messages, error=str(exc), duration=time.perf_counter() - start,
-                                      params=_plain({**getattr(self.model, "params", {}), **params})))  # fmt: skip
+            self._emit(
+                ctx,
+                ModelCall(
+                    run_id=ctx.run_id,
+                    step=ctx.step,
+                    purpose=purpose,
+                    model=self.model.model_id,
+                    messages=messages,
+                    error=str(exc),
+                    duration=time.perf_counter() - start,
+                    params=_plain({**getattr(self.model, "params", {}), **params}),
+                ),
+            )
             raise
         duration = time.perf_counter() - start
         ctx.model_calls += 1
@@ -625,10 +693,19 @@ class MultiStepAgent(ABC):
         step.model_duration += duration
         self._emit(
             ctx,
-            ModelCall(run_id=ctx.run_id, step=ctx.step, purpose=purpose, model=self.model.model_id, messages=messages,
-                      output=response.content, tool_calls=[c.to_dict() for c in response.tool_calls],
-                      usage=response.usage, duration=duration, params=_plain({**getattr(self.model, "params", {}), **params})),
-        )  # fmt: skip
+            ModelCall(
+                run_id=ctx.run_id,
+                step=ctx.step,
+                purpose=purpose,
+                model=self.model.model_id,
+                messages=messages,
+                output=response.content,
+                tool_calls=[c.to_dict() for c in response.tool_calls],
+                usage=response.usage,
+                duration=duration,
+                params=_plain({**getattr(self.model, "params", {}), **params}),
+            ),
+        )
         return response
 
     async def _planning_step(self, ctx: RunContext) -> None:
@@ -665,8 +742,12 @@ class MultiStepAgent(ABC):
         def call(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             positional = {names[i] if i < len(names) else f"arg{i}": a for i, a in enumerate(args)}
-            record: dict[str, Any] = {"name": item.name, "version": item.version, "arguments": {**positional, **kwargs},
-                                      "side_effects": effects}  # fmt: skip
+            record: dict[str, Any] = {
+                "name": item.name,
+                "version": item.version,
+                "arguments": {**positional, **kwargs},
+                "side_effects": effects,
+            }
             if effects:  # a recorded effect: keyed, so a resumed run finds its record (pure tools need none)
                 record["key"] = ctx.effects.key(ctx.step, item.name, record["arguments"])
                 before = ctx.effects.take(record["key"])
@@ -723,7 +804,9 @@ class MultiStepAgent(ABC):
         delegate.__name__ = name
         return delegate
 
-    def _record_call(self, ctx: RunContext, record: dict[str, Any], value: Any, *, phase: str = "done", replayed: bool = False) -> None:
+    def _record_call(
+        self, ctx: RunContext, record: dict[str, Any], value: Any, *, phase: str = "done", replayed: bool = False
+    ) -> None:
         """Emit a ToolCall (the store writes it at once, before a side-effecting tool runs)."""
         packed = None
         if phase == "done" and "error" not in record:
@@ -732,11 +815,21 @@ class MultiStepAgent(ABC):
             packed = pack_value(value) if record.get("side_effects", True) else None
         if ctx.current is not None and phase == "done":
             ctx.current.tool_calls.append({k: v for k, v in record.items() if k not in ("key", "side_effects")})
-        event = ToolCall(run_id=ctx.run_id, step=ctx.step, name=record["name"], version=record["version"],
-                     arguments={k: redact(repr(v))[:200] for k, v in record["arguments"].items()},
-                     result=record.get("result"), error=record.get("error"), duration=record["duration"],
-                     key=record.get("key", ""), phase=phase, value=packed, side_effects=record.get("side_effects", True),
-                     replayed=replayed)  # fmt: skip
+        event = ToolCall(
+            run_id=ctx.run_id,
+            step=ctx.step,
+            name=record["name"],
+            version=record["version"],
+            arguments={k: redact(repr(v))[:200] for k, v in record["arguments"].items()},
+            result=record.get("result"),
+            error=record.get("error"),
+            duration=record["duration"],
+            key=record.get("key", ""),
+            phase=phase,
+            value=packed,
+            side_effects=record.get("side_effects", True),
+            replayed=replayed,
+        )
         if phase == "done":
             self._emit(ctx, event)
         elif ctx.store is not None:
@@ -831,7 +924,9 @@ def _parallel(calls: Any) -> list[Any]:
 
     pairs = list(calls)
     if not pairs or not all(isinstance(p, (tuple, list)) and len(p) == 2 and callable(p[0]) for p in pairs):
-        raise ToolError("parallel() takes a list of (helper, task) pairs, e.g. parallel([(researcher, 'find X'), (coder, 'compute Y')])")
+        raise ToolError(
+            "parallel() takes a list of (helper, task) pairs, e.g. parallel([(researcher, 'find X'), (coder, 'compute Y')])"
+        )
 
     def one(pair: Any) -> Any:
         fn, task = pair
@@ -851,5 +946,8 @@ def _estimate_tokens(messages: list[Message]) -> int:
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     """Invocation parameters as JSON-friendly values (for the trace; never the API key)."""
-    return {k: v if isinstance(v, (str, int, float, bool, type(None), list)) else repr(v)
-            for k, v in params.items() if "key" not in k.lower() and k.lower() != "token"}  # fmt: skip
+    return {
+        k: v if isinstance(v, (str, int, float, bool, type(None), list)) else repr(v)
+        for k, v in params.items()
+        if "key" not in k.lower() and k.lower() != "token"
+    }

@@ -75,7 +75,9 @@ class CodeAgent(MultiStepAgent):
         from ..executor import KINDS
 
         if not isinstance(executor, Executor) and executor not in KINDS:
-            raise UserError(f"unknown executor {executor!r}.{did_you_mean(str(executor), KINDS)} Choose one of: {', '.join(KINDS)}")
+            raise UserError(
+                f"unknown executor {executor!r}.{did_you_mean(str(executor), KINDS)} Choose one of: {', '.join(KINDS)}"
+            )
         super().__init__(model, tools, memory, max_steps, planning_interval, managed_agents, name, description, **kwargs)
         self.policy = Policy(authorized_imports)
         self.executor_kind = executor
@@ -208,7 +210,9 @@ class CodeAgent(MultiStepAgent):
         if code is None:
             ctx.format_errors += 1
             ctx.history += [{"role": "assistant", "content": text}, {"role": "user", "content": prompts.NO_CODE}]
-            return self._close_step(ctx, step, observation=prompts.NO_CODE, error="no code block in the reply", error_kind="format")
+            return self._close_step(
+                ctx, step, observation=prompts.NO_CODE, error="no code block in the reply", error_kind="format"
+            )
         step.code = code
         if self.approve is not None:
             decided = await self._approval(ctx, step, code)
@@ -268,9 +272,16 @@ class CodeAgent(MultiStepAgent):
             {"role": "user", "content": "Observation:\n" + self._truncate(observation)},
         ]
         return self._close_step(
-            ctx, step, stdout=result.stdout, observation=observation, error=result.error, error_kind=result.error_kind,
-            is_final=result.is_final, final_value=result.final_value, exec_duration=result.duration,
-        )  # fmt: skip
+            ctx,
+            step,
+            stdout=result.stdout,
+            observation=observation,
+            error=result.error,
+            error_kind=result.error_kind,
+            is_final=result.is_final,
+            final_value=result.final_value,
+            exec_duration=result.duration,
+        )
 
     def _observation(self, result: ExecResult) -> str:
         parts = []

@@ -92,7 +92,11 @@ def _names(code: str) -> set[str]:
 
 
 def _save(value: Any) -> _Saved:
-    if isinstance(value, _SHARED) or value is None or isinstance(value, int | float | str | bytes | bool | complex | tuple | frozenset):
+    if (
+        isinstance(value, _SHARED)
+        or value is None
+        or isinstance(value, int | float | str | bytes | bool | complex | tuple | frozenset)
+    ):
         return _Saved(existed=True, value=value, original=value)  # cannot change in place (or is shared code)
     size = _size(value)
     if size > MAX_COPY_BYTES:

@@ -34,15 +34,20 @@ class ToolCallingAgent(MultiStepAgent):
     def _tool_specs(self) -> list[dict[str, Any]]:
         specs = [t.to_json_schema() for t in self._all_tools()]
         for name, agent in self.managed_agents.items():
-            specs.append({
-                "type": "function",
-                "function": {
-                    "name": name,
-                    "description": agent.description or "",
-                    "parameters": {"type": "object", "properties": {"task": {"type": "string", "description": "The task."}},
-                                   "required": ["task"]},
-                },
-            })  # fmt: skip
+            specs.append(
+                {
+                    "type": "function",
+                    "function": {
+                        "name": name,
+                        "description": agent.description or "",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"task": {"type": "string", "description": "The task."}},
+                            "required": ["task"],
+                        },
+                    },
+                }
+            )
         return specs + [_FINAL_TOOL]
 
     async def _action_step(self, ctx: RunContext) -> Step:
@@ -53,14 +58,26 @@ class ToolCallingAgent(MultiStepAgent):
         if not response.tool_calls:
             ctx.format_errors += 1
             ctx.history += [{"role": "assistant", "content": response.content}, {"role": "user", "content": prompts.NO_TOOL_CALL}]
-            return self._close_step(ctx, step, observation=prompts.NO_TOOL_CALL, error="no tool call in the reply", error_kind="format")
-        ctx.history.append({
-            "role": "assistant",
-            "content": response.content or None,
-            "tool_calls": [{"id": c.id, "type": "function",
-                            "function": {"name": c.name, "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments)}}
-                           for c in response.tool_calls],
-        })  # fmt: skip
+            return self._close_step(
+                ctx, step, observation=prompts.NO_TOOL_CALL, error="no tool call in the reply", error_kind="format"
+            )
+        ctx.history.append(
+            {
+                "role": "assistant",
+                "content": response.content or None,
+                "tool_calls": [
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {
+                            "name": c.name,
+                            "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments),
+                        },
+                    }
+                    for c in response.tool_calls
+                ],
+            }
+        )
         functions = self._functions(ctx)
         observations = []
         errors = []
@@ -75,7 +92,9 @@ class ToolCallingAgent(MultiStepAgent):
                     raise ToolError(f"the arguments of {call.name} were not valid JSON: {str(arguments)[:200]}")
                 fn = functions.get(call.name)
                 if fn is None:
-                    raise ToolError(f"there is no tool named {call.name!r}. Tools: {', '.join(functions) or 'none'}, final_answer")
+                    raise ToolError(
+                        f"there is no tool named {call.name!r}. Tools: {', '.join(functions) or 'none'}, final_answer"
+                    )
                 value = await run_in_thread(lambda fn=fn, arguments=arguments: fn(**arguments))
                 text = str(value)
             except ToolError as exc:
@@ -86,14 +105,19 @@ class ToolCallingAgent(MultiStepAgent):
             observations.append(f"{call.name}: {text}")
             ctx.history.append({"role": "tool", "tool_call_id": call.id, "content": self._truncate(text)})
         return self._close_step(
-            ctx, step, observation="\n".join(observations),
-            error="\n".join(errors) or None, error_kind="tool" if errors else None,
-        )  # fmt: skip
+            ctx,
+            step,
+            observation="\n".join(observations),
+            error="\n".join(errors) or None,
+            error_kind="tool" if errors else None,
+        )
 
     async def _final_step(self, ctx: RunContext) -> Any:
         ctx.step += 1
         step = self._open_step(ctx, "final")
-        messages = self._messages(ctx) + [{"role": "user", "content": "You have used all your steps. Call final_answer with your best answer now."}]
+        messages = self._messages(ctx) + [
+            {"role": "user", "content": "You have used all your steps. Call final_answer with your best answer now."}
+        ]
         response = await self._call_model(ctx, step, messages, tools=[_FINAL_TOOL])
         answer: Any = response.content.strip()
         for call in response.tool_calls:

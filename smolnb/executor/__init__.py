@@ -38,7 +38,11 @@ _LAZY = {
 }
 
 # executor name -> (module, class): the registry `make_executor` looks names up in
-KINDS = {"local": (".local", "LocalExecutor"), "subprocess": (".subprocess", "SubprocessExecutor"), "sandbox": (".sandbox", "SandboxExecutor")}
+KINDS = {
+    "local": (".local", "LocalExecutor"),
+    "subprocess": (".subprocess", "SubprocessExecutor"),
+    "sandbox": (".sandbox", "SandboxExecutor"),
+}
 
 
 def __getattr__(name: str) -> Any:

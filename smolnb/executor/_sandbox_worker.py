@@ -35,13 +35,48 @@ def _seccomp_layer() -> str | None:
     eperm = seccomp.ERRNO(1)
     f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
     for name in (
-        "execve", "execveat", "fork", "vfork", "ptrace", "process_vm_readv", "process_vm_writev",
-        "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
-        "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "setuid", "setgid",
-        "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "capset", "kexec_load",
-        "init_module", "finit_module", "delete_module", "bpf", "perf_event_open", "keyctl",
-        "add_key", "request_key", "userfaultfd", "io_uring_setup", "personality", "reboot",
-    ):  # fmt: skip
+        "execve",
+        "execveat",
+        "fork",
+        "vfork",
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
+        "socket",
+        "socketpair",
+        "connect",
+        "bind",
+        "listen",
+        "accept",
+        "accept4",
+        "mount",
+        "umount2",
+        "pivot_root",
+        "chroot",
+        "unshare",
+        "setns",
+        "setuid",
+        "setgid",
+        "setreuid",
+        "setregid",
+        "setresuid",
+        "setresgid",
+        "setgroups",
+        "capset",
+        "kexec_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "bpf",
+        "perf_event_open",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "userfaultfd",
+        "io_uring_setup",
+        "personality",
+        "reboot",
+    ):
         try:
             f.add_rule(eperm, name)
         except Exception:  # noqa: BLE001, S112 - a syscall this architecture lacks
@@ -138,10 +173,15 @@ class Worker:
         start = time.perf_counter()
         result = self.executor.run(code, timeout=message["timeout"])
         header: dict[str, Any] = {
-            "op": "result", "stdout": result.stdout, "value_repr": result.value_repr, "error": result.error,
-            "error_kind": result.error_kind, "is_final": result.is_final, "final_repr": result.final_repr,
+            "op": "result",
+            "stdout": result.stdout,
+            "value_repr": result.value_repr,
+            "error": result.error,
+            "error_kind": result.error_kind,
+            "is_final": result.is_final,
+            "final_repr": result.final_repr,
             "duration": time.perf_counter() - start,
-        }  # fmt: skip
+        }
         out: list[Any] = []
         if result.is_final:
             try:

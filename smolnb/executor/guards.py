@@ -502,26 +502,59 @@ def _copied(value: Any) -> Any:
 # unless the policy allows writing. Methods of their objects are checked by name on access.
 DATA_WRITERS = frozenset(
     {
-        "to_csv", "to_pickle", "to_parquet", "to_feather", "to_excel", "to_hdf", "to_sql", "to_stata",
-        "to_json", "to_html", "to_latex", "to_markdown", "to_xml", "to_orc", "to_clipboard", "to_string",
-        "tofile", "dump", "dumps",
+        "to_csv",
+        "to_pickle",
+        "to_parquet",
+        "to_feather",
+        "to_excel",
+        "to_hdf",
+        "to_sql",
+        "to_stata",
+        "to_json",
+        "to_html",
+        "to_latex",
+        "to_markdown",
+        "to_xml",
+        "to_orc",
+        "to_clipboard",
+        "to_string",
+        "tofile",
+        "dump",
+        "dumps",
     }
-)  # fmt: skip
+)
 """Method names refused on pandas/numpy objects when given a path or buffer (with no path,
 `to_csv()`, `to_json()`, `to_string()` ... return text and stay allowed)."""
 
 REFUSED_FUNCTIONS = {
     "numpy": {
-        "save", "savez", "savez_compressed", "savetxt", "load", "fromfile", "memmap", "genfromtxt", "loadtxt",
-        "ctypeslib", "lib",
+        "save",
+        "savez",
+        "savez_compressed",
+        "savetxt",
+        "load",
+        "fromfile",
+        "memmap",
+        "genfromtxt",
+        "loadtxt",
+        "ctypeslib",
+        "lib",
     },
     "pandas": {
-        "read_pickle", "to_pickle", "HDFStore", "ExcelWriter", "read_hdf", "eval", "read_sql", "read_sql_query",
-        "read_sql_table", "read_clipboard",
+        "read_pickle",
+        "to_pickle",
+        "HDFStore",
+        "ExcelWriter",
+        "read_hdf",
+        "eval",
+        "read_sql",
+        "read_sql_query",
+        "read_sql_table",
+        "read_clipboard",
     },
     "typing": {"get_type_hints", "ForwardRef"},
     "calendar": {"setfirstweekday"},  # module state for every caller: use calendar.Calendar(firstweekday=...)
-}  # fmt: skip
+}
 """Module functions refused outright: writers, pickle readers, string evaluators."""
 
 

@@ -116,8 +116,9 @@ class LocalExecutor(Executor):
         except (RecursionError, MemoryError):
             return ExecResult(
                 error="PolicyError: code nested this deeply is not allowed (it cannot be checked); write it as several simpler statements",
-                error_kind="policy", duration=time.perf_counter() - start,
-            )  # fmt: skip
+                error_kind="policy",
+                duration=time.perf_counter() - start,
+            )
 
         handled = sys.exc_info()[1]  # the caller's, if it runs us inside an `except`
         ns = self.namespace
@@ -211,8 +212,7 @@ class LocalExecutor(Executor):
             result.error, result.error_kind = format_exception(exc, code), "exception"
         else:  # SystemExit, GeneratorExit, a BaseException subclass of the code's own
             result.error = (
-                f"{type(exc).__name__}: agent code cannot exit or stop the interpreter; "
-                "call final_answer(...) to finish"
+                f"{type(exc).__name__}: agent code cannot exit or stop the interpreter; call final_answer(...) to finish"
             )
             result.error_kind = "exception"
 
@@ -278,7 +278,12 @@ class LocalExecutor(Executor):
                 stand_in = guarded_open
             else:
                 owner = _owner_module(value)
-                if owner is not None and owner != __name__ and not self.policy.is_allowed_module(owner) and _is_refused_module(owner):
+                if (
+                    owner is not None
+                    and owner != __name__
+                    and not self.policy.is_allowed_module(owner)
+                    and _is_refused_module(owner)
+                ):
                     stand_in = _Refused(name, owner)
             if stand_in is not None:
                 shielded[name] = (value, stand_in)

@@ -43,32 +43,154 @@ FILENAME = "<agent-code>"
 
 DEFAULT_IMPORTS = frozenset(
     {
-        "bisect", "calendar", "collections", "datetime", "decimal", "fractions", "functools",
-        "heapq", "itertools", "json", "math", "queue", "random", "re", "statistics", "string",
-        "textwrap", "time", "unicodedata",
+        "bisect",
+        "calendar",
+        "collections",
+        "datetime",
+        "decimal",
+        "fractions",
+        "functools",
+        "heapq",
+        "itertools",
+        "json",
+        "math",
+        "queue",
+        "random",
+        "re",
+        "statistics",
+        "string",
+        "textwrap",
+        "time",
+        "unicodedata",
     }
-)  # fmt: skip
+)
 
 FORBIDDEN_MODULES = frozenset(
     {
-        "_thread", "asyncio", "bdb", "builtins", "code", "codeop", "concurrent", "cProfile",
-        "ctypes", "dbm", "doctest", "faulthandler", "ftplib", "gc", "http", "importlib",
-        "inspect", "io", "marshal", "mmap", "multiprocessing", "nt", "os", "pathlib", "pdb",
-        "pickle", "pkgutil", "platform", "posix", "posixpath", "profile", "pty", "pydoc",
-        "resource", "runpy", "shelve", "shutil", "signal", "site", "smtplib", "socket",
-        "sqlite3", "subprocess", "sys", "sysconfig", "tempfile", "threading", "timeit", "trace",
-        "types", "unittest", "urllib", "webbrowser", "zipimport", "_posixsubprocess", "_io",
-        "_ctypes", "_pickle", "_signal", "_socket", "_sqlite3", "_multiprocessing", "_imp",
-        "zipfile", "tarfile", "logging", "ensurepip", "venv", "distutils", "setuptools", "pip",
-        "atexit", "copyreg", "imp", "select", "selectors", "fcntl", "termios", "tty", "pwd", "grp",
-        "socketserver", "ssl", "xmlrpc", "poplib", "imaplib", "nntplib", "telnetlib", "mailbox",
-        "wsgiref", "gzip", "bz2", "lzma", "codecs", "fileinput", "wave", "aifc", "sunau", "binhex",
-        "uu", "py_compile", "compileall", "zipapp", "pstats", "tracemalloc", "readline",
-        "rlcompleter", "weakref", "contextvars", "ipykernel", "IPython", "jupyter_client", "smolnb",
-        "numpy.f2py", "numpy.distutils", "numpy.ctypeslib", "numpy.testing", "pandas.io.pickle",
-        "pandas.io.pytables", "pandas.io.sql", "pandas.io.clipboards", "pandas.io.clipboard",
+        "_thread",
+        "asyncio",
+        "bdb",
+        "builtins",
+        "code",
+        "codeop",
+        "concurrent",
+        "cProfile",
+        "ctypes",
+        "dbm",
+        "doctest",
+        "faulthandler",
+        "ftplib",
+        "gc",
+        "http",
+        "importlib",
+        "inspect",
+        "io",
+        "marshal",
+        "mmap",
+        "multiprocessing",
+        "nt",
+        "os",
+        "pathlib",
+        "pdb",
+        "pickle",
+        "pkgutil",
+        "platform",
+        "posix",
+        "posixpath",
+        "profile",
+        "pty",
+        "pydoc",
+        "resource",
+        "runpy",
+        "shelve",
+        "shutil",
+        "signal",
+        "site",
+        "smtplib",
+        "socket",
+        "sqlite3",
+        "subprocess",
+        "sys",
+        "sysconfig",
+        "tempfile",
+        "threading",
+        "timeit",
+        "trace",
+        "types",
+        "unittest",
+        "urllib",
+        "webbrowser",
+        "zipimport",
+        "_posixsubprocess",
+        "_io",
+        "_ctypes",
+        "_pickle",
+        "_signal",
+        "_socket",
+        "_sqlite3",
+        "_multiprocessing",
+        "_imp",
+        "zipfile",
+        "tarfile",
+        "logging",
+        "ensurepip",
+        "venv",
+        "distutils",
+        "setuptools",
+        "pip",
+        "atexit",
+        "copyreg",
+        "imp",
+        "select",
+        "selectors",
+        "fcntl",
+        "termios",
+        "tty",
+        "pwd",
+        "grp",
+        "socketserver",
+        "ssl",
+        "xmlrpc",
+        "poplib",
+        "imaplib",
+        "nntplib",
+        "telnetlib",
+        "mailbox",
+        "wsgiref",
+        "gzip",
+        "bz2",
+        "lzma",
+        "codecs",
+        "fileinput",
+        "wave",
+        "aifc",
+        "sunau",
+        "binhex",
+        "uu",
+        "py_compile",
+        "compileall",
+        "zipapp",
+        "pstats",
+        "tracemalloc",
+        "readline",
+        "rlcompleter",
+        "weakref",
+        "contextvars",
+        "ipykernel",
+        "IPython",
+        "jupyter_client",
+        "smolnb",
+        "numpy.f2py",
+        "numpy.distutils",
+        "numpy.ctypeslib",
+        "numpy.testing",
+        "pandas.io.pickle",
+        "pandas.io.pytables",
+        "pandas.io.sql",
+        "pandas.io.clipboards",
+        "pandas.io.clipboard",
     }
-)  # fmt: skip
+)
 """Modules that open a way around the policy (files, processes, frames, raw memory).
 `os.path` alone may still be authorized by name."""
 
@@ -76,20 +198,51 @@ SAFE_SUBMODULES = frozenset({"os.path"})
 
 FORBIDDEN_BUILTINS = frozenset(
     {
-        "__import__", "breakpoint", "compile", "copyright", "credits", "eval", "exec", "exit",
-        "globals", "help", "input", "license", "locals", "memoryview", "quit", "vars",
+        "__import__",
+        "breakpoint",
+        "compile",
+        "copyright",
+        "credits",
+        "eval",
+        "exec",
+        "exit",
+        "globals",
+        "help",
+        "input",
+        "license",
+        "locals",
+        "memoryview",
+        "quit",
+        "vars",
     }
-)  # fmt: skip
+)
 
 SAFE_DUNDERS = frozenset({"__init__", "__name__", "__qualname__", "__doc__", "__version__"})
 SAFE_PRIVATE = frozenset({"_asdict", "_replace", "_fields", "_make", "_field_defaults"})
 FRAME_ATTRS = frozenset(
     {
-        "ag_await", "ag_code", "ag_frame", "co_code", "cr_await", "cr_code", "cr_frame", "ctypes",
-        "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "func_globals", "gi_code",
-        "gi_frame", "gi_yieldfrom", "tb_frame", "tb_next", "mro",
+        "ag_await",
+        "ag_code",
+        "ag_frame",
+        "co_code",
+        "cr_await",
+        "cr_code",
+        "cr_frame",
+        "ctypes",
+        "f_back",
+        "f_builtins",
+        "f_code",
+        "f_globals",
+        "f_locals",
+        "func_globals",
+        "gi_code",
+        "gi_frame",
+        "gi_yieldfrom",
+        "tb_frame",
+        "tb_next",
+        "mro",
     }
-)  # fmt: skip
+)
 
 _MAX_INT_BITS = 1 << 20  # a power or shift that would make an int of more than ~1M bits is refused
 _FMT_ATTRS = frozenset({"format", "format_map"})
@@ -175,14 +328,14 @@ class Policy:
         with _AST_LOCK:
             tree = ast.parse(code, filename=FILENAME, mode="exec")
         if provided:
-            tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name in provided)]
+            tree.body = [
+                n for n in tree.body if not (isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name in provided)
+            ]
         tree = _Guard(self, tree).visit(tree)
         body = tree.body
         if body and isinstance(body[-1], ast.Expr):
             last = body[-1]
-            body[-1] = ast.copy_location(
-                ast.Assign(targets=[ast.Name("__snb_last__", ast.Store())], value=last.value), last
-            )
+            body[-1] = ast.copy_location(ast.Assign(targets=[ast.Name("__snb_last__", ast.Store())], value=last.value), last)
         ast.fix_missing_locations(tree)
         with _AST_LOCK:
             return compile(tree, FILENAME, "exec", dont_inherit=True)  # not our `from __future__ import annotations`
@@ -243,9 +396,7 @@ class Policy:
                 raise AttributeError(f"module {name!r} has no attribute {attr!r}")
             if isinstance(value, types.ModuleType):
                 if not policy.is_allowed_module(value.__name__):
-                    raise PolicyError(
-                        f"{name}.{attr} is the module {value.__name__!r}, which is not an authorized import"
-                    )
+                    raise PolicyError(f"{name}.{attr} is the module {value.__name__!r}, which is not an authorized import")
                 value = policy.module(value.__name__)
             else:
                 value = policy._guard_value(name, attr, value)
@@ -338,10 +489,17 @@ class Policy:
             return method
 
         def checked(*args: Any, **kwargs: Any) -> Any:
-            if args or name in ("tofile", "to_sql", "to_clipboard", "to_pickle", "dump") or any(
-                k in kwargs and kwargs[k] is not None for k in ("path", "path_or_buf", "buf", "excel_writer", "fname", "file", "con")
+            if (
+                args
+                or name in ("tofile", "to_sql", "to_clipboard", "to_pickle", "dump")
+                or any(
+                    k in kwargs and kwargs[k] is not None
+                    for k in ("path", "path_or_buf", "buf", "excel_writer", "fname", "file", "con")
+                )
             ):
-                raise PolicyError(f"{type(obj).__name__}.{name}(...) with a path or buffer writes a file; files may be opened for reading only")
+                raise PolicyError(
+                    f"{type(obj).__name__}.{name}(...) with a path or buffer writes a file; files may be opened for reading only"
+                )
             return method(*args, **kwargs)
 
         return checked
@@ -591,7 +749,9 @@ def safe_pow(base: Any, exp: Any, mod: Any = None) -> Any:
         if exp * base.bit_length() > _MAX_INT_BITS:
             raise PolicyError(f"{base} ** {exp} would be an integer of about {exp * base.bit_length():,} bits; refused")
     if mod is not None and type(exp) is int and type(mod) is int and exp.bit_length() * mod.bit_length() > 1 << 28:
-        raise PolicyError(f"pow() with a {exp.bit_length():,}-bit exponent and a {mod.bit_length():,}-bit modulus would run too long; refused")
+        raise PolicyError(
+            f"pow() with a {exp.bit_length():,}-bit exponent and a {mod.bit_length():,}-bit modulus would run too long; refused"
+        )
     return pow(base, exp) if mod is None else pow(base, exp, mod)
 
 
@@ -769,7 +929,9 @@ class _Guard(ast.NodeTransformer):
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
         for item in node.body:
             if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name in guards._FINALIZERS:
-                raise self._fail(item, f"defining {item.name} is not allowed: the host would run it later, outside the time limit")
+                raise self._fail(
+                    item, f"defining {item.name} is not allowed: the host would run it later, outside the time limit"
+                )
         return self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
@@ -788,7 +950,9 @@ class _Guard(ast.NodeTransformer):
                 for attr in pattern.kwd_attrs:
                     rule = _attr_rule(attr)
                     if rule or attr.startswith("_"):
-                        raise self._fail(pattern, rule or f"reading the private attribute {attr!r} in a class pattern is not allowed")
+                        raise self._fail(
+                            pattern, rule or f"reading the private attribute {attr!r} in a class pattern is not allowed"
+                        )
                 # The class is checked once, before matching, and held where no code can rebind it.
                 temp = self._temp()
                 prelude.append(ast.Assign(targets=[ast.Name(temp, ast.Store())], value=_call("__snb_match__", pattern.cls)))

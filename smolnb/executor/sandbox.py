@@ -125,14 +125,19 @@ class _Worker:
                 "allow_weaker=True (SandboxExecutor) to run with what there is; executor.layers says what holds."
             )
         env = {
-            "HOME": self.scratch, "TMPDIR": self.scratch, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONNOUSERSITE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "HOME": self.scratch,
+            "TMPDIR": self.scratch,
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
             "SMOLNB_SANDBOX_PATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),
             "SMOLNB_SANDBOX_LIBS": ",".join(f"{k}={v}" for k, v in _libraries().items()),
             "SMOLNB_SANDBOX_LAYERS": ",".join(
                 f"{k}={'on' if v == 'on' else 'off'}" for k, v in self.layers.items() if k != "seccomp-worker"
             ),
-        }  # fmt: skip
+        }
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine facts, not secrets
             if key in os.environ:
                 env[key] = os.environ[key]
@@ -142,9 +147,14 @@ class _Worker:
             from sandlock.sandbox import StdioMode
 
             self.sandbox = Sandbox(
-                fs_readable=sorted({*_read_paths(), *read_paths}), fs_writable=[self.scratch], cwd=self.scratch,
-                clean_env=True, env=env, max_memory=memory_mb << 20, max_open_files=256,
-            )  # fmt: skip
+                fs_readable=sorted({*_read_paths(), *read_paths}),
+                fs_writable=[self.scratch],
+                cwd=self.scratch,
+                clean_env=True,
+                env=env,
+                max_memory=memory_mb << 20,
+                max_open_files=256,
+            )
             self.proc = self.sandbox.popen(argv, stdin=StdioMode.PIPED, stdout=StdioMode.PIPED, stderr=StdioMode.INHERIT)
             self.fd_in, self.fd_out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
             self.pid = self.proc.pid
@@ -381,8 +391,17 @@ class SandboxExecutor(Executor):
             return worker
         worker = pool.take(memory_mb=self.memory_mb, allow_weaker=self.allow_weaker, read_paths=self.read_paths)
         self.layers = dict(worker.layers)
-        worker.send({"op": "init", "policy": self.policy.config(), "timeout": self.timeout, "memory_mb": self.memory_mb,
-                     "cpu_seconds": self.cpu_seconds, "file_mb": self.file_mb, "guard": self.guard})  # fmt: skip
+        worker.send(
+            {
+                "op": "init",
+                "policy": self.policy.config(),
+                "timeout": self.timeout,
+                "memory_mb": self.memory_mb,
+                "cpu_seconds": self.cpu_seconds,
+                "file_mb": self.file_mb,
+                "guard": self.guard,
+            }
+        )
         worker.send({"op": "functions", "names": sorted(self._functions)})
         self._worker = worker
         self._sent = {}
@@ -485,16 +504,18 @@ class SandboxExecutor(Executor):
                 return ExecResult(
                     error=f"TimeoutError: the code did not stop within {limit:g} s and its sandbox was killed; "
                     "variables that lived only in the sandbox are lost (the notebook's are sent again).",
-                    error_kind="timeout", duration=time.perf_counter() - start,
-                )  # fmt: skip
+                    error_kind="timeout",
+                    duration=time.perf_counter() - start,
+                )
             except (EOFError, OSError, ValueError):
                 self._restart()
                 return ExecResult(
                     error=f"ProcessDied: the sandbox process ended (past its {self.memory_mb} MB memory or "
                     f"{self.cpu_seconds} s CPU limit, or refused by the kernel); a fresh sandbox runs the next "
                     "step and variables that lived only in the sandbox are lost.",
-                    error_kind="crash", duration=time.perf_counter() - start,
-                )  # fmt: skip
+                    error_kind="crash",
+                    duration=time.perf_counter() - start,
+                )
             if message.get("op") == "call":
                 self._answer_call(worker, message, blobs)
                 continue
@@ -505,10 +526,13 @@ class SandboxExecutor(Executor):
 
     def _result(self, message: dict[str, Any], blobs: list[bytearray], start: float) -> ExecResult:
         result = ExecResult(
-            stdout=_text(message.get("stdout")), value_repr=_text(message.get("value_repr")) or None,
-            error=_text(message.get("error")) or None, error_kind=message.get("error_kind"),
-            is_final=bool(message.get("is_final")), final_repr=_text(message.get("final_repr")) or None,
-        )  # fmt: skip
+            stdout=_text(message.get("stdout")),
+            value_repr=_text(message.get("value_repr")) or None,
+            error=_text(message.get("error")) or None,
+            error_kind=message.get("error_kind"),
+            is_final=bool(message.get("is_final")),
+            final_repr=_text(message.get("final_repr")) or None,
+        )
         if result.error_kind not in (None, "syntax", "policy", "timeout", "exception", "tool", "crash"):
             result.error_kind = "exception"
         if result.is_final:

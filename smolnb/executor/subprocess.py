@@ -96,8 +96,16 @@ class SubprocessExecutor(Executor):
             stdout=subprocess.PIPE,
             env=env,
         )
-        send(proc.stdin, {"op": "init", "policy": self.policy.config(), "timeout": self.timeout,
-                          "memory_mb": self.memory_mb, "cpu_seconds": self.cpu_seconds})  # fmt: skip
+        send(
+            proc.stdin,
+            {
+                "op": "init",
+                "policy": self.policy.config(),
+                "timeout": self.timeout,
+                "memory_mb": self.memory_mb,
+                "cpu_seconds": self.cpu_seconds,
+            },
+        )
         # Wait until Python is up in the worker: its start-up is not the code's time.
         ready, _, _ = select.select([proc.stdout], [], [], 120)
         if not ready or receive(proc.stdout).get("op") != "ready":

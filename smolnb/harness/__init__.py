@@ -5,5 +5,20 @@ from .report import EvalBrowser, Report, compare, report, wilson
 from .scorers import SCORERS, Score, score
 from .suite import Task, load_suite, suite_path
 
-__all__ = ["SCORERS", "EvalBrowser", "Report", "Sample", "Score", "Task", "compare", "evaluate", "load_samples", "load_suite",
-           "report", "run_sample", "score", "suite_path", "wilson"]
+__all__ = [
+    "SCORERS",
+    "EvalBrowser",
+    "Report",
+    "Sample",
+    "Score",
+    "Task",
+    "compare",
+    "evaluate",
+    "load_samples",
+    "load_suite",
+    "report",
+    "run_sample",
+    "score",
+    "suite_path",
+    "wilson",
+]

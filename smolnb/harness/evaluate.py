@@ -26,7 +26,19 @@ from .suite import Task, load_suite, suite_path
 
 __all__ = ["Sample", "evaluate", "evaluate_config", "load_samples"]
 
-CONFIG_KEYS = {"suites", "models", "out", "concurrency", "epochs", "limit", "max_steps", "backend", "ray_address", "agent", "judge_model"}
+CONFIG_KEYS = {
+    "suites",
+    "models",
+    "out",
+    "concurrency",
+    "epochs",
+    "limit",
+    "max_steps",
+    "backend",
+    "ray_address",
+    "agent",
+    "judge_model",
+}
 
 TRANSIENT = ("timed out", "timeout", "connection", "rate limit", "429", "503", "502", "temporarily", "overloaded")
 
@@ -87,10 +99,21 @@ def run_sample(task: Task, suite: str, model: str, epoch: int, **options: Any) -
     return run_sync(arun_sample(task, suite, model, epoch, **options))
 
 
-async def arun_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db: str, max_steps: int = 6,
-                      agent_options: dict[str, Any] | None = None, retries: int = 2, judge_model: str | None = None) -> Sample:  # fmt: skip
+async def arun_sample(
+    task: Task,
+    suite: str,
+    model: str,
+    epoch: int,
+    *,
+    runs_db: str,
+    max_steps: int = 6,
+    agent_options: dict[str, Any] | None = None,
+    retries: int = 2,
+    judge_model: str | None = None,
+) -> Sample:
     """Run one sample: the agent, retries on transient model errors, the scorer; never raises
-    for a failing run or scorer (an interrupt stops the eval)."""
+    for a failing run or scorer (an interrupt stops the eval).
+    """
     from ..agent import CodeAgent
     from ..persistence import RunStore
 
@@ -122,11 +145,20 @@ async def arun_sample(task: Task, suite: str, model: str, epoch: int, *, runs_db
     sample.input_tokens, sample.output_tokens = result.usage.input_tokens, result.usage.output_tokens
     sample.error = redact(result.error) if result.error else None
     if result.status != "success":
-        sample.error_kind = "max_steps" if result.status == "max_steps" else "interrupted" if result.status == "interrupted" else \
-            "model" if result.error and "model" in result.error.lower() else "error"  # fmt: skip
+        sample.error_kind = (
+            "max_steps"
+            if result.status == "max_steps"
+            else "interrupted"
+            if result.status == "interrupted"
+            else "model"
+            if result.error and "model" in result.error.lower()
+            else "error"
+        )
     # a run's answer is scored; at the step cap, the best answer it gave still counts
     if result.status == "success" or (result.status == "max_steps" and result.output is not None):
-        verdict = score(task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **_scorer_options(task))
+        verdict = score(
+            task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **_scorer_options(task)
+        )
         sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
         if verdict.error and result.status == "success":
             sample.error_kind = "scorer"
@@ -210,11 +242,24 @@ class _Writer:
         self.syncer.join(timeout=5)
 
 
-def evaluate(suite: str | Path | list[str | Path], models: list[str], *, out: str | Path, concurrency: int = 4, epochs: int = 1,
-             limit: int | None = None, max_steps: int = 6, backend: str = "local", ray_address: str | None = None,
-             agent_options: dict[str, Any] | None = None, progress: bool = True, judge_model: str | None = None) -> list[Sample]:  # fmt: skip
+def evaluate(
+    suite: str | Path | list[str | Path],
+    models: list[str],
+    *,
+    out: str | Path,
+    concurrency: int = 4,
+    epochs: int = 1,
+    limit: int | None = None,
+    max_steps: int = 6,
+    backend: str = "local",
+    ray_address: str | None = None,
+    agent_options: dict[str, Any] | None = None,
+    progress: bool = True,
+    judge_model: str | None = None,
+) -> list[Sample]:
     """Run every task of the suite(s) on every model for `epochs`; returns all samples of the
-    eval folder (earlier ones included: finished samples are never run again)."""
+    eval folder (earlier ones included: finished samples are never run again).
+    """
     if not models:
         raise UserError("evaluate() needs at least one model (-m MODEL)")
     if backend not in ("local", "ray"):
@@ -230,8 +275,20 @@ def evaluate(suite: str | Path | list[str | Path], models: list[str], *, out: st
         for model in models:
             for epoch in range(epochs):
                 todo += [(task, label, model, epoch) for task in tasks if (label, task.id, model, epoch) not in done]
-    (out / "eval.json").write_text(json.dumps({"suites": [str(s) for s in suites], "models": models, "epochs": epochs, "limit": limit,
-                                               "max_steps": max_steps, "backend": backend, "updated": time.time()}, indent=1))  # fmt: skip
+    (out / "eval.json").write_text(
+        json.dumps(
+            {
+                "suites": [str(s) for s in suites],
+                "models": models,
+                "epochs": epochs,
+                "limit": limit,
+                "max_steps": max_steps,
+                "backend": backend,
+                "updated": time.time(),
+            },
+            indent=1,
+        )
+    )
     writer = _Writer(out / "samples.jsonl")
     runs_db = str((out / "runs.db").resolve())
     bar = _progress(len(todo), len(done)) if progress else None
@@ -248,7 +305,9 @@ def evaluate(suite: str | Path | list[str | Path], models: list[str], *, out: st
     return load_samples(out)
 
 
-async def _run_local(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], writer: _Writer, bar: Any, concurrency: int) -> None:
+async def _run_local(
+    todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], writer: _Writer, bar: Any, concurrency: int
+) -> None:
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(task: Task, label: str, model: str, epoch: int) -> None:
@@ -268,8 +327,14 @@ async def _run_local(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, A
         raise
 
 
-def _run_on_ray(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], writer: _Writer, bar: Any, concurrency: int,
-                address: str | None) -> None:  # fmt: skip
+def _run_on_ray(
+    todo: list[tuple[Task, str, str, int]],
+    kwargs: dict[str, Any],
+    writer: _Writer,
+    bar: Any,
+    concurrency: int,
+    address: str | None,
+) -> None:
     try:
         import ray
     except ImportError as exc:
@@ -278,8 +343,14 @@ def _run_on_ray(todo: list[tuple[Task, str, str, int]], kwargs: dict[str, Any], 
         raise MissingExtraError("ray", "ray", "the Ray backend") from exc
     started_here = not ray.is_initialized()
     if started_here:
-        env = {k: v for k, v in os.environ.items() if k.startswith(("SMOLNB_", "OPENAI_", "LITELLM_", "HF_")) or k.endswith(("_API_KEY", "_BASE_URL"))}
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, runtime_env={"env_vars": env})
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith(("SMOLNB_", "OPENAI_", "LITELLM_", "HF_")) or k.endswith(("_API_KEY", "_BASE_URL"))
+        }
+        ray.init(
+            address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, runtime_env={"env_vars": env}
+        )
     try:
         # Samples wait on models, not on CPUs: each worker is an async actor running many samples
         # at once on its event loop; one worker per CPU of the cluster (at most one per sample slot).

@@ -1,5 +1,6 @@
 """What an eval folder says: a table per model x suite, a plot, a sample-by-sample comparison
-of two models, and a browser of failed samples that opens their traces."""
+of two models, and a browser of failed samples that opens their traces.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 class Report:
     """Rows per (model, suite): n, success rate with its 95% interval, mean steps, model calls,
-    tokens, latency, errors by kind."""
+    tokens, latency, errors by kind.
+    """
 
     def __init__(self, samples: list[Sample], folder: Path | None = None) -> None:
         self.samples = samples
@@ -41,28 +43,44 @@ class Report:
             n, ok = len(group), sum(s.correct for s in group)
             low, high = wilson(ok, n)
             errors = Counter(s.error_kind for s in group if s.error_kind)
-            self.rows.append({
-                "model": model, "suite": suite, "n": n, "success": ok / n, "ci_low": low, "ci_high": high,
-                "steps": sum(s.steps for s in group) / n, "model_calls": sum(s.model_calls for s in group) / n,
-                "tokens": sum(s.input_tokens + s.output_tokens for s in group) / n,
-                "latency": sum(s.latency for s in group) / n, "errors": dict(errors),
-            })  # fmt: skip
+            self.rows.append(
+                {
+                    "model": model,
+                    "suite": suite,
+                    "n": n,
+                    "success": ok / n,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "steps": sum(s.steps for s in group) / n,
+                    "model_calls": sum(s.model_calls for s in group) / n,
+                    "tokens": sum(s.input_tokens + s.output_tokens for s in group) / n,
+                    "latency": sum(s.latency for s in group) / n,
+                    "errors": dict(errors),
+                }
+            )
 
     def table(self) -> str:
         header = f"{'model':32} {'suite':16} {'n':>4} {'success (95% CI)':>22} {'steps':>6} {'calls':>6} {'tokens':>8} {'latency':>8}  errors"
         lines = [header]
         for r in self.rows:
             errors = ", ".join(f"{k} {v}" for k, v in sorted(r["errors"].items())) or "-"
-            lines.append(f"{r['model'][:32]:32} {r['suite'][:16]:16} {r['n']:4d} {r['success']:7.0%} ({r['ci_low']:.0%}-{r['ci_high']:.0%}){'':>5}"
-                         f" {r['steps']:6.2f} {r['model_calls']:6.2f} {r['tokens']:8.0f} {r['latency']:7.1f}s  {errors}")  # fmt: skip
+            lines.append(
+                f"{r['model'][:32]:32} {r['suite'][:16]:16} {r['n']:4d} {r['success']:7.0%} ({r['ci_low']:.0%}-{r['ci_high']:.0%}){'':>5}"
+                f" {r['steps']:6.2f} {r['model_calls']:6.2f} {r['tokens']:8.0f} {r['latency']:7.1f}s  {errors}"
+            )
         return "\n".join(lines)
 
     def markdown(self) -> str:
-        lines = ["| model | suite | n | success (95% CI) | steps | model calls | tokens | latency | errors |", "|---|---|---|---|---|---|---|---|---|"]
+        lines = [
+            "| model | suite | n | success (95% CI) | steps | model calls | tokens | latency | errors |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in self.rows:
             errors = ", ".join(f"{k} {v}" for k, v in sorted(r["errors"].items())) or "-"
-            lines.append(f"| {r['model']} | {r['suite']} | {r['n']} | {r['success']:.0%} ({r['ci_low']:.0%}–{r['ci_high']:.0%}) | "
-                         f"{r['steps']:.2f} | {r['model_calls']:.2f} | {r['tokens']:.0f} | {r['latency']:.1f} s | {errors} |")  # fmt: skip
+            lines.append(
+                f"| {r['model']} | {r['suite']} | {r['n']} | {r['success']:.0%} ({r['ci_low']:.0%}–{r['ci_high']:.0%}) | "
+                f"{r['steps']:.2f} | {r['model_calls']:.2f} | {r['tokens']:.0f} | {r['latency']:.1f} s | {errors} |"
+            )
         return "\n".join(lines)
 
     def plot(self, path: str | Path | None = None) -> Any:
@@ -82,7 +100,10 @@ class Report:
             rows = {r["suite"]: r for r in self.rows if r["model"] == model}
             xs = [j + i * width for j, suite in enumerate(suites) if suite in rows]
             ys = [rows[s]["success"] for s in suites if s in rows]
-            errs = [[rows[s]["success"] - rows[s]["ci_low"] for s in suites if s in rows], [rows[s]["ci_high"] - rows[s]["success"] for s in suites if s in rows]]
+            errs = [
+                [rows[s]["success"] - rows[s]["ci_low"] for s in suites if s in rows],
+                [rows[s]["ci_high"] - rows[s]["success"] for s in suites if s in rows],
+            ]
             ax.bar(xs, ys, width, yerr=errs, capsize=3, label=model)
         ax.set_xticks([j + width * (len(models) - 1) / 2 for j in range(len(suites))], suites)
         ax.set_ylim(0, 1)
@@ -95,13 +116,16 @@ class Report:
         return fig
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        head = "".join(f"<th>{h}</th>" for h in ["model", "suite", "n", "success (95% CI)", "steps", "model calls", "tokens", "latency", "errors"])
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ["model", "suite", "n", "success (95% CI)", "steps", "model calls", "tokens", "latency", "errors"]
+        )
         body = "".join(
             f"<tr><td>{html.escape(r['model'])}</td><td>{html.escape(r['suite'])}</td><td>{r['n']}</td>"
             f"<td>{r['success']:.0%} ({r['ci_low']:.0%}–{r['ci_high']:.0%})</td><td>{r['steps']:.2f}</td><td>{r['model_calls']:.2f}</td>"
             f"<td>{r['tokens']:.0f}</td><td>{r['latency']:.1f} s</td><td>{html.escape(str(r['errors']) if r['errors'] else '-')}</td></tr>"
             for r in self.rows
-        )  # fmt: skip
+        )
         return {"text/plain": self.table(), "text/html": f"<table>{head}{body}</table>"}
 
 
@@ -114,7 +138,8 @@ def report(out: str | Path) -> Report:
 
 def compare(out: str | Path, model_a: str, model_b: str) -> dict[str, list[str]]:
     """Sample by sample: which tasks only A solved, only B, both, neither (over all epochs: a task
-    counts as solved by a model when most of its epochs were right)."""
+    counts as solved by a model when most of its epochs were right).
+    """
     samples = load_samples(out)
     solved: dict[str, dict[tuple[str, str], list[bool]]] = {model_a: defaultdict(list), model_b: defaultdict(list)}
     for s in samples:
@@ -159,8 +184,14 @@ class EvalBrowser:
 
     def _refresh(self) -> None:
         chosen = [s for s in self.samples if (not self.failed.value or not s.correct) and self.model.value in ("all", s.model)]
-        self.pick.options = [(f"{'ok ' if s.correct else 'FAIL'} {s.model} {s.suite}/{s.task_id} e{s.epoch}: {str(s.output)[:40]!r} "
-                              f"(target {s.target!r}{', ' + s.error_kind if s.error_kind else ''})", s.run_id) for s in chosen]  # fmt: skip
+        self.pick.options = [
+            (
+                f"{'ok ' if s.correct else 'FAIL'} {s.model} {s.suite}/{s.task_id} e{s.epoch}: {str(s.output)[:40]!r} "
+                f"(target {s.target!r}{', ' + s.error_kind if s.error_kind else ''})",
+                s.run_id,
+            )
+            for s in chosen
+        ]
 
     def _open(self, change: Any) -> None:
         self.trace.value = self._view(self.store.events(change["new"]))._repr_mimebundle_()["text/html"] if change["new"] else ""

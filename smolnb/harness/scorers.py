@@ -74,12 +74,34 @@ def regex(output: Any, target: Any, **_: Any) -> Score:
 
 def check(output: Any, target: Any, *, check: str = "", **_: Any) -> Score:
     """A Python check from the suite: an expression over `output` and `target` (and `math`, `re`),
-    e.g. `abs(float(output) - target) / target < 0.01`. Suites are trusted files of this project."""
+    e.g. `abs(float(output) - target) / target < 0.01`. Suites are trusted files of this project.
+    """
     if not check:
         raise UserError("the 'check' scorer needs the task's metadata to hold a 'check' expression")
-    safe = {"abs": abs, "float": float, "int": int, "str": str, "len": len, "round": round, "sorted": sorted, "set": set,
-            "list": list, "min": min, "max": max, "sum": sum, "all": all, "any": any, "isinstance": isinstance}  # fmt: skip
-    ok = bool(eval(compile(check, "<check>", "eval"), {"__builtins__": safe, "math": math, "re": re}, {"output": output, "target": target}))
+    safe = {
+        "abs": abs,
+        "float": float,
+        "int": int,
+        "str": str,
+        "len": len,
+        "round": round,
+        "sorted": sorted,
+        "set": set,
+        "list": list,
+        "min": min,
+        "max": max,
+        "sum": sum,
+        "all": all,
+        "any": any,
+        "isinstance": isinstance,
+    }
+    ok = bool(
+        eval(
+            compile(check, "<check>", "eval"),
+            {"__builtins__": safe, "math": math, "re": re},
+            {"output": output, "target": target},
+        )
+    )
     return Score(ok, f"{check} -> {ok}")
 
 
@@ -101,7 +123,9 @@ def judge(output: Any, target: Any, *, question: str = "", judge_model: Any = No
 
     model = get_model(judge_model or os.environ.get("SMOLNB_JUDGE_MODEL") or None)
     prompt = JUDGE_PROMPT.format(question=question, target=target, output=output)
-    reply = run_sync(model.agenerate([{"role": "user", "content": prompt}], temperature=0.0, max_tokens=5)).content.strip().upper()
+    reply = (
+        run_sync(model.agenerate([{"role": "user", "content": prompt}], temperature=0.0, max_tokens=5)).content.strip().upper()
+    )
     if reply.startswith("YES"):
         return Score(True, f"judge {model.model_id}: YES")
     if reply.startswith("NO"):
@@ -109,8 +133,14 @@ def judge(output: Any, target: Any, *, question: str = "", judge_model: Any = No
     raise ValueError(f"the judge {model.model_id} answered {reply[:40]!r}, not YES or NO")
 
 
-SCORERS: dict[str, Callable[..., Score]] = {"exact": exact, "numeric": numeric, "set": set_equal, "regex": regex,
-                                            "check": check, "judge": judge}  # fmt: skip
+SCORERS: dict[str, Callable[..., Score]] = {
+    "exact": exact,
+    "numeric": numeric,
+    "set": set_equal,
+    "regex": regex,
+    "check": check,
+    "judge": judge,
+}
 
 
 def score(kind: str, output: Any, target: Any, **options: Any) -> Score:

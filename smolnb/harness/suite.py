@@ -60,6 +60,11 @@ def load_suite(name: str | Path) -> list[Task]:
         if row["id"] in seen:
             raise UserError(f"{where}: duplicate id {row['id']!r}")
         seen.add(row["id"])
-        tasks.append(Task(**{k: row[k] for k in ("id", "input", "target", "scorer")},
-                          metadata=row.get("metadata", {}), setup=row.get("setup", {})))  # fmt: skip
+        tasks.append(
+            Task(
+                **{k: row[k] for k in ("id", "input", "target", "scorer")},
+                metadata=row.get("metadata", {}),
+                setup=row.get("setup", {}),
+            )
+        )
     return tasks

@@ -27,7 +27,7 @@ def _question_kept(lines: list[str]) -> list[str]:
         if stripped.startswith("%agent ") and stripped.endswith("?"):
             indent = line[: len(line) - len(line.lstrip())]
             ending = "\n" if line.endswith("\n") else ""
-            out.append(f"{indent}get_ipython().run_line_magic('agent', {stripped[len('%agent '):]!r}){ending}")
+            out.append(f"{indent}get_ipython().run_line_magic('agent', {stripped[len('%agent ') :]!r}){ending}")
         else:
             out.append(line)
     return out

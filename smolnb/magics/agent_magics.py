@@ -69,7 +69,9 @@ Where the agent's code runs (executor):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse would print and exit; a notebook wants an error
-        raise UsageError(f"%%agent: {message}. Usage: %%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--no-memory] [--name NAME]")
+        raise UsageError(
+            f"%%agent: {message}. Usage: %%agent [-m MODEL] [-o VAR] [--max-steps N] [--tools a,b] [--no-memory] [--name NAME]"
+        )
 
 
 def _cell_parser() -> _Parser:
@@ -121,7 +123,8 @@ def _approve_by_input(step: int, code: str) -> str | None:
 
 def _merge_back(shared: dict[str, Any], own: dict[str, Any], before: dict[str, Any]) -> None:
     """Bring a background run's work into the notebook: names it bound or rebound, and deletions
-    of names the notebook has not rebound since."""
+    of names the notebook has not rebound since.
+    """
     for name, value in own.items():
         if not name.startswith("__") and (name not in before or before[name] is not value):
             shared[name] = value
@@ -142,13 +145,18 @@ class _NamespaceChanges:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         parts = [f"{kind}: {', '.join(names)}" for kind, names in self.changes.items() if names]
         text = "namespace: " + " · ".join(parts) + "  (`%agent undo` restores)"
-        return {"text/plain": text, "text/html": f"<div class='snb-ns' style='font-size:12px;color:#555'>{html.escape(text)}</div>"}
+        return {
+            "text/plain": text,
+            "text/html": f"<div class='snb-ns' style='font-size:12px;color:#555'>{html.escape(text)}</div>",
+        }
 
 
 def _forget(memory: Any, what: str) -> str:
     """`%agent memory forget ID [ID ...]` or `%agent memory forget WORDS` (the texts holding them)."""
     ids = what.split()
-    known = {i.id for i in memory.vectors.get([i for i in ids if not i.startswith("fact:")])} | {i for i in ids if i.startswith("fact:")}
+    known = {i.id for i in memory.vectors.get([i for i in ids if not i.startswith("fact:")])} | {
+        i for i in ids if i.startswith("fact:")
+    }
     if known and known == set(ids):
         gone = memory.forget_ids(ids)
         return f"forgot {gone} memor{'y' if gone == 1 else 'ies'}"
@@ -170,9 +178,15 @@ class _Table:
         widths = [max(len(r[i]) for r in cells) for i in range(len(self.header))]
         text = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells)
         head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.header)
-        body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in self.rows)
+        body = "".join(
+            "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+            for row in self.rows
+        )
         note_html = f"<p>{html.escape(self.note)}</p>" if self.note else ""
-        return {"text/plain": text + (f"\n{self.note}" if self.note else ""), "text/html": f"<table>{head}{body}</table>{note_html}"}
+        return {
+            "text/plain": text + (f"\n{self.note}" if self.note else ""),
+            "text/html": f"<table>{head}{body}</table>{note_html}",
+        }
 
 
 @magics_class
@@ -181,14 +195,24 @@ class AgentMagics(Magics):
 
     model = Unicode("", help="Default model for %%agent ('' means SMOLNB_MODEL or the local default).").tag(config=True)
     max_steps = Int(10, help="Default step limit for %%agent.").tag(config=True)
-    memory = Bool(os.environ.get("SMOLNB_MEMORY", "on").lower() not in ("0", "off", "false", "no"),
-                  help="Give %%agent the session's long-term memory (SMOLNB_MEMORY=off turns it off by default).").tag(config=True)
-    graph = Unicode(os.environ.get("SMOLNB_GRAPH", ""), help="Graph URI for the session's memory ('' = networkx under SMOLNB_HOME).").tag(config=True)
-    vectors = Unicode(os.environ.get("SMOLNB_VECTORS", ""), help="Vector store URI ('' = LanceDB under SMOLNB_HOME).").tag(config=True)
-    memory_scope = Unicode(os.environ.get("SMOLNB_MEMORY_SCOPE", ""),
-                           help="Whose memory %%agent uses when graph/vectors are not set: '' = this project (the "
-                                "kernel's folder), or a name several projects share on purpose.").tag(config=True)
-    executor = Unicode("local", help="'local' (in the kernel, guarded), 'sandbox' (a kernel-confined process) or 'subprocess'.").tag(config=True)
+    memory = Bool(
+        os.environ.get("SMOLNB_MEMORY", "on").lower() not in ("0", "off", "false", "no"),
+        help="Give %%agent the session's long-term memory (SMOLNB_MEMORY=off turns it off by default).",
+    ).tag(config=True)
+    graph = Unicode(
+        os.environ.get("SMOLNB_GRAPH", ""), help="Graph URI for the session's memory ('' = networkx under SMOLNB_HOME)."
+    ).tag(config=True)
+    vectors = Unicode(os.environ.get("SMOLNB_VECTORS", ""), help="Vector store URI ('' = LanceDB under SMOLNB_HOME).").tag(
+        config=True
+    )
+    memory_scope = Unicode(
+        os.environ.get("SMOLNB_MEMORY_SCOPE", ""),
+        help="Whose memory %%agent uses when graph/vectors are not set: '' = this project (the "
+        "kernel's folder), or a name several projects share on purpose.",
+    ).tag(config=True)
+    executor = Unicode(
+        "local", help="'local' (in the kernel, guarded), 'sandbox' (a kernel-confined process) or 'subprocess'."
+    ).tag(config=True)
     approve = Bool(False, help="Ask before each code block runs (run / edit / skip), as %%agent --approve does.").tag(config=True)
     imports = Unicode("", help="Extra authorized imports for %%agent, comma-separated (e.g. 'pandas,numpy').").tag(config=True)
 
@@ -231,9 +255,13 @@ class AgentMagics(Magics):
         self.shell.user_ns["_agent"] = results
         if options.output:
             self.shell.user_ns[options.output] = [r.output for r in results]
-        display(_Table(["task", "answer", "status", "steps", "run"],
-                       [[t[:60], str(r.output)[:80], r.status, len(r.action_steps), r.run_id] for t, r in zip(tasks, results)],
-                       "_agent holds the results; `%agent show RUN_ID` opens a trace"))  # fmt: skip
+        display(
+            _Table(
+                ["task", "answer", "status", "steps", "run"],
+                [[t[:60], str(r.output)[:80], r.status, len(r.action_steps), r.run_id] for t, r in zip(tasks, results)],
+                "_agent holds the results; `%agent show RUN_ID` opens a trace",
+            )
+        )
 
     def _run_in_background(self, agent: Any, task: str, output: str | None) -> None:
         """Start the run on its own thread and return: the kernel answers other cells meanwhile,
@@ -287,10 +315,20 @@ class AgentMagics(Magics):
             raise UsageError("%%agent: --max-steps must be at least 1")
         if args.sandbox and args.executor not in (None, "sandbox"):
             raise UsageError(f"%%agent: --sandbox and --executor {args.executor} contradict each other; choose one")
-        return CellOptions(args.model, args.output, args.max_steps, [t for t in args.tools.split(",") if t.strip()],
-                           args.no_memory, args.name, "sandbox" if args.sandbox else args.executor,
-                           [m.strip() for m in args.imports.split(",") if m.strip()], args.background,
-                           args.batch, args.concurrency, args.approve)  # fmt: skip
+        return CellOptions(
+            args.model,
+            args.output,
+            args.max_steps,
+            [t for t in args.tools.split(",") if t.strip()],
+            args.no_memory,
+            args.name,
+            "sandbox" if args.sandbox else args.executor,
+            [m.strip() for m in args.imports.split(",") if m.strip()],
+            args.background,
+            args.batch,
+            args.concurrency,
+            args.approve,
+        )
 
     def _make_agent(self, options: CellOptions) -> Any:
         from ..agent import CodeAgent
@@ -303,8 +341,10 @@ class AgentMagics(Magics):
                 continue  # loaded already
             found = self.shell.user_ns.get(name)
             if found is None:
-                raise UserError(f"no tool named {name!r}.{did_you_mean(name, self.tools.names())} Add one with "
-                                "%agent tools add, or define an @tool function in the notebook.")  # fmt: skip
+                raise UserError(
+                    f"no tool named {name!r}.{did_you_mean(name, self.tools.names())} Add one with "
+                    "%agent tools add, or define an @tool function in the notebook."
+                )
             tools.append(found)
         memory = None if options.no_memory or not self.memory else self._session_memory(quiet=True)
         return CodeAgent(
@@ -365,19 +405,24 @@ class AgentMagics(Magics):
 
         folder = home() / "memory" / scope
         try:
-            self._memory = Memory(graph=self.graph or f"networkx://{folder}/graph.json", vectors=self.vectors or f"lancedb://{folder}/vectors")
+            self._memory = Memory(
+                graph=self.graph or f"networkx://{folder}/graph.json", vectors=self.vectors or f"lancedb://{folder}/vectors"
+            )
             self._memory_uris = uris
         except SmolnbError as exc:
             if not quiet:
                 raise
-            print(f"smolnb: long-term memory is unavailable, this run goes on without it: {exc}\n"
-                  "(`%agent config memory=off` or `%%agent --no-memory` stops this message)")  # fmt: skip
+            print(
+                f"smolnb: long-term memory is unavailable, this run goes on without it: {exc}\n"
+                "(`%agent config memory=off` or `%%agent --no-memory` stops this message)"
+            )
             return None
         return self._memory
 
     def scope(self) -> str:
         """The memory scope: the configured name, else this project (the kernel's working folder:
-        its name and a short hash of its path, so two folders of the same name stay apart)."""
+        its name and a short hash of its path, so two folders of the same name stay apart).
+        """
         if self.memory_scope.strip():
             return re.sub(r"[^\w.-]+", "-", self.memory_scope.strip())
         folder = Path.cwd().resolve()
@@ -399,13 +444,22 @@ class AgentMagics(Magics):
         memory = self._session_memory()
         if sub == "status":
             current, every = len(memory.graph.facts()), len(memory.graph.facts(include_past=True))
-            return _Table(["store", "where", "holds"], [["graph", memory.graph.uri, f"{current:,} current facts ({every:,} with history)"],
-                                                        ["vectors", memory.vectors.uri, f"{memory.vectors.count():,} texts"]],
-                          f"scope: {self.scope()} (`%agent config memory_scope=NAME` shares one on purpose)")  # fmt: skip
+            return _Table(
+                ["store", "where", "holds"],
+                [
+                    ["graph", memory.graph.uri, f"{current:,} current facts ({every:,} with history)"],
+                    ["vectors", memory.vectors.uri, f"{memory.vectors.count():,} texts"],
+                ],
+                f"scope: {self.scope()} (`%agent config memory_scope=NAME` shares one on purpose)",
+            )
         if sub == "search":
             rows = []
             for item in memory.recall(rest, k=10):
-                origin = ", ".join(f"{k} {item.provenance[k]}" for k in ("source", "run_id", "step", "agent") if item.provenance.get(k) not in (None, ""))
+                origin = ", ".join(
+                    f"{k} {item.provenance[k]}"
+                    for k in ("source", "run_id", "step", "agent")
+                    if item.provenance.get(k) not in (None, "")
+                )
                 rows.append([f"{item.relevance:.2f}", item.via, item.kind, item.text[:200], origin, item.id])
             note = "" if rows else f"nothing in memory is relevant to {rest!r} (relevance below {memory.relevance_floor:.2f})"
             return _Table(["relevance", "found by", "kind", "memory", "from", "id"], rows, note)
@@ -435,7 +489,9 @@ class AgentMagics(Magics):
             last = self.shell.user_ns.get("_agent") if self.shell is not None else None
             run_id = getattr(last, "run_id", "") or ""
             if not run_id:
-                return _Table(["what", "memory", "run", "id"], [], "no run yet in this kernel: `%agent memory review RUN_ID` names one")
+                return _Table(
+                    ["what", "memory", "run", "id"], [], "no run yet in this kernel: `%agent memory review RUN_ID` names one"
+                )
         rows = []
         for item in memory.stored_by(run_id):
             what = "outcome" if item.provenance.get("outcome") else item.kind
@@ -490,7 +546,9 @@ class AgentMagics(Magics):
             from ..errors import did_you_mean
 
             commands = ["models", "tools", "runs", "show", "resume", "fork", "code", "undo", "config", "memory", "queue", "help"]
-            raise UsageError(f"%agent: unknown command {command!r}.{did_you_mean(command, commands)} Commands: {', '.join(commands)}")
+            raise UsageError(
+                f"%agent: unknown command {command!r}.{did_you_mean(command, commands)} Commands: {', '.join(commands)}"
+            )
         try:
             return handler(args)
         except SmolnbError as exc:
@@ -503,16 +561,29 @@ class AgentMagics(Magics):
         from ..config import default_model
         from ..models.local import list_local_models
 
-        rows = [[r["model"], r["description"], "yes" if r["installed"] else f"no: {r['install']}", "yes" if r["assembled"] else "no", r["size_mb"]]
-                for r in list_local_models()]  # fmt: skip
-        return _Table(["model", "what", "installed", "assembled", "MB"], rows,
-                      f"default: {self.model or default_model()} · any litellm model string works, e.g. openai/gpt-4o-mini")  # fmt: skip
+        rows = [
+            [
+                r["model"],
+                r["description"],
+                "yes" if r["installed"] else f"no: {r['install']}",
+                "yes" if r["assembled"] else "no",
+                r["size_mb"],
+            ]
+            for r in list_local_models()
+        ]
+        return _Table(
+            ["model", "what", "installed", "assembled", "MB"],
+            rows,
+            f"default: {self.model or default_model()} · any litellm model string works, e.g. openai/gpt-4o-mini",
+        )
 
     def _cmd_tools(self, args: list[str]) -> Any:
         if args and args[0] == "add":
             if len(args) < 2:
-                raise UsageError("%agent tools add SPEC: a pin ('geocode>=1.2'), 'pkg.mod:func', a .py file or folder, "
-                                 "'entrypoints', or 'mcp:COMMAND ARGS'")  # fmt: skip
+                raise UsageError(
+                    "%agent tools add SPEC: a pin ('geocode>=1.2'), 'pkg.mod:func', a .py file or folder, "
+                    "'entrypoints', or 'mcp:COMMAND ARGS'"
+                )
             from ..tools import registry
 
             spec = " ".join(args[1:])
@@ -527,11 +598,16 @@ class AgentMagics(Magics):
         rows = [[t.name, t.version, t.signature(), t.description, t.source] for t in self.tools]
         from ..tools import Tool
 
-        in_ns = [[name, value.version, value.signature(), value.description, "notebook"]
-                 for name, value in self.shell.user_ns.items()
-                 if isinstance(value, Tool) and not name.startswith("_") and name not in self.tools]  # fmt: skip
-        return _Table(["tool", "version", "call", "description", "from"], rows + in_ns,
-                      "%%agent uses the loaded ones; --tools name,name picks notebook tools too")  # fmt: skip
+        in_ns = [
+            [name, value.version, value.signature(), value.description, "notebook"]
+            for name, value in self.shell.user_ns.items()
+            if isinstance(value, Tool) and not name.startswith("_") and name not in self.tools
+        ]
+        return _Table(
+            ["tool", "version", "call", "description", "from"],
+            rows + in_ns,
+            "%%agent uses the loaded ones; --tools name,name picks notebook tools too",
+        )
 
     def _store(self) -> Any:
         from ..persistence import default_store
@@ -552,8 +628,18 @@ class AgentMagics(Magics):
 
         for r in self._store().runs(limit=limit):
             when = time.strftime("%m-%d %H:%M:%S", time.localtime(r.created))
-            rows.append([r.run_id, when, r.status, r.model, r.steps, f"{r.input_tokens + r.output_tokens:,}",
-                         f"{r.duration:.1f} s" if r.duration else "-", r.task[:60]])  # fmt: skip
+            rows.append(
+                [
+                    r.run_id,
+                    when,
+                    r.status,
+                    r.model,
+                    r.steps,
+                    f"{r.input_tokens + r.output_tokens:,}",
+                    f"{r.duration:.1f} s" if r.duration else "-",
+                    r.task[:60],
+                ]
+            )
         return _Table(["run", "when", "status", "model", "steps", "tokens", "time", "task"], rows)
 
     def _cmd_show(self, args: list[str]) -> Any:
@@ -594,8 +680,10 @@ class AgentMagics(Magics):
             wanted = int(args[1]) if args[1].isdigit() else -1
             chosen = [e for e in steps if e.step == wanted]
             if not chosen:
-                raise UsageError(f"run {args[0]} has no step {args[1]} with code; its steps with code: "
-                                 f"{', '.join(str(e.step) for e in steps) or 'none'}")  # fmt: skip
+                raise UsageError(
+                    f"run {args[0]} has no step {args[1]} with code; its steps with code: "
+                    f"{', '.join(str(e.step) for e in steps) or 'none'}"
+                )
             code, what = chosen[-1].code, f"step {wanted}"
         else:
             if not steps:
@@ -618,8 +706,17 @@ class AgentMagics(Magics):
 
     def _cmd_config(self, args: list[str]) -> Any:
         on = lambda v: v.lower() in ("1", "true", "yes", "on")  # noqa: E731
-        names = {"model": str, "max_steps": int, "memory": on, "approve": on, "executor": str, "imports": str, "graph": str,
-                 "vectors": str, "memory_scope": str}  # fmt: skip
+        names = {
+            "model": str,
+            "max_steps": int,
+            "memory": on,
+            "approve": on,
+            "executor": str,
+            "imports": str,
+            "graph": str,
+            "vectors": str,
+            "memory_scope": str,
+        }
         for item in args:
             key, sep, value = item.partition("=")
             key = key.strip().replace("-", "_")

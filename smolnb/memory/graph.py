@@ -66,8 +66,9 @@ class GraphStore(ABC):
     uri: str
 
     @abstractmethod
-    def add_fact(self, subject: str, predicate: str, object: str, *, functional: bool = False,
-                 provenance: dict[str, Any] | None = None) -> Fact:  # fmt: skip
+    def add_fact(
+        self, subject: str, predicate: str, object: str, *, functional: bool = False, provenance: dict[str, Any] | None = None
+    ) -> Fact:
         """Add a fact (a repeated current fact is not duplicated). With `functional`, a current fact
         with the same subject and predicate but another object is closed, not erased.
         """
@@ -83,8 +84,9 @@ class GraphStore(ABC):
         """
 
     @abstractmethod
-    def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
-              *, include_past: bool = False) -> list[Fact]:  # fmt: skip
+    def facts(
+        self, subject: str | None = None, predicate: str | None = None, object: str | None = None, *, include_past: bool = False
+    ) -> list[Fact]:
         """Facts matching the given parts."""
 
     @abstractmethod
@@ -246,8 +248,9 @@ class NetworkxGraph(GraphStore):
         stat = self.path.stat()
         self._stamp, self._offset, self._lines = (stat.st_mtime_ns, stat.st_size), 0, 0
 
-    def add_fact(self, subject: str, predicate: str, object: str, *, functional: bool = False,
-                 provenance: dict[str, Any] | None = None) -> Fact:  # fmt: skip
+    def add_fact(
+        self, subject: str, predicate: str, object: str, *, functional: bool = False, provenance: dict[str, Any] | None = None
+    ) -> Fact:
         [fact] = self.add_facts([(subject, predicate, object, provenance or {})], functional=functional)
         return fact
 
@@ -277,15 +280,19 @@ class NetworkxGraph(GraphStore):
         self._record({"op": "add", "fact": asdict(fact)})
         return fact
 
-    def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
-              *, include_past: bool = False) -> list[Fact]:  # fmt: skip
+    def facts(
+        self, subject: str | None = None, predicate: str | None = None, object: str | None = None, *, include_past: bool = False
+    ) -> list[Fact]:
         predicate = normalize_predicate(predicate) if predicate else None
         with self._locked(write=False):
             return [
-                f for f in self._facts.values()
-                if (include_past or f.current) and (subject is None or f.subject == subject)
-                and (predicate is None or f.predicate == predicate) and (object is None or f.object == object)
-            ]  # fmt: skip
+                f
+                for f in self._facts.values()
+                if (include_past or f.current)
+                and (subject is None or f.subject == subject)
+                and (predicate is None or f.predicate == predicate)
+                and (object is None or f.object == object)
+            ]
 
     def _out(self, subject: str) -> list[Fact]:
         if subject not in self._g:
@@ -323,8 +330,13 @@ class NetworkxGraph(GraphStore):
     def forget(self, subject: str | None = None, predicate: str | None = None, object: str | None = None) -> int:
         predicate = normalize_predicate(predicate) if predicate else None
         with self._locked(write=True):
-            doomed = [f.id for f in self._facts.values() if (subject is None or f.subject == subject)
-                      and (predicate is None or f.predicate == predicate) and (object is None or f.object == object)]  # fmt: skip
+            doomed = [
+                f.id
+                for f in self._facts.values()
+                if (subject is None or f.subject == subject)
+                and (predicate is None or f.predicate == predicate)
+                and (object is None or f.object == object)
+            ]
             if doomed:
                 self._record({"op": "forget", "ids": doomed})
             return len(doomed)
@@ -424,14 +436,18 @@ _SUPPORTED_WHERE = "=, <>, <, >, <=, >=, CONTAINS, STARTS WITH, ENDS WITH, IN [.
 
 def _where(where: str, binding: dict[str, Any], params: dict[str, Any]) -> bool:
     if re.search(r"\s+OR\s+|\s+XOR\s+", where, re.IGNORECASE):
-        raise UserError(f"the networkx graph's WHERE does not support OR ({where!r}); it supports {_SUPPORTED_WHERE}. "
-                        "Run two queries, or use a Neo4j graph (neo4j://...) for full Cypher")  # fmt: skip
+        raise UserError(
+            f"the networkx graph's WHERE does not support OR ({where!r}); it supports {_SUPPORTED_WHERE}. "
+            "Run two queries, or use a Neo4j graph (neo4j://...) for full Cypher"
+        )
     for clause in re.split(r"\s+AND\s+", where.strip(), flags=re.IGNORECASE):
         found = _CLAUSE.match(clause.strip())
         op = re.sub(r"\s+", " ", found.group("op").upper()) if found else ""
         if not found or op == "=~":
-            raise UserError(f"the networkx graph's WHERE does not support {clause.strip()!r}; it supports {_SUPPORTED_WHERE}. "
-                            "Use a Neo4j graph (neo4j://...) for full Cypher")  # fmt: skip
+            raise UserError(
+                f"the networkx graph's WHERE does not support {clause.strip()!r}; it supports {_SUPPORTED_WHERE}. "
+                "Use a Neo4j graph (neo4j://...) for full Cypher"
+            )
         got = _get(found.group("left"), binding)
         right = found.group("right").strip()
         if op in ("IS NULL", "IS NOT NULL"):
@@ -482,15 +498,22 @@ class Neo4jGraph(GraphStore):
         password = password if password is not None else os.environ.get("NEO4J_PASSWORD")
         auth = (user, password or "") if user else None
         self.database = database
-        self.driver = neo4j.GraphDatabase.driver(uri, auth=auth, connection_timeout=5, max_transaction_retry_time=30,
-                                                 notifications_min_severity="OFF")  # fmt: skip
+        self.driver = neo4j.GraphDatabase.driver(
+            uri, auth=auth, connection_timeout=5, max_transaction_retry_time=30, notifications_min_severity="OFF"
+        )
         try:
             self.driver.verify_connectivity()
             with self.driver.session(database=database) as session:
-                session.run("CREATE CONSTRAINT smolnb_entity_name IF NOT EXISTS FOR (e:Entity) REQUIRE e.name IS UNIQUE").consume()
+                session.run(
+                    "CREATE CONSTRAINT smolnb_entity_name IF NOT EXISTS FOR (e:Entity) REQUIRE e.name IS UNIQUE"
+                ).consume()
         except Exception as exc:  # noqa: BLE001 - ServiceUnavailable, AuthError, ...
             self.driver.close()
-            kind = "rejected the credentials" if "auth" in type(exc).__name__.lower() or "unauthorized" in str(exc).lower() else "cannot be reached"
+            kind = (
+                "rejected the credentials"
+                if "auth" in type(exc).__name__.lower() or "unauthorized" in str(exc).lower()
+                else "cannot be reached"
+            )
             raise BackendError(
                 f"the Neo4j server at {uri} {kind} ({type(exc).__name__}: {exc}). Check NEO4J_URI, NEO4J_USER and "
                 "NEO4J_PASSWORD, or use the embedded graph (networkx://...)."
@@ -504,8 +527,9 @@ class Neo4jGraph(GraphStore):
         with self.driver.session(database=self.database) as session:
             return session.execute_read(lambda tx: list(tx.run(cypher, **params)))
 
-    def add_fact(self, subject: str, predicate: str, object: str, *, functional: bool = False,
-                 provenance: dict[str, Any] | None = None) -> Fact:  # fmt: skip
+    def add_fact(
+        self, subject: str, predicate: str, object: str, *, functional: bool = False, provenance: dict[str, Any] | None = None
+    ) -> Fact:
         predicate = normalize_predicate(predicate)  # validated: the only part not passed as a parameter
         subject, object = _entity(subject), _entity(object)
         fact = Fact(subject, predicate, object, provenance=dict(provenance or {}))
@@ -516,20 +540,36 @@ class Neo4jGraph(GraphStore):
             # a write lock on the subject: concurrent writers of its facts take turns, so none duplicates
             tx.run("MATCH (a:Entity {name: $s}) SET a.touched = $now", s=subject, now=fact.valid_from).consume()
             if functional:
-                tx.run(f"MATCH (a:Entity {{name: $s}})-[old:`{predicate}`]->(x:Entity) "
-                       "WHERE old.valid_to IS NULL AND x.name <> $o SET old.valid_to = $now",
-                       s=subject, o=object, now=fact.valid_from).consume()  # fmt: skip
-            found = tx.run(f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->(:Entity {{name: $o}}) "
-                           "WHERE r.valid_to IS NULL RETURN r LIMIT 1", s=subject, o=object).single()  # fmt: skip
+                tx.run(
+                    f"MATCH (a:Entity {{name: $s}})-[old:`{predicate}`]->(x:Entity) "
+                    "WHERE old.valid_to IS NULL AND x.name <> $o SET old.valid_to = $now",
+                    s=subject,
+                    o=object,
+                    now=fact.valid_from,
+                ).consume()
+            found = tx.run(
+                f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->(:Entity {{name: $o}}) "
+                "WHERE r.valid_to IS NULL RETURN r LIMIT 1",
+                s=subject,
+                o=object,
+            ).single()
             if found is not None:
                 return found["r"]
-            return tx.run(f"MATCH (a:Entity {{name: $s}}), (b:Entity {{name: $o}}) "
-                          f"CREATE (a)-[r:`{predicate}` {{id: $id, valid_from: $now, provenance: $prov}}]->(b) RETURN r",
-                          s=subject, o=object, id=fact.id, now=fact.valid_from, prov=prov).single()["r"]  # fmt: skip
+            return tx.run(
+                f"MATCH (a:Entity {{name: $s}}), (b:Entity {{name: $o}}) "
+                f"CREATE (a)-[r:`{predicate}` {{id: $id, valid_from: $now, provenance: $prov}}]->(b) RETURN r",
+                s=subject,
+                o=object,
+                id=fact.id,
+                now=fact.valid_from,
+                prov=prov,
+            ).single()["r"]
 
         with self.driver.session(database=self.database) as session:
             r = session.execute_write(work)
-        return Fact(subject, predicate, object, valid_from=r["valid_from"], provenance=json.loads(r.get("provenance") or "{}"), id=r["id"])
+        return Fact(
+            subject, predicate, object, valid_from=r["valid_from"], provenance=json.loads(r.get("provenance") or "{}"), id=r["id"]
+        )
 
     def increment(self, subject: str, predicate: str, by: int = 1, *, provenance: dict[str, Any] | None = None) -> int:
         predicate, subject = normalize_predicate(predicate), _entity(subject)
@@ -539,28 +579,43 @@ class Neo4jGraph(GraphStore):
             now = time.time()
             # the subject's write lock: increments of its counters take turns
             tx.run("MERGE (a:Entity {name: $s}) SET a.touched = $now", s=subject, now=now).consume()
-            row = tx.run(f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->(x:Entity) WHERE r.valid_to IS NULL "
-                         "RETURN x.name AS v LIMIT 1", s=subject).single()  # fmt: skip
+            row = tx.run(
+                f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->(x:Entity) WHERE r.valid_to IS NULL RETURN x.name AS v LIMIT 1",
+                s=subject,
+            ).single()
             value = _counter_value(subject, predicate, row["v"] if row else None) + int(by)
-            tx.run(f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->() WHERE r.valid_to IS NULL SET r.valid_to = $now",
-                   s=subject, now=now).consume()  # fmt: skip
-            tx.run(f"MERGE (b:Entity {{name: $o}}) WITH b MATCH (a:Entity {{name: $s}}) "
-                   f"CREATE (a)-[:`{predicate}` {{id: $id, valid_from: $now, provenance: $prov}}]->(b)",
-                   s=subject, o=str(value), id=uuid.uuid4().hex[:16], now=now, prov=prov).consume()  # fmt: skip
+            tx.run(
+                f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->() WHERE r.valid_to IS NULL SET r.valid_to = $now",
+                s=subject,
+                now=now,
+            ).consume()
+            tx.run(
+                f"MERGE (b:Entity {{name: $o}}) WITH b MATCH (a:Entity {{name: $s}}) "
+                f"CREATE (a)-[:`{predicate}` {{id: $id, valid_from: $now, provenance: $prov}}]->(b)",
+                s=subject,
+                o=str(value),
+                id=uuid.uuid4().hex[:16],
+                now=now,
+                prov=prov,
+            ).consume()
             return value
 
         with self.driver.session(database=self.database) as session:
             return int(session.execute_write(work))
 
-    def facts(self, subject: str | None = None, predicate: str | None = None, object: str | None = None,
-              *, include_past: bool = False) -> list[Fact]:  # fmt: skip
+    def facts(
+        self, subject: str | None = None, predicate: str | None = None, object: str | None = None, *, include_past: bool = False
+    ) -> list[Fact]:
         predicate = normalize_predicate(predicate) if predicate else None
         rows = self._read(
             "MATCH (a:Entity)-[r]->(b:Entity) WHERE ($s IS NULL OR a.name = $s) AND ($o IS NULL OR b.name = $o) "
             "AND ($p IS NULL OR type(r) = $p) AND ($past OR r.valid_to IS NULL) "
             "RETURN a.name AS s, type(r) AS p, b.name AS o, r AS r ORDER BY r.valid_from",
-            s=subject, o=object, p=predicate, past=include_past,
-        )  # fmt: skip
+            s=subject,
+            o=object,
+            p=predicate,
+            past=include_past,
+        )
         return [_fact(row) for row in rows]
 
     def neighbors(self, entity: str, depth: int = 1) -> list[Fact]:
@@ -571,7 +626,7 @@ class Neo4jGraph(GraphStore):
             "UNWIND nodes AS x MATCH (x)-[r]->(y:Entity) WHERE r.valid_to IS NULL AND y IN nodes "
             "RETURN DISTINCT x.name AS s, type(r) AS p, y.name AS o, r AS r",
             e=entity,
-        )  # fmt: skip
+        )
         return [_fact(row) for row in rows]
 
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -589,8 +644,10 @@ class Neo4jGraph(GraphStore):
         rows = self._write(
             "MATCH (a:Entity)-[r]->(b:Entity) WHERE ($s IS NULL OR a.name = $s) AND ($o IS NULL OR b.name = $o) "
             "AND ($p IS NULL OR type(r) = $p) DELETE r RETURN count(r) AS n",
-            s=subject, o=object, p=predicate,
-        )  # fmt: skip
+            s=subject,
+            o=object,
+            p=predicate,
+        )
         return int(rows[0]["n"])
 
     def entities(self) -> list[str]:
@@ -608,8 +665,15 @@ class Neo4jGraph(GraphStore):
 
 def _fact(row: Any) -> Fact:
     r = row["r"]
-    return Fact(row["s"], row["p"], row["o"], valid_from=r.get("valid_from", 0.0), valid_to=r.get("valid_to"),
-                provenance=json.loads(r.get("provenance") or "{}"), id=r.get("id", ""))  # fmt: skip
+    return Fact(
+        row["s"],
+        row["p"],
+        row["o"],
+        valid_from=r.get("valid_from", 0.0),
+        valid_to=r.get("valid_to"),
+        provenance=json.loads(r.get("provenance") or "{}"),
+        id=r.get("id", ""),
+    )
 
 
 def _counter_value(subject: str, predicate: str, value: str | None) -> int:

@@ -18,7 +18,6 @@ from .vectors import Embedder, MemoryItem, VectorStore, open_vectors
 __all__ = ["Memory"]
 
 
-
 class Memory:
     """Graph and vector memory with provenance.
 
@@ -33,8 +32,9 @@ class Memory:
         >>> memory.recall("who wrote the first program?", k=5)  # doctest: +SKIP
     """
 
-    def __init__(self, graph: str | GraphStore | None = None, vectors: str | VectorStore | None = None,
-                 embedder: Embedder | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, graph: str | GraphStore | None = None, vectors: str | VectorStore | None = None, embedder: Embedder | None = None
+    ) -> None:
         self.graph = open_graph(graph)
         self.vectors = open_vectors(vectors, embedder)
 
@@ -42,8 +42,15 @@ class Memory:
     def uri(self) -> dict[str, str]:
         return {"graph": self.graph.uri, "vectors": self.vectors.uri}
 
-    def remember(self, text: str | None = None, *, facts: list[tuple[str, str, str]] = (), source: str = "",  # type: ignore[assignment]
-                 provenance: dict[str, Any] | None = None, functional: bool = False) -> list[str]:  # fmt: skip
+    def remember(
+        self,
+        text: str | None = None,
+        *,
+        facts: list[tuple[str, str, str]] = (),
+        source: str = "",  # type: ignore[assignment]
+        provenance: dict[str, Any] | None = None,
+        functional: bool = False,
+    ) -> list[str]:
         """Store a text and/or facts (subject, relation, object); returns the ids stored. Facts
         stored with a text point to it (`item_id` in their provenance), so recall can follow the
         graph back to the text a fact came from.
@@ -51,12 +58,20 @@ class Memory:
         if text is None and not facts:
             raise UserError("remember() needs a text, facts=[(subject, relation, object), ...], or both")
         if text is None:
-            return [self.add_fact(s, p, o, functional=functional, **{"source": source, **(provenance or {})}).id
-                    for s, p, o in facts]
+            return [
+                self.add_fact(s, p, o, functional=functional, **{"source": source, **(provenance or {})}).id for s, p, o in facts
+            ]
         return self.remember_many([text], facts=[list(facts)], source=source, provenance=provenance, functional=functional)
 
-    def remember_many(self, texts: list[str], *, facts: list[list[tuple[str, str, str]]] | None = None, source: str = "",
-                      provenance: dict[str, Any] | None = None, functional: bool = False) -> list[str]:  # fmt: skip
+    def remember_many(
+        self,
+        texts: list[str],
+        *,
+        facts: list[list[tuple[str, str, str]]] | None = None,
+        source: str = "",
+        provenance: dict[str, Any] | None = None,
+        functional: bool = False,
+    ) -> list[str]:
         """Store many texts at once (embedded in batches), each with its own facts; returns the
         ids of the texts and then of the facts.
         """
@@ -69,19 +84,36 @@ class Memory:
         with tracing.span("memory.remember", "TOOL", meta.get("run_id"), **{"tool.name": "remember", "smolnb.texts": len(texts)}):
             return self._remember_many(texts, facts, meta, source, functional)
 
-    def _remember_many(self, texts: list[str], facts: list[list[tuple[str, str, str]]] | None, meta: dict[str, Any],
-                       source: str, functional: bool) -> list[str]:  # fmt: skip
+    def _remember_many(
+        self,
+        texts: list[str],
+        facts: list[list[tuple[str, str, str]]] | None,
+        meta: dict[str, Any],
+        source: str,
+        functional: bool,
+    ) -> list[str]:
         items = [MemoryItem(text=t, source=source, kind="note", provenance=dict(meta)) for t in texts]
         ids = self.vectors.upsert(items)
-        batch = [(s, p, o, {**meta, "item_id": item_id}) for item_id, item_facts in zip(ids, facts or []) for s, p, o in item_facts]
+        batch = [
+            (s, p, o, {**meta, "item_id": item_id}) for item_id, item_facts in zip(ids, facts or []) for s, p, o in item_facts
+        ]
         return ids + [fact.id for fact in self.graph.add_facts(batch, functional=functional)] if batch else ids
 
     def add_fact(self, subject: str, predicate: str, obj: str, *, functional: bool = False, **provenance: Any) -> Fact:
         subject, predicate, obj = _redacted_fact((subject, predicate, obj))
-        return self.graph.add_fact(subject, predicate, obj, functional=functional, provenance=redact_obj({"time": time.time(), **provenance}))
+        return self.graph.add_fact(
+            subject, predicate, obj, functional=functional, provenance=redact_obj({"time": time.time(), **provenance})
+        )
 
-    def recall(self, query: str, k: int = 5, *, budget_tokens: int | None = None, run_id: str | None = None,
-               min_relevance: float | None = None) -> list[MemoryItem]:  # fmt: skip
+    def recall(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        budget_tokens: int | None = None,
+        run_id: str | None = None,
+        min_relevance: float | None = None,
+    ) -> list[MemoryItem]:
         """The memories most relevant to `query`: vector + full-text search of texts, and the graph
         around the entities the query names (up to two hops, each fact leading back to the text it
         came from), fused by reciprocal rank and cut to `budget_tokens`.
@@ -157,8 +189,15 @@ class Memory:
                 items.append(texts[key])
             elif key.startswith("fact:"):
                 fact = facts[key]
-                items.append(MemoryItem(text=fact.text(), id=key, kind="fact", source=str(fact.provenance.get("source", "")),
-                                        provenance=fact.provenance))  # fmt: skip
+                items.append(
+                    MemoryItem(
+                        text=fact.text(),
+                        id=key,
+                        kind="fact",
+                        source=str(fact.provenance.get("source", "")),
+                        provenance=fact.provenance,
+                    )
+                )
             else:
                 continue
             items[-1].via = f"graph: {reached[key]}"
@@ -170,7 +209,9 @@ class Memory:
 
     def facts_about(self, entity: str, *, include_past: bool = False) -> list[Fact]:
         """Every fact with `entity` at either end (with `include_past`, superseded ones too)."""
-        return self.graph.facts(subject=entity, include_past=include_past) + self.graph.facts(object=entity, include_past=include_past)
+        return self.graph.facts(subject=entity, include_past=include_past) + self.graph.facts(
+            object=entity, include_past=include_past
+        )
 
     def forget(self, ids: list[str] | None = None, *, source: str | None = None, subject: str | None = None) -> int:
         """Delete memories by id or source, and facts about `subject`."""
@@ -191,8 +232,14 @@ class Memory:
 
     def forget_ids(self, ids: list[str]) -> int:
         """Delete texts and facts (`fact:ID`) by id; returns how many were deleted."""
-        facts = {f"fact:{f.id}": f for f in self.graph.facts(include_past=True)} if any(i.startswith("fact:") for i in ids) else {}
-        gone = self.vectors.delete([i for i in ids if not i.startswith("fact:")]) if any(not i.startswith("fact:") for i in ids) else 0
+        facts = (
+            {f"fact:{f.id}": f for f in self.graph.facts(include_past=True)} if any(i.startswith("fact:") for i in ids) else {}
+        )
+        gone = (
+            self.vectors.delete([i for i in ids if not i.startswith("fact:")])
+            if any(not i.startswith("fact:") for i in ids)
+            else 0
+        )
         for key in ids:
             fact = facts.get(key)
             if fact is not None:
@@ -301,4 +348,4 @@ def is_knowledge(item: MemoryItem) -> bool:
 def _ngrams(text: str, longest: int = 4) -> list[str]:
     """Every run of 1..`longest` words of `text`: the names an entity lookup tries."""
     words = re.findall(r"[\w][\w'.\-]*[\w]|[\w]", text)
-    return [" ".join(words[i:i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)]
+    return [" ".join(words[i : i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)]

@@ -17,7 +17,15 @@ from typing import Any
 from ..errors import BackendError, MissingExtraError, UserError
 from ..logs import logger
 
-__all__ = ["Embedder", "HashEmbedder", "LanceVectorStore", "MemoryItem", "SentenceTransformerEmbedder", "VectorStore", "open_vectors"]
+__all__ = [
+    "Embedder",
+    "HashEmbedder",
+    "LanceVectorStore",
+    "MemoryItem",
+    "SentenceTransformerEmbedder",
+    "VectorStore",
+    "open_vectors",
+]
 
 MAX_TEXT = 20_000
 
@@ -177,7 +185,9 @@ def _check_text(text: str) -> str:
     if not isinstance(text, str) or not text.strip():
         raise UserError("nothing to remember: the text is empty")
     if len(text) > MAX_TEXT:
-        raise UserError(f"a text of {len(text):,} characters is too long to remember as one item ({MAX_TEXT:,} at most): split it")
+        raise UserError(
+            f"a text of {len(text):,} characters is too long to remember as one item ({MAX_TEXT:,} at most): split it"
+        )
     return text.strip()
 
 
@@ -206,12 +216,18 @@ class LanceVectorStore(VectorStore):
         self.db = lancedb.connect(str(self.path))
         self._lock = threading.Lock()
         self._since_check = 1 << 30  # check the indexes at the first write or search
-        schema = pa.schema([
-            pa.field("id", pa.string()), pa.field("text", pa.string()),
-            pa.field("vector", pa.list_(pa.float32(), self.embedder.dim)),
-            pa.field("source", pa.string()), pa.field("kind", pa.string()),
-            pa.field("run_id", pa.string()), pa.field("ts", pa.float64()), pa.field("provenance", pa.string()),
-        ])  # fmt: skip
+        schema = pa.schema(
+            [
+                pa.field("id", pa.string()),
+                pa.field("text", pa.string()),
+                pa.field("vector", pa.list_(pa.float32(), self.embedder.dim)),
+                pa.field("source", pa.string()),
+                pa.field("kind", pa.string()),
+                pa.field("run_id", pa.string()),
+                pa.field("ts", pa.float64()),
+                pa.field("provenance", pa.string()),
+            ]
+        )
         for attempt in range(10):
             try:
                 self.table = self.db.create_table(table, schema=schema, exist_ok=True)
@@ -237,9 +253,18 @@ class LanceVectorStore(VectorStore):
         rows = []
         for item, text, vector in zip(items, texts, vectors):
             item.id = item.id or uuid.uuid4().hex[:16]
-            rows.append({"id": item.id, "text": text, "vector": vector, "source": item.source, "kind": item.kind,
-                         "run_id": str(item.provenance.get("run_id", "")), "ts": time.time(),
-                         "provenance": json.dumps(item.provenance, default=str)})  # fmt: skip
+            rows.append(
+                {
+                    "id": item.id,
+                    "text": text,
+                    "vector": vector,
+                    "source": item.source,
+                    "kind": item.kind,
+                    "run_id": str(item.provenance.get("run_id", "")),
+                    "ts": time.time(),
+                    "provenance": json.dumps(item.provenance, default=str),
+                }
+            )
         with self._lock:
             self._commit(rows, fresh)
             self._since_check += len(rows)
@@ -292,8 +317,12 @@ class LanceVectorStore(VectorStore):
             from lancedb.index import IvfPq
 
             dim = self.embedder.dim  # ~4,000 rows a partition; 8 dimensions a sub-vector (re-ranked exactly)
-            config = IvfPq(distance_type="l2", num_partitions=max(1, rows // 4096), num_sub_vectors=dim // 8 if dim % 8 == 0 else 1,
-                           max_iterations=20)  # fmt: skip
+            config = IvfPq(
+                distance_type="l2",
+                num_partitions=max(1, rows // 4096),
+                num_sub_vectors=dim // 8 if dim % 8 == 0 else 1,
+                max_iterations=20,
+            )
             self.table.create_index("vector", config=config, replace=True)
             indexes = self._indexes()
         stale = max((self.table.index_stats(i.name).num_unindexed_rows for i in indexes.values()), default=0)
@@ -371,8 +400,16 @@ def _item(row: dict[str, Any], score: float, query_vector: list[float] | None = 
     import json
 
     relevance = _cosine(row.get("vector"), query_vector)
-    return MemoryItem(text=row["text"], score=score, source=row.get("source", ""), id=row["id"], kind=row.get("kind", "note"),
-                      provenance=json.loads(row.get("provenance") or "{}"), relevance=relevance, via=via)  # fmt: skip
+    return MemoryItem(
+        text=row["text"],
+        score=score,
+        source=row.get("source", ""),
+        id=row["id"],
+        kind=row.get("kind", "note"),
+        provenance=json.loads(row.get("provenance") or "{}"),
+        relevance=relevance,
+        via=via,
+    )
 
 
 def _cosine(a: Any, b: Any) -> float:

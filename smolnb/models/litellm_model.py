@@ -12,6 +12,7 @@ from .http import HTTPModel, flatten_content, retryable_status, tool_arguments
 
 __all__ = ["LiteLLMModel", "flatten_content"]
 
+
 def _litellm() -> Any:
     # litellm otherwise tries to fetch a cost map from the internet on import.
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -92,8 +93,15 @@ class LiteLLMModel(HTTPModel):
         self.model_id = model_id
         if api_base is None and model_id.startswith("openai/"):
             api_base = os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE")
-        super().__init__(api_base=api_base, api_key=api_key, max_retries=max_retries, timeout=timeout, backoff=backoff,
-                         flatten=flatten, **params)  # fmt: skip
+        super().__init__(
+            api_base=api_base,
+            api_key=api_key,
+            max_retries=max_retries,
+            timeout=timeout,
+            backoff=backoff,
+            flatten=flatten,
+            **params,
+        )
 
     async def agenerate(
         self,
@@ -124,6 +132,7 @@ class LiteLLMModel(HTTPModel):
             request["api_base"] = self.api_base
         if self._api_key:
             request["api_key"] = self._api_key
+
         def classify(exc: Exception) -> ModelError:
             if _is_transient(exc, litellm):
                 return TransientModelError(f"{self.model_id}: {_message(exc)}", retry_after=_retry_after(exc))

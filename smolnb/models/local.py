@@ -121,8 +121,10 @@ def _chunk_paths(spec: WeightSpec) -> list[Path]:
         paths.append(Path(module.__file__ or "").parent / relative)
     if missing:
         extra = re.search(r"smolnb\[([\w-]+)\]", spec.pip)
-        raise MissingExtraError(extra.group(1) if extra else "local", missing[0], f"the local model {spec.name!r}") if len(missing) == len(spec.chunks) else UserError(
-            f"the weights of {spec.name!r} are incomplete: {', '.join(missing)} not installed. Run: {spec.pip}"
+        raise (
+            MissingExtraError(extra.group(1) if extra else "local", missing[0], f"the local model {spec.name!r}")
+            if len(missing) == len(spec.chunks)
+            else UserError(f"the weights of {spec.name!r} are incomplete: {', '.join(missing)} not installed. Run: {spec.pip}")
         )
     return paths
 
@@ -194,7 +196,9 @@ def ensure_weights(name: str, *, directory: Path | None = None, notify: Any = No
 def _spec(name: str) -> WeightSpec:
     if name not in KNOWN_MODELS:
         known = ", ".join(f"local/{n}" for n in KNOWN_MODELS)
-        raise UserError(f"unknown local model 'local/{name}'.{did_you_mean(name, KNOWN_MODELS)} Known: {known}, or a path to a .gguf file")
+        raise UserError(
+            f"unknown local model 'local/{name}'.{did_you_mean(name, KNOWN_MODELS)} Known: {known}, or a path to a .gguf file"
+        )
     return KNOWN_MODELS[name]
 
 
@@ -208,15 +212,17 @@ def list_local_models() -> list[dict[str, Any]]:
             installed = True
         except UserError:
             installed = False
-        rows.append({
-            "model": f"local/{spec.name}",
-            "description": spec.description,
-            "installed": installed,
-            "assembled": path.exists(),
-            "size_mb": round((path.stat().st_size if path.exists() else spec.size) / 1e6),
-            "path": str(path),
-            "install": spec.pip,
-        })  # fmt: skip
+        rows.append(
+            {
+                "model": f"local/{spec.name}",
+                "description": spec.description,
+                "installed": installed,
+                "assembled": path.exists(),
+                "size_mb": round((path.stat().st_size if path.exists() else spec.size) / 1e6),
+                "path": str(path),
+                "install": spec.pip,
+            }
+        )
     return rows
 
 
@@ -275,13 +281,30 @@ class LlamaServer:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own server module
             [
-                sys.executable, "-m", "llama_cpp.server",
-                "--model", str(self.path), "--host", "127.0.0.1", "--port", str(self.port),
-                "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
-                "--n_threads_batch", str(self.threads), "--seed", "0", "--verbose", "False",
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n_ctx",
+                str(self.n_ctx),
+                "--n_threads",
+                str(self.threads),
+                "--n_threads_batch",
+                str(self.threads),
+                "--seed",
+                "0",
+                "--verbose",
+                "False",
             ],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         log.close()
         self.started += 1
         deadline = time.monotonic() + timeout
@@ -289,7 +312,9 @@ class LlamaServer:
         try:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise BackendError(f"the local model server exited at start (status {self.proc.returncode}); see {self.log_path}")
+                    raise BackendError(
+                        f"the local model server exited at start (status {self.proc.returncode}); see {self.log_path}"
+                    )
                 try:
                     with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as reply:  # noqa: S310 - loopback
                         json.load(reply)
@@ -348,7 +373,8 @@ def _stop_servers() -> None:
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Silence stderr for the block: file descriptor 2 (C code's own prints) and `sys.stderr`
-    (llama-cpp-python's log callback prints there; in a kernel, that is the cell)."""
+    (llama-cpp-python's log callback prints there; in a kernel, that is the cell).
+    """
     import io
 
     sys.stderr.flush()
@@ -401,14 +427,21 @@ class LocalModel(Model):
         server = _server_for(self.weights(), self.n_ctx)
         if self._delegate is None or self._delegate.api_base != server.base_url.rstrip("/"):
             self._delegate = OpenAIAPIModel(
-                self.name, api_base=server.base_url, api_key="local", model_id=self.model_id, max_retries=1, backoff=0.2,
-                flatten=True, **self.params,
-            )  # fmt: skip
+                self.name,
+                api_base=server.base_url,
+                api_key="local",
+                model_id=self.model_id,
+                max_retries=1,
+                backoff=0.2,
+                flatten=True,
+                **self.params,
+            )
         return self._delegate
 
     def count_prompt(self, messages: list[Message]) -> int:
         """The prompt tokens of `messages`: the GGUF's own chat template and tokenizer (loaded
-        without the weights' tensors), as the server formats them."""
+        without the weights' tensors), as the server formats them.
+        """
         with self._lock_counter:
             if self._counter is None:
                 from llama_cpp import Llama
@@ -423,7 +456,11 @@ class LocalModel(Model):
         vocab, formatter = self._counter
         result = formatter(messages=messages)
         add_bos = not getattr(result, "added_special", False)
-        return len(vocab.tokenize(result.prompt.encode(), add_bos=add_bos and vocab.token_bos() >= 0 and vocab._model.add_bos_token(), special=True))
+        return len(
+            vocab.tokenize(
+                result.prompt.encode(), add_bos=add_bos and vocab.token_bos() >= 0 and vocab._model.add_bos_token(), special=True
+            )
+        )
 
     def server(self) -> LlamaServer:
         """The running server (started if needed)."""

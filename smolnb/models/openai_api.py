@@ -126,8 +126,15 @@ class OpenAIAPIModel(HTTPModel):
             raise UserError(f"api_base must be the server's http(s) URL, e.g. 'http://127.0.0.1:8000/v1', not {api_base!r}")
         self.model = model
         self.model_id = model_id or f"{PREFIX}{model}"
-        super().__init__(api_base=api_base.rstrip("/"), api_key=api_key, max_retries=max_retries, timeout=timeout,
-                         backoff=backoff, flatten=flatten, **params)  # fmt: skip
+        super().__init__(
+            api_base=api_base.rstrip("/"),
+            api_key=api_key,
+            max_retries=max_retries,
+            timeout=timeout,
+            backoff=backoff,
+            flatten=flatten,
+            **params,
+        )
 
     @classmethod
     def from_spec(cls, spec: str, **params: Any) -> OpenAIAPIModel:
@@ -228,7 +235,8 @@ async def _read_stream(lines: Any, on_text: Callable[[str], None]) -> ModelRespo
     """A streamed chat completion (server-sent events): each piece of text goes to `on_text` as
     it arrives. Usage comes from the last event when the server sends it; otherwise the output
     is counted in pieces (one token each, as llama.cpp streams) and the input is left at 0 for
-    the caller to count."""
+    the caller to count.
+    """
     parts: list[str] = []
     pieces, usage = 0, None
     async for raw_line in lines:

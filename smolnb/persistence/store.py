@@ -234,9 +234,19 @@ class RunStore:
                     " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
                     " ON CONFLICT(run_id) DO UPDATE SET status = 'running', model = excluded.model, tools = excluded.tools,"
                     " updated = excluded.updated, pid = excluded.pid, error = NULL",
-                    (event.run_id, redact(event.task), event.agent, event.agent_type, event.model, _json(event.tools),
-                     event.parent_run_id, event.ts, now, os.getpid()),
-                )  # fmt: skip
+                    (
+                        event.run_id,
+                        redact(event.task),
+                        event.agent,
+                        event.agent_type,
+                        event.model,
+                        _json(event.tools),
+                        event.parent_run_id,
+                        event.ts,
+                        now,
+                        os.getpid(),
+                    ),
+                )
             seq = self._seq.get(event.run_id)
             if seq is None:
                 row = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM events WHERE run_id = ?", (event.run_id,)).fetchone()
@@ -246,22 +256,37 @@ class RunStore:
         conn.executemany("INSERT INTO events (run_id, seq, type, step, data) VALUES (?, ?, ?, ?, ?)", rows)
         for event in events:
             if isinstance(event, Step):
-                conn.execute("UPDATE runs SET steps = MAX(steps, ?), updated = ? WHERE run_id = ?", (event.step, now, event.run_id))
+                conn.execute(
+                    "UPDATE runs SET steps = MAX(steps, ?), updated = ? WHERE run_id = ?", (event.step, now, event.run_id)
+                )
             elif isinstance(event, RunEnd):
                 conn.execute(
                     "UPDATE runs SET status = ?, output = ?, error = ?, input_tokens = ?, output_tokens = ?, duration = ?,"
                     " steps = ?, updated = ? WHERE run_id = ?",
-                    (event.status, _json(event.output), redact(event.error) if event.error else None, event.usage.input_tokens, event.usage.output_tokens,
-                     event.duration, event.steps, now, event.run_id),
-                )  # fmt: skip
+                    (
+                        event.status,
+                        _json(event.output),
+                        redact(event.error) if event.error else None,
+                        event.usage.input_tokens,
+                        event.usage.output_tokens,
+                        event.duration,
+                        event.steps,
+                        now,
+                        event.run_id,
+                    ),
+                )
                 self._seq.pop(event.run_id, None)
 
     # -- reading ------------------------------------------------------------------------------
 
-    def runs(self, *, status: str | None = None, model: str | None = None, limit: int = 50, top_level: bool = True) -> list[RunRecord]:
+    def runs(
+        self, *, status: str | None = None, model: str | None = None, limit: int = 50, top_level: bool = True
+    ) -> list[RunRecord]:
         """Stored runs, newest first."""
-        query = ("SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration,"
-                 " parent_run_id, pid FROM runs")  # fmt: skip
+        query = (
+            "SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration,"
+            " parent_run_id, pid FROM runs"
+        )
         clauses, params = [], []
         if status:
             clauses.append("status = ?")
@@ -290,9 +315,14 @@ class RunStore:
         return record
 
     def get(self, run_id: str) -> RunRecord:
-        rows = [self._alive(RunRecord(*row[:-1]), row[-1]) for row in self._connect().execute(
-            "SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration,"
-            " parent_run_id, pid FROM runs WHERE run_id = ? OR run_id LIKE ?", (run_id, f"%{run_id}"))]  # fmt: skip
+        rows = [
+            self._alive(RunRecord(*row[:-1]), row[-1])
+            for row in self._connect().execute(
+                "SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration,"
+                " parent_run_id, pid FROM runs WHERE run_id = ? OR run_id LIKE ?",
+                (run_id, f"%{run_id}"),
+            )
+        ]
         if len(rows) != 1:
             recent = [r.run_id for r in self.runs(limit=20)]
             hint = did_you_mean(run_id, recent) if not rows else f" It matches {len(rows)} runs: give more of the id."
@@ -307,12 +337,16 @@ class RunStore:
             frontier = [record.run_id]
             while frontier:
                 marks = ",".join("?" * len(frontier))
-                frontier = [r[0] for r in self._connect().execute(f"SELECT run_id FROM runs WHERE parent_run_id IN ({marks})", frontier)]  # noqa: S608
+                frontier = [
+                    r[0] for r in self._connect().execute(f"SELECT run_id FROM runs WHERE parent_run_id IN ({marks})", frontier)
+                ]  # noqa: S608
                 ids += frontier
         out: list[Event] = []
         for rid in ids:
-            out += [event_from_dict(json.loads(r[0])) for r in self._connect().execute(
-                "SELECT data FROM events WHERE run_id = ? ORDER BY seq", (rid,))]  # fmt: skip
+            out += [
+                event_from_dict(json.loads(r[0]))
+                for r in self._connect().execute("SELECT data FROM events WHERE run_id = ? ORDER BY seq", (rid,))
+            ]
         out.sort(key=lambda e: e.ts)
         return out
 
@@ -323,11 +357,17 @@ class RunStore:
         doomed: set[str] = set()
         conn = self._connect()
         if keep is not None:
-            doomed |= {r[0] for r in conn.execute(
-                "SELECT run_id FROM runs WHERE parent_run_id IS NULL ORDER BY created DESC LIMIT -1 OFFSET ?", (keep,))}  # fmt: skip
+            doomed |= {
+                r[0]
+                for r in conn.execute(
+                    "SELECT run_id FROM runs WHERE parent_run_id IS NULL ORDER BY created DESC LIMIT -1 OFFSET ?", (keep,)
+                )
+            }
         if older_than_days is not None:
             cutoff = time.time() - older_than_days * 86400
-            doomed |= {r[0] for r in conn.execute("SELECT run_id FROM runs WHERE parent_run_id IS NULL AND created < ?", (cutoff,))}
+            doomed |= {
+                r[0] for r in conn.execute("SELECT run_id FROM runs WHERE parent_run_id IS NULL AND created < ?", (cutoff,))
+            }
         for run_id in doomed:
             self.delete(run_id)
         return len(doomed)

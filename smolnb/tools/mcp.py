@@ -63,7 +63,11 @@ class MCPConnection:
             raise ToolError(f"MCP tool {name!r} failed: {text or 'no message'}")
         structured = getattr(result, "structured_content", None) or getattr(result, "structuredContent", None)
         if structured is not None:
-            return structured.get("result", structured) if isinstance(structured, dict) and set(structured) == {"result"} else structured
+            return (
+                structured.get("result", structured)
+                if isinstance(structured, dict) and set(structured) == {"result"}
+                else structured
+            )
         return text
 
     def close(self) -> None:
@@ -117,4 +121,3 @@ def load_mcp_tools(command: list[str], **options: Any) -> list[Tool]:
     """Start the MCP server `command` and return its tools."""
     connection = MCPConnection(command, **options)
     return [MCPTool(connection, spec) for spec in connection.tools]
-

@@ -50,7 +50,8 @@ def parse_pin(spec: str) -> tuple[str, SpecifierSet]:
 
 def breaking_changes(old: Tool, new: Tool) -> list[str]:
     """Changes from `old` to `new` that break callers: removed or renamed inputs, changed types,
-    new required inputs, a changed output type."""
+    new required inputs, a changed output type.
+    """
     changes = []
     for name, spec in old.inputs.items():
         if name not in new.inputs:
@@ -70,8 +71,7 @@ def breaking_changes(old: Tool, new: Tool) -> list[str]:
 def _import_name(distribution: str) -> tuple[str, ...]:
     """Top-level modules a distribution provides (for authorized imports)."""
     wanted = distribution.lower().replace("_", "-")
-    names = [module for module, dists in _distributions().items()
-             if any(d.lower().replace("_", "-") == wanted for d in dists)]  # fmt: skip
+    names = [module for module, dists in _distributions().items() if any(d.lower().replace("_", "-") == wanted for d in dists)]
     return tuple(names) or (distribution.replace("-", "_"),)
 
 
@@ -146,7 +146,8 @@ class ToolRegistry:
 
     def load(self, spec: str) -> list[Tool]:
         """Load tools from a spec: `pkg.mod:func`, `pkg.mod` (all its tools), a `.py` file or a
-        folder of them, `entrypoints` (the `smolnb.tools` group), or `mcp:COMMAND ARGS...`."""
+        folder of them, `entrypoints` (the `smolnb.tools` group), or `mcp:COMMAND ARGS...`.
+        """
         if spec.startswith("mcp:"):
             import shlex
 
@@ -164,7 +165,9 @@ class ToolRegistry:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise UserError(f"cannot load tools from {spec!r}: {exc}. Give 'package.module:function', a .py file or a folder.") from None
+            raise UserError(
+                f"cannot load tools from {spec!r}: {exc}. Give 'package.module:function', a .py file or a folder."
+            ) from None
         if attr:
             target = getattr(module, attr, None)
             if target is None:
@@ -225,7 +228,7 @@ class ToolRegistry:
             for dep in item.uses:
                 name, specifier = parse_pin(dep)
                 if name in path or name == item.name:
-                    loop = path[path.index(name):] if name in path else []
+                    loop = path[path.index(name) :] if name in path else []
                     problems.append(f"tool dependency cycle: {' -> '.join(loop + [item.name, name])}")
                     continue
                 if name in chosen:

@@ -58,7 +58,16 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str], str]:
     for line in lines:
         stripped = line.strip()
         header = stripped.rstrip(":").lower()
-        if stripped.endswith(":") and header in {"args", "arguments", "parameters", "returns", "return", "raises", "example", "examples"}:
+        if stripped.endswith(":") and header in {
+            "args",
+            "arguments",
+            "parameters",
+            "returns",
+            "return",
+            "raises",
+            "example",
+            "examples",
+        }:
             section = {"arguments": "args", "parameters": "args", "return": "returns"}.get(header, header)
             continue
         if section == "summary":
@@ -272,8 +281,16 @@ def tool(
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:
-        return FunctionTool(f, name=name, description=description, version=version, requires=requires, uses=uses,
-                            side_effects=side_effects, idempotent=idempotent)  # fmt: skip
+        return FunctionTool(
+            f,
+            name=name,
+            description=description,
+            version=version,
+            requires=requires,
+            uses=uses,
+            side_effects=side_effects,
+            idempotent=idempotent,
+        )
 
     return wrap(fn) if fn is not None else wrap
 

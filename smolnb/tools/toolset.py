@@ -32,7 +32,8 @@ class ToolSet:
 
     def add(self, obj: Tool | Callable[..., Any] | str, *, replace: bool = True) -> Tool:
         """Add a tool (or replace the one of the same name): a `Tool`, a typed function, or a pin
-        such as `"geocode>=1.2,<2"` looked up in the global registry."""
+        such as `"geocode>=1.2,<2"` looked up in the global registry.
+        """
         if isinstance(obj, str):
             from .registry import registry
 
@@ -51,7 +52,9 @@ class ToolSet:
     def remove(self, name: str) -> Tool:
         """Remove a tool by name."""
         if name not in self._tools:
-            raise UserError(f"no tool named {name!r}.{did_you_mean(name, self._tools)} Loaded: {', '.join(self._tools) or 'none'}")
+            raise UserError(
+                f"no tool named {name!r}.{did_you_mean(name, self._tools)} Loaded: {', '.join(self._tools) or 'none'}"
+            )
         self.revision += 1
         return self._tools.pop(name)
 
@@ -72,7 +75,8 @@ class ToolSet:
 
     def resolve(self) -> list[Tool]:
         """Check the set before a run: the tools the tools use (added from the global registry when
-        missing here) and the packages they need. Raises `ToolResolutionError` listing every problem."""
+        missing here) and the packages they need. Raises `ToolResolutionError` listing every problem.
+        """
         from .registry import ToolRegistry, registry
 
         scope = ToolRegistry()

@@ -20,7 +20,8 @@ SORTS = {
 
 class RunBrowser:
     """Runs of a store (id and time, task, model, status, steps, tokens, duration): search the
-    tasks, filter by status and model, sort; the chosen run's trace shows below."""
+    tasks, filter by status and model, sort; the chosen run's trace shows below.
+    """
 
     def __init__(self, store: Any, limit: int = 20) -> None:
         import ipywidgets
@@ -31,8 +32,12 @@ class RunBrowser:
         statuses = sorted({r.status for r in self.records})
         models = sorted({r.model for r in self.records})
         self.search = ipywidgets.Text(placeholder="search the tasks", layout=ipywidgets.Layout(width="30%"))
-        self.status = ipywidgets.Dropdown(options=[("any status", "")] + [(s, s) for s in statuses], layout=ipywidgets.Layout(width="18%"))
-        self.model = ipywidgets.Dropdown(options=[("any model", "")] + [(m, m) for m in models], layout=ipywidgets.Layout(width="25%"))
+        self.status = ipywidgets.Dropdown(
+            options=[("any status", "")] + [(s, s) for s in statuses], layout=ipywidgets.Layout(width="18%")
+        )
+        self.model = ipywidgets.Dropdown(
+            options=[("any model", "")] + [(m, m) for m in models], layout=ipywidgets.Layout(width="25%")
+        )
         self.sort = ipywidgets.Dropdown(options=list(SORTS), layout=ipywidgets.Layout(width="20%"))
         self.table = ipywidgets.HTML()
         self.picker = ipywidgets.Dropdown(layout=ipywidgets.Layout(width="95%"))
@@ -40,17 +45,21 @@ class RunBrowser:
         for control in (self.search, self.status, self.model, self.sort):
             control.observe(lambda _change: self.refresh(), names="value")
         self.picker.observe(self._on_pick, names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox([self.search, self.status, self.model, self.sort]), self.table, self.picker, self.trace])
+        self.widget = ipywidgets.VBox(
+            [ipywidgets.HBox([self.search, self.status, self.model, self.sort]), self.table, self.picker, self.trace]
+        )
         self.refresh()
 
     def shown(self) -> list[Any]:
         """The runs the search, filters and sort choose (at most `limit`)."""
         words = self.search.value.strip().casefold()
         chosen = [
-            r for r in self.records
-            if (not words or words in r.task.casefold() or words in r.run_id) and (not self.status.value or r.status == self.status.value)
+            r
+            for r in self.records
+            if (not words or words in r.task.casefold() or words in r.run_id)
+            and (not self.status.value or r.status == self.status.value)
             and (not self.model.value or r.model == self.model.value)
-        ]  # fmt: skip
+        ]
         key, newest = SORTS[self.sort.value]
         return sorted(chosen, key=key, reverse=newest)[: self.limit]
 
@@ -66,13 +75,30 @@ class RunBrowser:
 
     @staticmethod
     def _table(records: list[Any]) -> str:
-        head = "".join(f"<th style='text-align:left;padding:2px 8px'>{h}</th>" for h in ("run", "when", "task", "model", "status", "steps", "tokens", "time"))
+        head = "".join(
+            f"<th style='text-align:left;padding:2px 8px'>{h}</th>"
+            for h in ("run", "when", "task", "model", "status", "steps", "tokens", "time")
+        )
         rows = []
         for r in records:
             when = time.strftime("%m-%d %H:%M", time.localtime(r.created))
-            cells = (r.run_id, when, r.task[:70], r.model, r.status, r.steps, f"{r.input_tokens + r.output_tokens:,}",
-                     f"{r.duration:.1f} s" if r.duration else "-")  # fmt: skip
-            rows.append("<tr>" + "".join(f"<td style='text-align:left;padding:2px 8px;white-space:nowrap'>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+            cells = (
+                r.run_id,
+                when,
+                r.task[:70],
+                r.model,
+                r.status,
+                r.steps,
+                f"{r.input_tokens + r.output_tokens:,}",
+                f"{r.duration:.1f} s" if r.duration else "-",
+            )
+            rows.append(
+                "<tr>"
+                + "".join(
+                    f"<td style='text-align:left;padding:2px 8px;white-space:nowrap'>{html.escape(str(c))}</td>" for c in cells
+                )
+                + "</tr>"
+            )
         empty = "" if rows else "<p>no run matches</p>"
         return f"<table class='snb-runs'>{head}{''.join(rows)}</table>{empty}"
 

@@ -167,39 +167,51 @@ def _render_step(run: RunView, view: StepView, last: bool) -> str:
         summary = f"{label} · {_clock(view.started)} · running…"
         if view.live_code is None and view.live_text:
             streamed = "".join(view.live_text)
-            parts.append(f"<pre class='snb-live-text'>{html.escape(streamed[-FOLD * 2:])}</pre>")
+            parts.append(f"<pre class='snb-live-text'>{html.escape(streamed[-FOLD * 2 :])}</pre>")
             parts.append("<div class='snb-wait'>the model is writing…</div>")
         elif view.live_code is None:
             parts.append("<div class='snb-wait'>waiting for the model…</div>")
         elif view.awaiting:
             parts.append(f"<pre class='snb-code snb-awaiting'>{_highlight(view.live_code)}</pre>")
-            parts.append(f"<div class='snb-wait'>waiting for your approval (answer under the cell) · {_clock(view.code_started)}</div>")
+            parts.append(
+                f"<div class='snb-wait'>waiting for your approval (answer under the cell) · {_clock(view.code_started)}</div>"
+            )
         else:
             parts.append(f"<pre class='snb-code snb-running-code'>{_highlight(view.live_code)}</pre>")
             parts.append(f"<div class='snb-wait'>running the code · {_clock(view.code_started)}</div>")
             printed = "".join(view.live_stdout)
             if printed:
                 tail = printed[-FOLD:]
-                parts.append(f"<pre class='snb-stdout'>{'…' if len(printed) > FOLD else ''}{html.escape(tail.rstrip(chr(10)))}</pre>")
+                parts.append(
+                    f"<pre class='snb-stdout'>{'…' if len(printed) > FOLD else ''}{html.escape(tail.rstrip(chr(10)))}</pre>"
+                )
     else:
         if step.error:
             css.append("snb-error")
         tokens = f"{step.usage.input_tokens:,}→{step.usage.output_tokens:,} tokens"
         flag = f" · {html.escape(step.error_kind or 'error')}" if step.error else ""
-        said = {"edited": " · you edited it", "skipped": " · you skipped it", "approved": " · you approved it"}.get(step.approval or "", "")
+        said = {"edited": " · you edited it", "skipped": " · you skipped it", "approved": " · you approved it"}.get(
+            step.approval or "", ""
+        )
         summary = f"{label} · {step.duration:.2f} s · {tokens}{flag}{said}"
         if step.proposed_code:
-            parts.append(f"<details class='snb-proposed'><summary>the model's code, before your edit</summary>"
-                         f"<pre>{html.escape(step.proposed_code)}</pre></details>")  # fmt: skip
+            parts.append(
+                f"<details class='snb-proposed'><summary>the model's code, before your edit</summary>"
+                f"<pre>{html.escape(step.proposed_code)}</pre></details>"
+            )
         if step.thought:
             parts.append(f"<div class='snb-thought'>{html.escape(step.thought)}</div>")
         if step.code:
             parts.append(f"<pre class='snb-code'>{_highlight(step.code)}</pre>")
-            summary += f" <button class='snb-copy' data-step='{view.number}' title='put this code in a new cell'>copy to cell</button>"
+            summary += (
+                f" <button class='snb-copy' data-step='{view.number}' title='put this code in a new cell'>copy to cell</button>"
+            )
         for call in view.tool_calls:
             args = ", ".join(f"{k}={v}" for k, v in call.arguments.items())
             outcome = f"→ error: {call.error}" if call.error else f"→ {call.result}"
-            parts.append(f"<div class='snb-tool'>{html.escape(call.name)}({html.escape(args)}) {html.escape(outcome or '')}</div>")
+            parts.append(
+                f"<div class='snb-tool'>{html.escape(call.name)}({html.escape(args)}) {html.escape(outcome or '')}</div>"
+            )
         for child in view.children:
             parts.append(_run_html(child, nested=True))
         if step.stdout:
@@ -225,13 +237,17 @@ def _clock(since: float) -> str:
 def _status_html(run: RunView) -> str:
     steps = sum(1 for s in run.steps if s.kind == "action")
     if run.end is None:
-        return (f"<div class='snb-status snb-running'>running · {counted(steps, 'step')} · {counted(run.model_calls, 'model call')} · "
-                f"{run.usage.input_tokens:,} in / {run.usage.output_tokens:,} out tokens · {_clock(run.start.ts)}</div>")  # fmt: skip
+        return (
+            f"<div class='snb-status snb-running'>running · {counted(steps, 'step')} · {counted(run.model_calls, 'model call')} · "
+            f"{run.usage.input_tokens:,} in / {run.usage.output_tokens:,} out tokens · {_clock(run.start.ts)}</div>"
+        )
     end = run.end
     css = "snb-error-status" if end.status == "error" else f"snb-{end.status}"
     mark = {"success": "✔", "max_steps": "⚠", "error": "✖", "interrupted": "■"}.get(end.status, "")
-    text = (f"{mark} {end.status.replace('_', ' ')} · {counted(steps, 'step')} · {calls_note(end.status, steps, run.model_calls)} · "
-            f"{end.usage.input_tokens:,} in / {end.usage.output_tokens:,} out tokens · {end.duration:.2f} s")  # fmt: skip
+    text = (
+        f"{mark} {end.status.replace('_', ' ')} · {counted(steps, 'step')} · {calls_note(end.status, steps, run.model_calls)} · "
+        f"{end.usage.input_tokens:,} in / {end.usage.output_tokens:,} out tokens · {end.duration:.2f} s"
+    )
     out = f"<div class='snb-status {css}'>{html.escape(text)}</div>"
     if end.error:
         out += f"<pre class='snb-err'>{html.escape(end.error)}</pre>"
@@ -246,7 +262,9 @@ def _run_html(run: RunView, nested: bool = False) -> str:
     head = f"<div class='snb-head'>{'↳ ' if nested else ''}{who} · {html.escape(start.model)} · {html.escape(start.task[:300])}</div>"
     # Open: the step in progress while running; every step of a short finished run.
     short = run.end is not None and len(run.steps) <= 4
-    steps = "".join(_step_html(run, view, short or (i == len(run.steps) - 1 and run.end is None)) for i, view in enumerate(run.steps))
+    steps = "".join(
+        _step_html(run, view, short or (i == len(run.steps) - 1 and run.end is None)) for i, view in enumerate(run.steps)
+    )
     return f"<div class='snb' data-run-id='{html.escape(start.run_id)}'>{head}{steps}{_status_html(run)}</div>"
 
 
@@ -274,13 +292,17 @@ def _run_text(run: RunView, depth: int = 0) -> list[str]:
             continue
         flag = f" · {step.error_kind or 'error'}" if step.error else ""
         flag += {"edited": " · you edited it", "skipped": " · you skipped it"}.get(step.approval or "", "")
-        lines.append(f"{pad}── {label} · {step.duration:.2f} s · {step.usage.input_tokens}→{step.usage.output_tokens} tokens{flag}")
+        lines.append(
+            f"{pad}── {label} · {step.duration:.2f} s · {step.usage.input_tokens}→{step.usage.output_tokens} tokens{flag}"
+        )
         if step.thought:
             lines.append(_indent(step.thought[:FOLD], pad + "   "))
         if step.code:
             lines.append(_indent(step.code, pad + "   │ "))
         for call in view.tool_calls:
-            lines.append(f"{pad}   tool {call.name}({', '.join(f'{k}={v}' for k, v in call.arguments.items())}) → {call.error or call.result}")
+            lines.append(
+                f"{pad}   tool {call.name}({', '.join(f'{k}={v}' for k, v in call.arguments.items())}) → {call.error or call.result}"
+            )
         for child in view.children:
             lines.extend(_run_text(child, depth + 1))
         shown = step.error or step.observation
@@ -292,8 +314,10 @@ def _run_text(run: RunView, depth: int = 0) -> list[str]:
     else:
         end = run.end
         steps = sum(1 for s in run.steps if s.kind == "action")
-        lines.append(f"{pad}{end.status} · {counted(steps, 'step')} · {calls_note(end.status, steps, run.model_calls)} · "
-                     f"{end.usage.input_tokens} in / {end.usage.output_tokens} out tokens · {end.duration:.2f} s")  # fmt: skip
+        lines.append(
+            f"{pad}{end.status} · {counted(steps, 'step')} · {calls_note(end.status, steps, run.model_calls)} · "
+            f"{end.usage.input_tokens} in / {end.usage.output_tokens} out tokens · {end.duration:.2f} s"
+        )
         if end.error:
             lines.append(f"{pad}error: {end.error}")
         if end.status in ("success", "max_steps"):

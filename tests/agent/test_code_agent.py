@@ -119,7 +119,9 @@ def test_max_steps_plain_text_answer():
 
 
 def test_planning_steps_every_n_and_plan_stays_in_prompt():
-    model = TestModel(["## Facts\nnone\n## Plan\n1. compute", py("a = 1"), py("b = 2"), "## Plan\n2. answer", py("final_answer(a + b)")])
+    model = TestModel(
+        ["## Facts\nnone\n## Plan\n1. compute", py("a = 1"), py("b = 2"), "## Plan\n2. answer", py("final_answer(a + b)")]
+    )
     result = CodeAgent(model=model, planning_interval=2).run("t")
     assert [s.kind for s in result.steps] == ["planning", "action", "action", "planning", "action"]
     assert result.output == 3
@@ -305,12 +307,14 @@ def test_interrupt_inside_a_running_loop_ends_with_status_interrupted():
 
 
 def test_an_undefined_name_gets_a_hint_that_fits_how_it_was_used():
-    model = TestModel([
-        py("final_answer(sum(1 for i in range(10) if is_prime(i)))"),
-        py("print(primes)"),
-        py("import math\nfinal_answer(sqrt(16))"),
-        py("final_answer(1)"),
-    ])
+    model = TestModel(
+        [
+            py("final_answer(sum(1 for i in range(10) if is_prime(i)))"),
+            py("print(primes)"),
+            py("import math\nfinal_answer(sqrt(16))"),
+            py("final_answer(1)"),
+        ]
+    )
     result = CodeAgent(model=model, max_steps=4).run("t")
     called, data, imported = (s.observation for s in result.steps[:3])
     assert "`def is_prime(...):`" in called and "Write the data" not in called

@@ -188,11 +188,27 @@ ATTACKS: dict[str, dict[str, str]] = {
 
 HANGS = {
     *ATTACKS["timeouts"],
-    "repr_of_value", "str_of_final", "str_of_exception", "repr_of_exception_arg", "reduce_of_snapshot", "format_of_value",
-    "hash_of_final", "bigint_square_loop", "bigint_square_aug", "bigint_square_item", "str_growth_loop",
-    "infinite_count_sum", "infinite_cycle_max", "infinite_repeat_list", "iter_sentinel", "huge_range_sum",
-    "huge_range_sorted", "deque_consume", "bigint_pow_mod", "bigint_factorial",
-}  # fmt: skip
+    "repr_of_value",
+    "str_of_final",
+    "str_of_exception",
+    "repr_of_exception_arg",
+    "reduce_of_snapshot",
+    "format_of_value",
+    "hash_of_final",
+    "bigint_square_loop",
+    "bigint_square_aug",
+    "bigint_square_item",
+    "str_growth_loop",
+    "infinite_count_sum",
+    "infinite_cycle_max",
+    "infinite_repeat_list",
+    "iter_sentinel",
+    "huge_range_sum",
+    "huge_range_sorted",
+    "deque_consume",
+    "bigint_pow_mod",
+    "bigint_factorial",
+}
 """Attempts that may legitimately end by the time limit (the rest must be refused or run harmlessly)."""
 
 # Imports these attempts need (the data-library class runs with pandas and numpy, and with "*").

@@ -92,6 +92,8 @@ def test_a_plain_module_view_keeps_the_attribute_cache():
         assert "no attribute 'nothing'" in ex.run("import math\nmath.nothing").error
         assert "PolicyError" in ex.run("import math\ngetattr(math, '__loader__').load_module('os')").error
         assert "PolicyError" in ex.run("import math\nmath._private").error
-        assert ex.run("import collections\ncollections.abc.Mapping is not None").value_repr == "True"  # a sub-module, resolved lazily
+        assert (
+            ex.run("import collections\ncollections.abc.Mapping is not None").value_repr == "True"
+        )  # a sub-module, resolved lazily
     finally:
         ex.close()

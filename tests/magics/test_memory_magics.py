@@ -93,9 +93,14 @@ def test_review_and_forget_what_the_last_run_stored(ip):
 
     outcome = next(row[-1] for row in review.rows if row[0] == "outcome")
     assert ip.run_line_magic("agent", f"memory forget {outcome}") == "forgot 1 memory"
-    assert ip.run_line_magic("agent", "memory forget heron checkpoints") == "forgot 1 memory: Heron checkpoints live in /data/heron/ckpt."
+    assert (
+        ip.run_line_magic("agent", "memory forget heron checkpoints")
+        == "forgot 1 memory: Heron checkpoints live in /data/heron/ckpt."
+    )
     assert ip.run_line_magic("agent", "memory review").rows == []
-    assert ip.run_line_magic("agent", "memory forget no such words") == "nothing in memory holds 'no such words' (nothing forgotten)"
+    assert (
+        ip.run_line_magic("agent", "memory forget no such words") == "nothing in memory holds 'no such words' (nothing forgotten)"
+    )
     status = ip.run_line_magic("agent", "memory")._repr_mimebundle_()["text/plain"]
     assert "1 texts" in status  # the user's own note stays
 

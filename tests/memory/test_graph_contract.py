@@ -34,7 +34,9 @@ def test_add_fact_and_query(graph):
     assert graph.query(CONTRACT_QUERY) == [{"a": "Ada Lovelace", "r": "WROTE", "b": "first program"}]
     [stored] = graph.facts(subject="Ada Lovelace")
     assert stored.provenance["run_id"] == "r1" and stored.provenance["source"] == "notes"
-    assert graph.query("MATCH (a)-[r:WROTE]->(b) WHERE a.name = $who RETURN b.name AS what", {"who": "Ada Lovelace"}) == [{"what": "first program"}]
+    assert graph.query("MATCH (a)-[r:WROTE]->(b) WHERE a.name = $who RETURN b.name AS what", {"who": "Ada Lovelace"}) == [
+        {"what": "first program"}
+    ]
 
 
 def test_functional_relation_supersedes_and_keeps_history(graph):
@@ -106,8 +108,12 @@ def test_processes_lose_no_write(graph, tmp_path):
         "    g.add_fact('shared', 'SEEN', 'everyone')\n"
     )
     env_path = str(Path(__file__).resolve().parents[2])
-    procs = [subprocess.Popen([sys.executable, "-c", code, graph.test_uri, str(p)], env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"})
-             for p in range(4)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, graph.test_uri, str(p)], env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"}
+        )
+        for p in range(4)
+    ]
     assert [p.wait(timeout=300) for p in procs] == [0, 0, 0, 0]
     facts = graph.facts()
     assert len(facts) == 4 * 200 + 1
@@ -125,8 +131,12 @@ def test_networkx_survives_a_killed_writer(tmp_path):
         "    print(i, flush=True)\n"
         "    i += 1\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True,
-                            env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"})  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"},
+    )
     committed = -1
     while committed < 30:
         committed = int(proc.stdout.readline())

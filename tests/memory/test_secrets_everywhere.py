@@ -73,9 +73,25 @@ def test_no_secret_in_any_byte_written(tmp_path, smolnb_home, graph_uri, capfd):
     written = b""
     for path in sorted(p for p in tmp_path.rglob("*") if p.is_file()):
         written += path.read_bytes()
-    exported = json.dumps([{"name": s.name, "attributes": dict(s.attributes or {}), "events": [dict(e.attributes or {}) for e in s.events],
-                            "status": s.status.description} for s in spans.get_finished_spans()], default=str)  # fmt: skip
-    haystacks = {"files": written, "spans": exported.encode(), "stdout": out.encode(), "stderr": err.encode(), "request bodies": bodies.encode()}
+    exported = json.dumps(
+        [
+            {
+                "name": s.name,
+                "attributes": dict(s.attributes or {}),
+                "events": [dict(e.attributes or {}) for e in s.events],
+                "status": s.status.description,
+            }
+            for s in spans.get_finished_spans()
+        ],
+        default=str,
+    )
+    haystacks = {
+        "files": written,
+        "spans": exported.encode(),
+        "stdout": out.encode(),
+        "stderr": err.encode(),
+        "request bodies": bodies.encode(),
+    }
     assert len(server.requests) >= 8 and len(written) > 10_000 and spans.get_finished_spans()
     leaks = [
         f"{where}: {piece!r} of {name} in ...{hay[max(0, hay.find(piece.encode()) - 200) : hay.find(piece.encode()) + 40]!r}"
@@ -110,10 +126,12 @@ def _exercise(tmp_path, home, graph_uri, server):
         raise ConnectionError(f"login to {name} with key {KEY} and password {PASSWORD} was refused")
 
     # 1. an agent whose tool hands the secrets back: printed, kept in a variable, answered
-    server.replies.extend([
-        py("cfg = read_config()\nprint(cfg)"),
-        py("final_answer(cfg['endpoint'] + ' ' + cfg['api_key'])"),
-    ])  # fmt: skip
+    server.replies.extend(
+        [
+            py("cfg = read_config()\nprint(cfg)"),
+            py("final_answer(cfg['endpoint'] + ' ' + cfg['api_key'])"),
+        ]
+    )
     agent = CodeAgent(model=model, tools=[read_config, connect], memory=memory, max_steps=4)
     result = agent.run("Which endpoint and key does the service use?")
     assert result.status == "success" and result.output.endswith(KEY)  # the user asked for it: the answer holds it
@@ -131,8 +149,10 @@ def _exercise(tmp_path, home, graph_uri, server):
     assert loaded.max_steps == 4
 
     # 4. a run that stops on a provider error, resumed
-    server.replies.extend([py("cfg = read_config()\nn = 2"), (500, {"error": {"message": f"upstream rejected {KEY}"}}, {})] + [
-        (500, {"error": {"message": f"upstream rejected {KEY}"}}, {})] * 6)  # fmt: skip
+    server.replies.extend(
+        [py("cfg = read_config()\nn = 2"), (500, {"error": {"message": f"upstream rejected {KEY}"}}, {})]
+        + [(500, {"error": {"message": f"upstream rejected {KEY}"}}, {})] * 6
+    )
     stopped = CodeAgent(model=model, tools=[read_config], memory=memory, max_steps=4).run("Count to two.")
     assert stopped.status != "success"
     print(stopped.summary(), stopped.error)
@@ -144,8 +164,15 @@ def _exercise(tmp_path, home, graph_uri, server):
     # 5. an eval
     register_model("scripted-secret", model)
     server.responder = lambda body: py("final_answer(cfg_value) if False else final_answer(read_config()['api_key'])")
-    evaluate("basics", ["scripted-secret"], out=tmp_path / "eval", limit=2, concurrency=1, progress=False,
-             agent_options={"tools": [read_config]})
+    evaluate(
+        "basics",
+        ["scripted-secret"],
+        out=tmp_path / "eval",
+        limit=2,
+        concurrency=1,
+        progress=False,
+        agent_options={"tools": [read_config]},
+    )
     server.responder = None
 
     # 6. a wrong password

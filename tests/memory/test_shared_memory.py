@@ -28,8 +28,10 @@ def _agent_code(messages, **info):
     n = int(re.search(r"agent (\d+)", task).group(1))
     if "count" in task:
         return py("for _ in range(10):\n    increment_counter('experiments', 'RUN_COUNT')\nfinal_answer('counted')")
-    return py(f"for i in range(50):\n    add_fact('agent{n}', 'FOUND', f'item{{i}}')\n"
-              f"add_fact('shared', 'SEEN_BY', 'everyone')\nfinal_answer('stored')")  # fmt: skip
+    return py(
+        f"for i in range(50):\n    add_fact('agent{n}', 'FOUND', f'item{{i}}')\n"
+        f"add_fact('shared', 'SEEN_BY', 'everyone')\nfinal_answer('stored')"
+    )
 
 
 def test_64_agents_add_50_facts_each_and_16_count_without_losing_one(memory, smolnb_home):

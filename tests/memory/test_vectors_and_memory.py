@@ -55,7 +55,11 @@ def test_persistence_across_processes(minilm, tmp_path):
         "m = Memory(graph='networkx://' + sys.argv[1] + '/kg.json', vectors='lancedb://' + sys.argv[1] + '/vec')\n"
         "m.remember('The lab meeting moved to Thursdays at 10.', source='notes', facts=[('lab meeting', 'HAPPENS_ON', 'Thursday')])\n"
     )
-    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env={"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        check=True,
+        env={"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+    )
     memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=minilm)
     [item] = memory.recall("when is the lab meeting?", k=3)
     assert "Thursdays at 10" in item.text
@@ -106,8 +110,16 @@ WRITER = (
 
 def test_processes_write_vectors_without_loss(tmp_path):
     env = {"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin"}
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "v"), str(p), "200"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for p in range(4)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path / "v"), str(p), "200"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for p in range(4)
+    ]
     outcomes = [(p.wait(timeout=300), p.stderr.read()[-1500:]) for p in procs]
     assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
     store = LanceVectorStore(tmp_path / "v", HashEmbedder())
@@ -120,7 +132,9 @@ def test_a_killed_vector_writer_loses_nothing_it_committed(tmp_path):
     import time
 
     env = {"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "v"), "0", "100000"], env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path / "v"), "0", "100000"], env=env, stdout=subprocess.PIPE, text=True
+    )
     committed = 0
     deadline = time.monotonic() + 120
     while committed < 60 and time.monotonic() < deadline:
@@ -139,10 +153,14 @@ def py(code):
 def test_memory_as_tools_and_as_memory(tmp_path):
     memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=HashEmbedder())
     memory.remember("The project codename is Bluebird.", source="notes", facts=[("Bluebird", "LED_BY", "Dana")])
-    model = TestModel([
-        py("found = search_memory('project codename Bluebird')\nprint(found)\nadd_fact('Bluebird', 'USES', 'Python')"),
-        py("rows = query_graph(\"MATCH (a)-[r]->(b) WHERE a.name = 'Bluebird' RETURN type(r) AS r, b.name AS b\")\nfinal_answer(sorted(r['b'] for r in rows))"),
-    ])
+    model = TestModel(
+        [
+            py("found = search_memory('project codename Bluebird')\nprint(found)\nadd_fact('Bluebird', 'USES', 'Python')"),
+            py(
+                "rows = query_graph(\"MATCH (a)-[r]->(b) WHERE a.name = 'Bluebird' RETURN type(r) AS r, b.name AS b\")\nfinal_answer(sorted(r['b'] for r in rows))"
+            ),
+        ]
+    )
     result = CodeAgent(model=model, memory=memory).run("Who leads project Bluebird, and what does it use?")
     assert result.output == ["Dana", "Python"]
     first_prompt = model.calls[0]["messages"]
@@ -178,8 +196,12 @@ def test_memory_down_lets_the_run_go_on(tmp_path, caplog):
 
 def test_fact_extraction_after_a_run(tmp_path, caplog):
     memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=HashEmbedder())
-    model = TestModel([py("final_answer('Dana leads Bluebird')"),
-                       '{"facts": [{"subject": "Bluebird", "relation": "LED_BY", "object": "Dana"}, {"subject": "x"}]}'])  # fmt: skip
+    model = TestModel(
+        [
+            py("final_answer('Dana leads Bluebird')"),
+            '{"facts": [{"subject": "Bluebird", "relation": "LED_BY", "object": "Dana"}, {"subject": "x"}]}',
+        ]
+    )
     result = CodeAgent(model=model, memory=memory, extract_facts=True).run("Who leads Bluebird? It is Dana.")
     assert result.status == "success"
     [fact] = memory.graph.facts(subject="Bluebird")

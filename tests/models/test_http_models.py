@@ -40,10 +40,12 @@ def make(path, model, **options):
 
 
 def test_code_agent_over_http(server, path):
-    server.replies.extend([
-        "Thought: compute.\n```python\nx = sum(range(5))\nprint(x)\n```",
-        "```python\nfinal_answer(x)\n```",
-    ])
+    server.replies.extend(
+        [
+            "Thought: compute.\n```python\nx = sum(range(5))\nprint(x)\n```",
+            "```python\nfinal_answer(x)\n```",
+        ]
+    )
     result = CodeAgent(model=name(path, "scripted-coder")).run("What is 0+1+2+3+4?")
     assert result.output == 10
     assert result.status == "success"
@@ -59,11 +61,13 @@ def test_code_agent_over_http(server, path):
 
 
 def test_transient_errors_are_retried_honouring_retry_after(server, path):
-    server.replies.extend([
-        (429, {"error": {"message": "slow down", "type": "rate_limit"}}, {"retry-after": "0.2"}),
-        (503, {"error": {"message": "overloaded"}}),
-        "```python\nfinal_answer('ok')\n```",
-    ])
+    server.replies.extend(
+        [
+            (429, {"error": {"message": "slow down", "type": "rate_limit"}}, {"retry-after": "0.2"}),
+            (503, {"error": {"message": "overloaded"}}),
+            "```python\nfinal_answer('ok')\n```",
+        ]
+    )
     model = make(path, "scripted", backoff=0.01)
     started = time.perf_counter()
     result = CodeAgent(model=model).run("t")
@@ -106,10 +110,26 @@ def test_tool_calling_agent_over_http(server, path):
         """
         return f"sunny in {city}"
 
-    server.replies.extend([
-        completion("", tool_calls=[{"id": "c1", "type": "function", "function": {"name": "weather", "arguments": json.dumps({"city": "Oslo"})}}]),
-        completion("", tool_calls=[{"id": "c2", "type": "function", "function": {"name": "final_answer", "arguments": json.dumps({"answer": "sunny"})}}]),
-    ])
+    server.replies.extend(
+        [
+            completion(
+                "",
+                tool_calls=[
+                    {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": json.dumps({"city": "Oslo"})}}
+                ],
+            ),
+            completion(
+                "",
+                tool_calls=[
+                    {
+                        "id": "c2",
+                        "type": "function",
+                        "function": {"name": "final_answer", "arguments": json.dumps({"answer": "sunny"})},
+                    }
+                ],
+            ),
+        ]
+    )
     result = ToolCallingAgent(model=name(path, "scripted"), tools=[weather]).run("Weather in Oslo?")
     assert result.output == "sunny"
     sent_tools = server.requests[0]["body"]["tools"]
@@ -129,7 +149,11 @@ def test_openai_api_names_its_service_variables(monkeypatch):
     monkeypatch.setenv("VLLM_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("VLLM_API_KEY", "sk-vllm")
     model = get_model("openai-api/vllm/Qwen/Qwen2.5-Coder-7B")
-    assert (model.model, model.model_id, model.api_base) == ("Qwen/Qwen2.5-Coder-7B", "openai-api/vllm/Qwen/Qwen2.5-Coder-7B", "http://127.0.0.1:9/v1")
+    assert (model.model, model.model_id, model.api_base) == (
+        "Qwen/Qwen2.5-Coder-7B",
+        "openai-api/vllm/Qwen/Qwen2.5-Coder-7B",
+        "http://127.0.0.1:9/v1",
+    )
     with pytest.raises(UserError, match="openai-api/<service>/<model>"):
         get_model("openai-api/only-a-service")
     with pytest.raises(UserError, match="http"):
@@ -142,7 +166,13 @@ def test_openai_api_sends_params_and_key_per_call(server):
     model.generate([{"role": "user", "content": "hi"}], stop=["Observation:"], max_tokens=7)
     model.generate([{"role": "user", "content": "hi"}], api_key="sk-call-key", temperature=0.0)
     first, second = (r["body"] for r in server.requests)
-    assert first == {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.5, "max_tokens": 7, "stop": ["Observation:"]}
+    assert first == {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "temperature": 0.5,
+        "max_tokens": 7,
+        "stop": ["Observation:"],
+    }
     assert second["temperature"] == 0.0 and "api_key" not in second
     assert server.requests[0]["headers"]["authorization"] == "Bearer sk-model-key"
     assert server.requests[1]["headers"]["authorization"] == "Bearer sk-call-key"
@@ -168,7 +198,9 @@ def test_openai_api_down_server_is_transient_and_named():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     model = OpenAIAPIModel("m", api_base=f"http://127.0.0.1:{port}/v1", max_retries=1, backoff=0.01)
-    with pytest.raises(TransientModelError, match=f"cannot reach http://127.0.0.1:{port}/v1/chat/completions.*server running.*gave up after 2"):
+    with pytest.raises(
+        TransientModelError, match=f"cannot reach http://127.0.0.1:{port}/v1/chat/completions.*server running.*gave up after 2"
+    ):
         model.generate([{"role": "user", "content": "hi"}])
 
 

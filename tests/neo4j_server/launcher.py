@@ -34,9 +34,21 @@ def neo4j_server(home: Path, password: str = PASSWORD) -> Iterator[str]:
     home.mkdir(parents=True, exist_ok=True)
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
-        ["java", "-Xmx1g", "-cp", f"{JAR}:{TARGET / 'lib'}/*", "dev.smolnb.Neo4jTestServer", str(home / "db"), str(port), password],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
-    )  # fmt: skip
+        [
+            "java",
+            "-Xmx1g",
+            "-cp",
+            f"{JAR}:{TARGET / 'lib'}/*",
+            "dev.smolnb.Neo4jTestServer",
+            str(home / "db"),
+            str(port),
+            password,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
     try:
         deadline, line = time.monotonic() + 180, ""
         while time.monotonic() < deadline and proc.poll() is None:

@@ -129,9 +129,14 @@ def test_sandbox_cell_reads_df_and_its_new_variable_stays(kernel):
     )
     status, _, err = execute(kc, setup)
     assert status == "ok", err
-    status, out, err = execute(kc, "%%agent -m boxed --sandbox --imports pandas --no-memory -o answer\nWhich city is biggest?", timeout=120)
+    status, out, err = execute(
+        kc, "%%agent -m boxed --sandbox --imports pandas --no-memory -o answer\nWhich city is biggest?", timeout=120
+    )
     assert status == "ok", err
-    status, out, err = execute(kc, "print(answer, biggest, _agent.status, os.getpid() != 0, 'refused' in _agent.steps[0].observation or 'not allowed' in _agent.steps[0].observation)")
+    status, out, err = execute(
+        kc,
+        "print(answer, biggest, _agent.status, os.getpid() != 0, 'refused' in _agent.steps[0].observation or 'not allowed' in _agent.steps[0].observation)",
+    )
     assert status == "ok", err
     assert out.split() == ["Lima", "Lima", "success", "True", "True"], out
 
@@ -140,7 +145,11 @@ def test_stop_on_the_live_trace_ends_a_background_run_only(kernel):
     """The Stop button of a background run's trace (its widget's 'stop' message) ends that run
     as interrupted; the kernel and the other background run go on."""
     km, kc = kernel
-    status, _, err = execute(kc, SETUP + 'register_model("sleepy2", TestModel(["```python\\nimport time\\ntime.sleep(4)\\nfinal_answer(7)\\n```"], model_id="sleepy2"))')
+    status, _, err = execute(
+        kc,
+        SETUP
+        + 'register_model("sleepy2", TestModel(["```python\\nimport time\\ntime.sleep(4)\\nfinal_answer(7)\\n```"], model_id="sleepy2"))',
+    )
     assert status == "ok", err
     opened = []
     for cell in ("%%agent -b -m sleepy\nSleep for a minute.", "%%agent -b -m sleepy2 -o other\nSleep a little."):
@@ -150,11 +159,17 @@ def test_stop_on_the_live_trace_ends_a_background_run_only(kernel):
             msg = kc.get_iopub_msg(timeout=30)
             if msg["msg_type"] == "comm_open" and "kernel_id" in msg["content"]["data"].get("state", {}):
                 opened.append(msg["content"]["comm_id"])
-            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            if (
+                msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+            ):
                 break
     assert len(opened) == 2
     time.sleep(2)  # both runs' code is sleeping now
-    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": opened[0], "data": {"method": "custom", "content": {"event": "stop"}}}))
+    kc.shell_channel.send(
+        kc.session.msg("comm_msg", {"comm_id": opened[0], "data": {"method": "custom", "content": {"event": "stop"}}})
+    )
     status_of = "from smolnb.persistence import default_store\nprint({r.task: r.status for r in default_store().runs()})"
     deadline = time.monotonic() + 20
     out = ""

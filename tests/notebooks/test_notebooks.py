@@ -23,8 +23,10 @@ ANSWERS = {
 ready = all(importlib.util.find_spec(m) for m in ("nbclient", "ipykernel", "llama_cpp", "pandas"))
 if not ready:
     if required("notebooks"):
-        pytest.fail("notebooks must run here (CI=true) but nbclient, ipykernel, pandas or smolnb[local] is missing: run `make install`",
-                    pytrace=False)  # fmt: skip
+        pytest.fail(
+            "notebooks must run here (CI=true) but nbclient, ipykernel, pandas or smolnb[local] is missing: run `make install`",
+            pytrace=False,
+        )
     pytest.skip("notebook dependencies are not installed", allow_module_level=True)
 
 pytestmark = pytest.mark.local_model

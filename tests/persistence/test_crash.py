@@ -47,7 +47,7 @@ def test_sigkill_then_resume(server, tmp_path, attempt):
     assert record.status == "crashed"  # its process is gone: not "running" forever
     model = LiteLLMModel("openai/scripted", api_base=server.base_url, api_key="sk-crash-test", max_retries=0)
     result = CodeAgent(model=model, store=store, max_steps=8).resume_run(record.run_id)
-    after = [step_of(r["body"]) for r in server.requests[len(before):]]
+    after = [step_of(r["body"]) for r in server.requests[len(before) :]]
     assert result.status == "success" and result.output == 10
     repeated = set(before) & set(after)
     # only the request in flight at the kill may be asked again

@@ -67,8 +67,16 @@ def kill_and_resume(server, tmp_path, seed):
     after = [(who(r["body"]), step_of(r["body"])) for r in server.requests[len(before) :]]
     lines = (tmp_path / "log.txt").read_text().splitlines() if (tmp_path / "log.txt").exists() else []
     mails = (tmp_path / "mail.txt").read_text().splitlines() if (tmp_path / "mail.txt").exists() else []
-    return {"kill_at": kill_at, "delay": delay, "status": record.status, "result": result, "before": before,
-            "after": after, "log": lines, "mail": mails}  # fmt: skip
+    return {
+        "kill_at": kill_at,
+        "delay": delay,
+        "status": record.status,
+        "result": result,
+        "before": before,
+        "after": after,
+        "log": lines,
+        "mail": mails,
+    }
 
 
 @pytest.mark.parametrize("attempt", range(KILLS))

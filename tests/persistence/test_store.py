@@ -130,7 +130,9 @@ def test_store_migrates_an_older_schema(tmp_path):
     for statement in filter(str.strip, MIGRATIONS[0][1].split(";")):
         conn.execute(statement)
     conn.execute("INSERT INTO _migrations VALUES (?, 0)", (MIGRATIONS[0][0],))
-    conn.execute("INSERT INTO runs (run_id, task, agent, agent_type, model, created, updated) VALUES ('old-1', 't', 'a', 'code', 'm', 1, 1)")
+    conn.execute(
+        "INSERT INTO runs (run_id, task, agent, agent_type, model, created, updated) VALUES ('old-1', 't', 'a', 'code', 'm', 1, 1)"
+    )
     conn.commit()
     conn.close()
     store = RunStore(path)
@@ -174,8 +176,14 @@ def test_agent_config_round_trip(tmp_path):
     from smolnb.tools import tool
 
     helper = CodeAgent(model=TestModel(model_id="helper-model"), name="helper", description="Helps.", max_steps=3)
-    agent = CodeAgent(model=TestModel(model_id="main-model"), tools=[scaled], managed_agents=[helper],
-                      authorized_imports=["csv"], planning_interval=2, max_steps=7)  # fmt: skip
+    agent = CodeAgent(
+        model=TestModel(model_id="main-model"),
+        tools=[scaled],
+        managed_agents=[helper],
+        authorized_imports=["csv"],
+        planning_interval=2,
+        max_steps=7,
+    )
     path = tmp_path / "agent.json"
     agent.save(path)
     from smolnb.models import register_model
@@ -187,7 +195,12 @@ def test_agent_config_round_trip(tmp_path):
     assert "csv" in loaded.policy.authorized
     assert loaded.tools["scaled"].version == "2.0.0"
     assert loaded.managed_agents["helper"].max_steps == 3
-    assert loaded.run("t", ).output == 20
+    assert (
+        loaded.run(
+            "t",
+        ).output
+        == 20
+    )
     assert tool  # imported for the decorator below
 
 

@@ -84,7 +84,8 @@ def test_load_from_module_path_file_and_folder(tmp_path, monkeypatch):
     package = tmp_path / "mytools"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "text.py").write_text(textwrap.dedent('''
+    (package / "text.py").write_text(
+        textwrap.dedent('''
         from smolnb import tool
 
         @tool(version="1.0.0")
@@ -104,10 +105,13 @@ def test_load_from_module_path_file_and_folder(tmp_path, monkeypatch):
                 text: The text.
             """
             return text.upper()
-    '''))
+    ''')
+    )
     folder = tmp_path / "folder"
     folder.mkdir()
-    (folder / "one.py").write_text((package / "text.py").read_text().replace("reverse", "backwards").replace("def upper", "def shout"))
+    (folder / "one.py").write_text(
+        (package / "text.py").read_text().replace("reverse", "backwards").replace("def upper", "def shout")
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     reg = ToolRegistry()
     [reverse] = reg.load("mytools.text:reverse")
@@ -123,7 +127,8 @@ def test_load_from_module_path_file_and_folder(tmp_path, monkeypatch):
 def test_load_from_entry_points(tmp_path, monkeypatch):
     site = tmp_path / "site"
     site.mkdir()
-    (site / "eptools.py").write_text(textwrap.dedent('''
+    (site / "eptools.py").write_text(
+        textwrap.dedent('''
         from smolnb import tool
 
         @tool(version="3.1.0")
@@ -134,7 +139,8 @@ def test_load_from_entry_points(tmp_path, monkeypatch):
                 name: Who.
             """
             return "hello " + name
-    '''))
+    ''')
+    )
     dist = site / "eptools-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: eptools\nVersion: 1.0\n")
@@ -151,7 +157,9 @@ def test_resolution_orders_dependencies_and_lists_every_problem():
     reg.register(make("geocode", "1.4.0"))
     route = make("route", "1.0.0", uses=["geocode>=1.2,<2"])
     reg.register(route)
-    trip = make("trip", "1.0.0", uses=["route>=1", "weather>=1"], requires=["packaging>=20", "no-such-package-xyz>=1", "pytest<1"])
+    trip = make(
+        "trip", "1.0.0", uses=["route>=1", "weather>=1"], requires=["packaging>=20", "no-such-package-xyz>=1", "pytest<1"]
+    )
     reg.register(trip)
     assert [t.name for t in reg.resolve(["route"])] == ["geocode", "route"]
     with pytest.raises(ToolResolutionError) as info:
@@ -224,7 +232,9 @@ def test_mcp_tools_over_stdio_are_called_by_the_agent():
     assert set(names) == {"add_numbers", "shout", "explode"}
     assert names["shout"].signature() == "shout(text: string, times?: integer) -> any"
     assert names["add_numbers"].source.startswith("mcp:")
-    model = TestModel([py("print(shout('hey', times=2))\ntotal = add_numbers(a=20, b=22)"), py("explode()"), py("final_answer(total)")])
+    model = TestModel(
+        [py("print(shout('hey', times=2))\ntotal = add_numbers(a=20, b=22)"), py("explode()"), py("final_answer(total)")]
+    )
     result = CodeAgent(model=model, tools=tools).run("t")
     assert result.steps[0].stdout == "HEY HEY\n"
     assert "MCP tool 'explode' failed" in result.steps[1].observation

@@ -23,8 +23,11 @@ CHROMIUM = os.environ.get("SMOLNB_CHROMIUM", "/usr/bin/chromium")
 missing = [m for m in ("playwright", "jupyterlab", "ipywidgets", "llama_cpp") if importlib.util.find_spec(m) is None]
 if missing or not Path(CHROMIUM).exists():
     if required("browser"):
-        pytest.fail(f"the browser test must run here (CI=true) but {', '.join(missing) or CHROMIUM} is missing: "
-                    "run `make install` and `apt-get install -y chromium`", pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"the browser test must run here (CI=true) but {', '.join(missing) or CHROMIUM} is missing: "
+            "run `make install` and `apt-get install -y chromium`",
+            pytrace=False,
+        )
     pytest.skip(f"browser test needs {', '.join(missing) or CHROMIUM}", allow_module_level=True)
 
 pytestmark = pytest.mark.local_model
@@ -32,13 +35,18 @@ pytestmark = pytest.mark.local_model
 NOTEBOOK = {
     "cells": [
         {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%load_ext smolnb"},
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": "%%agent --max-steps 4\nHow many prime numbers are there below 1000?"},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "%%agent --max-steps 4\nHow many prime numbers are there below 1000?",
+        },
     ],
     "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
     "nbformat": 4,
     "nbformat_minor": 5,
-}  # fmt: skip
+}
 
 
 def free_port() -> int:
@@ -53,15 +61,34 @@ def lab(tmp_path, smolnb_home):
     root.mkdir()
     (root / "widget.ipynb").write_text(json.dumps(NOTEBOOK))
     port = free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}  # fmt: skip
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"),
+    }
     log = (tmp_path / "lab.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-         f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True", "--ServerApp.port_retries=0", "--allow-root", "--LabApp.extension_manager=readonly"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.port_retries=0",
+            "--allow-root",
+            "--LabApp.extension_manager=readonly",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -89,17 +116,29 @@ def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )  # fmt: skip
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(f"{lab}/lab/tree/widget.ipynb")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && "
-                                   "window.jupyterapp.shell.currentWidget.sessionContext && "
-                                   "window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=90_000)  # fmt: skip
-            page.wait_for_function("window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=90_000)
+            page.wait_for_function(
+                "window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+                "window.jupyterapp.shell.currentWidget.sessionContext && "
+                "window.jupyterapp.shell.currentWidget.sessionContext.session",
+                timeout=90_000,
+            )
+            page.wait_for_function(
+                "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=90_000
+            )
             page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # not awaited
             # live: the model's text streams into the running step before the step ends
             page.wait_for_selector(".snb-live-text", timeout=120_000)
@@ -133,19 +172,36 @@ def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
 LIVE_NOTEBOOK = {
     "cells": [
         {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%load_ext smolnb"},
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source":
-            "from smolnb.models import TestModel, register_model\n"
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "from smolnb.models import TestModel, register_model\n"
             "register_model('slow', TestModel([\n"
             "    'Thought: set up.\\n```python\\nx = 41\\n```',\n"
             "    'Thought: count slowly.\\n```python\\nimport time\\nfor i in range(100):\\n    print(\"tick\", i)\\n    time.sleep(0.25)\\n```',\n"
-            "], model_id='slow'))"},
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%%agent -m slow --max-steps 3\nCount slowly."},
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "print('kernel alive', _agent.status, x)"},
+            "], model_id='slow'))",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "%%agent -m slow --max-steps 3\nCount slowly.",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "print('kernel alive', _agent.status, x)",
+        },
     ],
     "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
     "nbformat": 4,
     "nbformat_minor": 5,
-}  # fmt: skip
+}
 
 
 def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
@@ -158,22 +214,33 @@ def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )  # fmt: skip
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(f"{lab}/lab/tree/live.ipynb")
-            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && "
-                                   "window.jupyterapp.shell.currentWidget.sessionContext && "
-                                   "window.jupyterapp.shell.currentWidget.sessionContext.session && "
-                                   "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-                                   timeout=90_000)  # fmt: skip
+            page.wait_for_function(
+                "window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+                "window.jupyterapp.shell.currentWidget.sessionContext && "
+                "window.jupyterapp.shell.currentWidget.sessionContext.session && "
+                "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+                timeout=90_000,
+            )
             page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # not awaited: it runs on
             running = page.locator(".snb-running-code")
             running.wait_for(timeout=60_000)
             assert "time.sleep" in running.inner_text()  # the code, while it runs
-            page.wait_for_function("[...document.querySelectorAll('.snb-stdout')].some(e => e.textContent.includes('tick 3'))", timeout=30_000)
+            page.wait_for_function(
+                "[...document.querySelectorAll('.snb-stdout')].some(e => e.textContent.includes('tick 3'))", timeout=30_000
+            )
             assert page.locator(".snb-status.snb-running").count() == 1  # printed output arrived before the step ended
             clock = page.locator(".snb-step .snb-clock").last
             first = float(clock.inner_text().split()[0])
@@ -184,12 +251,16 @@ def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
 
             copy = page.locator("button.snb-copy").first
             copy.click()
-            page.wait_for_function("window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells"
-                                   ".some(c => c.getSource() === 'x = 41')", timeout=10_000)  # fmt: skip
+            page.wait_for_function(
+                "window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.some(c => c.getSource() === 'x = 41')",
+                timeout=10_000,
+            )
 
             page.locator("button.snb-stop").click()
-            page.wait_for_function("[...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.textContent.includes('kernel alive interrupted 41'))",
-                                   timeout=60_000)  # fmt: skip
+            page.wait_for_function(
+                "[...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.textContent.includes('kernel alive interrupted 41'))",
+                timeout=60_000,
+            )
             assert page.locator(".snb .snb-status.snb-interrupted").count() >= 1
             page.screenshot(path=str(tmp_path / "live-stopped.png"))
             target = os.environ.get("SMOLNB_SCREENSHOT_DIR")
@@ -202,16 +273,27 @@ def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
 
 APPROVE_NOTEBOOK = {
     "cells": [
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source":
-            "%load_ext smolnb\n"
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "%load_ext smolnb\n"
             "from smolnb.models import TestModel, register_model\n"
-            "register_model('asks', TestModel(['```python\\nz = 1\\n```', '```python\\nfinal_answer(z)\\n```'], model_id='asks'))"},
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%%agent -m asks --approve\nSet z."},
+            "register_model('asks', TestModel(['```python\\nz = 1\\n```', '```python\\nfinal_answer(z)\\n```'], model_id='asks'))",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "%%agent -m asks --approve\nSet z.",
+        },
     ],
     "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
     "nbformat": 4,
     "nbformat_minor": 5,
-}  # fmt: skip
+}
 
 
 def test_approve_edit_run_is_recorded(lab, tmp_path):
@@ -222,17 +304,26 @@ def test_approve_edit_run_is_recorded(lab, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )  # fmt: skip
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(f"{lab}/lab/tree/approve.ipynb")
-            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget && "
-                                   "window.jupyterapp.shell.currentWidget.sessionContext && "
-                                   "window.jupyterapp.shell.currentWidget.sessionContext.session && "
-                                   "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-                                   timeout=90_000)  # fmt: skip
+            page.wait_for_function(
+                "window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+                "window.jupyterapp.shell.currentWidget.sessionContext && "
+                "window.jupyterapp.shell.currentWidget.sessionContext.session && "
+                "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+                timeout=90_000,
+            )
             page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
             page.locator(".snb-awaiting").wait_for(timeout=60_000)  # the code waits, shown in the trace
             for answer in ("e", "z = 7"):

@@ -89,9 +89,11 @@ def test_the_run_browser_searches_filters_and_sorts(tmp_path):
     from smolnb.widgets import RunBrowser
 
     store = RunStore(tmp_path / "runs.db")
-    for task, model_id, reply in [("count the primes below 100", "model-a", py("final_answer(25)")),
-                                  ("sum the list", "model-b", py("final_answer(6)")),
-                                  ("count the primes below 1000", "model-b", "no code at all")]:  # fmt: skip
+    for task, model_id, reply in [
+        ("count the primes below 100", "model-a", py("final_answer(25)")),
+        ("sum the list", "model-b", py("final_answer(6)")),
+        ("count the primes below 1000", "model-b", "no code at all"),
+    ]:
         CodeAgent(model=FunctionModel(lambda m, r=reply, **i: r, model_id=model_id), store=store, max_steps=1).run(task)
     browser = RunBrowser(store)
     assert browser.table.value.count("<tr>") == 3
