@@ -121,8 +121,9 @@ class Scheduler:
 
     @contextlib.asynccontextmanager
     async def slot(self, model: str, priority: int = 0, tokens: int = 0) -> AsyncIterator[Any]:
-        """Wait for a turn to call `model`; the turn lasts the `async with` block. The object
-        yielded carries the model's `limits` and takes the real token count: `turn.used_tokens = n`.
+        """Wait for a turn to call `model`; the turn lasts the `async with` block.
+
+        The object yielded carries the model's `limits` and takes the real token count: `turn.used_tokens = n`.
         """
         with self._lock:
             queue = self._queue(model)

@@ -218,8 +218,10 @@ class SpanBuilder:
 def enable(
     exporter: Any = None, *, endpoint: str | None = None, service_name: str | None = None, batch: bool | None = None
 ) -> Any:
-    """Trace every run from now on. `exporter`: any span exporter (default OTLP/HTTP to `endpoint`
-    or OTEL_EXPORTER_OTLP_ENDPOINT). Returns the tracer provider (call its `force_flush()`).
+    """Trace every run from now on.
+
+    `exporter`: any span exporter (default OTLP/HTTP to `endpoint` or OTEL_EXPORTER_OTLP_ENDPOINT). Returns the tracer provider
+    (call its `force_flush()`).
     """
     try:
         from opentelemetry.sdk.resources import Resource

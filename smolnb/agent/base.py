@@ -158,8 +158,10 @@ class MultiStepAgent(ABC):
         variables: dict[str, Any] | None = None,
         priority: int | None = None,
     ) -> RunResult:
-        """Run the agent on `task` (async). Many runs of one agent may go at once (each beyond the
-        first runs on a `clone()`); `priority` (default: the agent's) orders their model calls.
+        """Run the agent on `task` (async).
+
+        Many runs of one agent may go at once (each beyond the first runs on a `clone()`); `priority` (default: the agent's)
+        orders their model calls.
         """
         task = normalize_task(task)
         if self._active:
@@ -224,6 +226,7 @@ class MultiStepAgent(ABC):
 
     async def _extract_facts(self, ctx: RunContext, output: Any) -> list[Any]:
         """Ask the model for the facts the run established (JSON), and store them with provenance.
+
         A reply that is not the JSON asked for stores nothing and says so in the log.
         """
         messages: list[Message] = [

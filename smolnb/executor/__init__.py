@@ -1,5 +1,6 @@
-"""Executors: run generated code natively under a policy, in-process, in a subprocess, or in a
-kernel-confined sandbox. Names load on first use (the sandbox worker imports only what it runs).
+"""Executors: run generated code natively under a policy, in-process, in a subprocess, or in a kernel-confined sandbox.
+
+Names load on first use (the sandbox worker imports only what it runs).
 """
 
 from __future__ import annotations

@@ -368,9 +368,10 @@ def _message(exc: BaseException) -> str:
 
 
 def _set_handled(exc: BaseException | None) -> None:
-    """Put back the exception the caller was handling. A timeout raised from the trace function
-    inside a `with` block's `__exit__` can leave CPython 3.11's handled-exception slot holding it
-    after the block has unwound, so later errors in the kernel would show it as their context.
+    """Put back the exception the caller was handling.
+
+    A timeout raised from the trace function inside a `with` block's `__exit__` can leave CPython 3.11's handled-exception slot
+    holding it after the block has unwound, so later errors in the kernel would show it as their context.
     """
     import ctypes
 

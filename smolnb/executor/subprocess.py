@@ -44,8 +44,10 @@ def _read_exact(stream: Any, size: int) -> bytes:
 
 
 def receive(stream: Any, *, trusted: bool = False) -> Any:
-    """One message. The parent reads the worker's (which the code may control) with the data-only
-    unpickler; the worker reads the parent's with plain pickle.
+    """One message.
+
+    The parent reads the worker's (which the code may control) with the data-only unpickler; the worker reads the parent's with
+    plain pickle.
     """
     (size,) = _HEADER.unpack(_read_exact(stream, _HEADER.size))
     data = _read_exact(stream, size)

@@ -73,8 +73,9 @@ def regex(output: Any, target: Any, **_: Any) -> Score:
 
 
 def check(output: Any, target: Any, *, check: str = "", **_: Any) -> Score:
-    """A Python check from the suite: an expression over `output` and `target` (and `math`, `re`),
-    e.g. `abs(float(output) - target) / target < 0.01`. Suites are trusted files of this project.
+    """A Python check from the suite: an expression over `output` and `target` (and `math`, `re`), e.g.
+
+    `abs(float(output) - target) / target < 0.01`. Suites are trusted files of this project.
     """
     if not check:
         raise UserError("the 'check' scorer needs the task's metadata to hold a 'check' expression")

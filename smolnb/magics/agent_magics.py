@@ -393,8 +393,9 @@ class AgentMagics(Magics):
                 display(changes)
 
     def _session_memory(self, quiet: bool = False) -> Any:
-        """The session's Memory, opened on first use. With `quiet`, a memory that cannot open is
-        reported and the run goes on without it; otherwise the error is raised.
+        """The session's Memory, opened on first use.
+
+        With `quiet`, a memory that cannot open is reported and the run goes on without it; otherwise the error is raised.
         """
         scope = self.scope()
         uris = (self.graph, self.vectors, scope)

@@ -69,8 +69,9 @@ class GraphStore(ABC):
     def add_fact(
         self, subject: str, predicate: str, object: str, *, functional: bool = False, provenance: dict[str, Any] | None = None
     ) -> Fact:
-        """Add a fact (a repeated current fact is not duplicated). With `functional`, a current fact
-        with the same subject and predicate but another object is closed, not erased.
+        """Add a fact (a repeated current fact is not duplicated).
+
+        With `functional`, a current fact with the same subject and predicate but another object is closed, not erased.
         """
 
     def add_facts(self, facts: list[tuple[str, str, str, dict[str, Any]]], *, functional: bool = False) -> list[Fact]:
@@ -80,6 +81,7 @@ class GraphStore(ABC):
     @abstractmethod
     def increment(self, subject: str, predicate: str, by: int = 1, *, provenance: dict[str, Any] | None = None) -> int:
         """Add `by` to the counter fact (subject, predicate) atomically and return the new value.
+
         The old value is closed, not erased; concurrent increments never lose one.
         """
 

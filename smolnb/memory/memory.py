@@ -51,9 +51,10 @@ class Memory:
         provenance: dict[str, Any] | None = None,
         functional: bool = False,
     ) -> list[str]:
-        """Store a text and/or facts (subject, relation, object); returns the ids stored. Facts
-        stored with a text point to it (`item_id` in their provenance), so recall can follow the
-        graph back to the text a fact came from.
+        """Store a text and/or facts (subject, relation, object); returns the ids stored.
+
+        Facts stored with a text point to it (`item_id` in their provenance), so recall can follow the graph back to the text a
+        fact came from.
         """
         if text is None and not facts:
             raise UserError("remember() needs a text, facts=[(subject, relation, object), ...], or both")
@@ -336,8 +337,9 @@ def _redacted_fact(fact: tuple[str, str, str] | list[str]) -> tuple[str, str, st
 
 
 def is_knowledge(item: MemoryItem) -> bool:
-    """May `item` be told to a later run as a memory? Not a run's own answer, nor a fact a
-    model extracted from one, until the user confirms it (`verified`).
+    """May `item` be told to a later run as a memory?
+
+    Not a run's own answer, nor a fact a model extracted from one, until the user confirms it (`verified`).
     """
     meta = item.provenance or {}
     if meta.get("verified"):

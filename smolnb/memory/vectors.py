@@ -294,8 +294,9 @@ class LanceVectorStore(VectorStore):
         return {i.index_type: i for i in self.table.list_indices()}
 
     def _maintain(self) -> None:
-        """Create the indexes the table's size calls for, and fold new rows into them. Another
-        process doing the same at the same moment makes this one give way until the next check.
+        """Create the indexes the table's size calls for, and fold new rows into them.
+
+        Another process doing the same at the same moment makes this one give way until the next check.
         """
         try:
             self._maintain_indexes()

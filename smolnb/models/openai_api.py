@@ -232,10 +232,10 @@ class _HTTPStatusError(Exception):
 
 
 async def _read_stream(lines: Any, on_text: Callable[[str], None]) -> ModelResponse:
-    """A streamed chat completion (server-sent events): each piece of text goes to `on_text` as
-    it arrives. Usage comes from the last event when the server sends it; otherwise the output
-    is counted in pieces (one token each, as llama.cpp streams) and the input is left at 0 for
-    the caller to count.
+    """A streamed chat completion (server-sent events): each piece of text goes to `on_text` as it arrives.
+
+    Usage comes from the last event when the server sends it; otherwise the output is counted in pieces (one token each, as
+    llama.cpp streams) and the input is left at 0 for the caller to count.
     """
     parts: list[str] = []
     pieces, usage = 0, None

@@ -352,6 +352,7 @@ class RunStore:
 
     def prune(self, *, keep: int | None = None, older_than_days: float | None = None) -> int:
         """Delete old runs: all but the newest `keep`, and/or those older than `older_than_days`.
+
         Returns how many top-level runs went.
         """
         doomed: set[str] = set()

@@ -51,9 +51,10 @@ def _live_view_class() -> Any:
 
 
 class TraceWidget:
-    """A live trace: pass it as a listener. It re-renders on every step and at most every
-    `interval` seconds for smaller events (model and tool calls, printed output), with a last
-    render after a burst so nothing stays stale; clocks tick in the browser.
+    """A live trace: pass it as a listener.
+
+    It re-renders on every step and at most every `interval` seconds for smaller events (model and tool calls, printed output),
+    with a last render after a burst so nothing stays stale; clocks tick in the browser.
 
     `on_stop` is called when the user presses Stop (for a run in the background; a running
     cell is stopped by the kernel interrupt the button sends).
