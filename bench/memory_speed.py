@@ -51,7 +51,32 @@ class CachedNotes(Embedder):
         return vectors
 
 
-WORDS = ["graph", "retrieval", "causal", "speech", "protein", "agent", "tabular", "forecast", "synthesis", "distillation", "anomaly", "kernel", "notebook", "budget", "review", "deadline", "dataset", "benchmark", "reviewer", "figure", "draft", "baseline", "ablation", "seed"]
+WORDS = [
+    "graph",
+    "retrieval",
+    "causal",
+    "speech",
+    "protein",
+    "agent",
+    "tabular",
+    "forecast",
+    "synthesis",
+    "distillation",
+    "anomaly",
+    "kernel",
+    "notebook",
+    "budget",
+    "review",
+    "deadline",
+    "dataset",
+    "benchmark",
+    "reviewer",
+    "figure",
+    "draft",
+    "baseline",
+    "ablation",
+    "seed",
+]
 CITIES = ["Lisbon", "Toronto", "Nairobi", "Osaka", "Bergen", "Turin", "Pune", "Aarhus", "Accra", "Porto"]
 
 

@@ -98,7 +98,11 @@ class TraceWidget:
                 self.events.append(event)
             self.state.add(event)
         now = time.monotonic()
-        if isinstance(event, Step | StepStart | RunStart | RunEnd) or (isinstance(event, Live) and event.what == "code") or now - self._last >= self.interval:
+        if (
+            isinstance(event, Step | StepStart | RunStart | RunEnd)
+            or (isinstance(event, Live) and event.what == "code")
+            or now - self._last >= self.interval
+        ):
             self.refresh()
         else:
             self._refresh_later()
