@@ -169,6 +169,18 @@ class RunEnd(Event):
 
 
 @dataclass
+class MemoryAccess(Event):
+    """What long-term memory gave a run (`op="read"`: the memories put in its prompt) or what
+    the run stored there (`op="write"`), for the trace."""
+
+    type: ClassVar[str] = "memory"
+    op: str = "read"
+    query: str = ""
+    items: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Live(Event):
     """What a step shows while it runs, for live views only (never stored): the code as it
     starts (`what="code"`) and what it prints (`what="stdout"`), as it happens.
@@ -180,7 +192,7 @@ class Live(Event):
 
 
 _TYPES: dict[str, type[Event]] = {
-    cls.type: cls for cls in (RunStart, StepStart, ModelCall, ToolCall, Step, Snapshot, RunEnd, Live)
+    cls.type: cls for cls in (RunStart, StepStart, ModelCall, ToolCall, Step, Snapshot, RunEnd, Live, MemoryAccess)
 }
 
 

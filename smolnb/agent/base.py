@@ -14,7 +14,7 @@ from typing import Any
 from .. import tracing
 from .._sync import run_sync, workers
 from ..errors import BackendError, ModelError, ToolError, UserError
-from ..events import Event, Live, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
+from ..events import Event, Live, MemoryAccess, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
 from ..logs import logger
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
 from ..redact import add_secret, is_secret_name, redact, storable
@@ -200,7 +200,11 @@ class MultiStepAgent(ABC):
         self._memory_meta.update({"run_id": ctx.run_id, "agent": self.name or type(self).__name__})
         if not self._memory_tools:
             self._memory_tools = self.memory.tools(self._memory_meta)
-        ctx.context = self.memory.context_for(ctx.task, run_id=ctx.run_id) + ctx.context
+        recalled = self.memory.context_for(ctx.task, run_id=ctx.run_id)
+        ctx.context = recalled + ctx.context
+        items = [line[2:] for line in recalled.splitlines() if line.startswith("- ")]
+        if items:
+            self._emit(ctx, MemoryAccess(run_id=ctx.run_id, step=ctx.step, op="read", query=ctx.task, items=items))
 
     def _store_in_memory(self, ctx: RunContext, output: Any) -> None:
         if self.memory is None:
@@ -208,8 +212,9 @@ class MultiStepAgent(ABC):
         try:
             # An outcome, not knowledge: right or wrong, it is kept (for review and search) marked
             # unverified, and never put into a later run's prompt as a relevant memory.
-            self.memory.remember(
-                f"Task: {ctx.task}\nAnswer: {output}",
+            text = f"Task: {ctx.task}\nAnswer: {output}"
+            ids = self.memory.remember(
+                text,
                 source=f"run:{ctx.run_id}",
                 provenance={
                     "run_id": ctx.run_id,
@@ -223,6 +228,8 @@ class MultiStepAgent(ABC):
             )
         except (BackendError, UserError) as exc:
             logger.warning("the run's answer was not stored in memory: %s", exc)
+            return
+        self._emit(ctx, MemoryAccess(run_id=ctx.run_id, step=ctx.step, op="write", items=[redact(text)], ids=list(ids)))
 
     async def _extract_facts(self, ctx: RunContext, output: Any) -> list[Any]:
         """Ask the model for the facts the run established (JSON), and store them with provenance.

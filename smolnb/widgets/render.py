@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ..events import Event, Live, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage, calls_note, counted
+from ..events import Event, Live, MemoryAccess, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage, calls_note, counted
 
 __all__ = ["RunView", "TraceState", "render_html", "render_text"]
 
@@ -45,6 +45,7 @@ class RunView:
     start: RunStart
     steps: list[StepView] = field(default_factory=list)
     end: RunEnd | None = None
+    memory: list[MemoryAccess] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     model_calls: int = 0
 
@@ -79,7 +80,9 @@ class TraceState:
         run = self.runs.get(event.run_id)
         if run is None:
             return
-        if isinstance(event, StepStart):
+        if isinstance(event, MemoryAccess):
+            run.memory.append(event)
+        elif isinstance(event, StepStart):
             run.steps.append(StepView(event.step, event.kind, started=event.ts))
         elif isinstance(event, Live):
             view = run.step(event.step)
@@ -122,6 +125,7 @@ _CSS = """<style>
 .snb .snb-tool{font-family:monospace;font-size:12px;color:#8250df}
 .snb .snb-copy{display:none;font-size:11px;margin-left:6px;padding:0 6px;cursor:pointer}
 .snb .snb-wait{color:#57606a;font-style:italic}
+.snb .snb-memory{color:#57606a;font-size:12px;margin:2px 0}
 </style>"""
 
 
@@ -265,7 +269,21 @@ def _run_html(run: RunView, nested: bool = False) -> str:
     steps = "".join(
         _step_html(run, view, short or (i == len(run.steps) - 1 and run.end is None)) for i, view in enumerate(run.steps)
     )
-    return f"<div class='snb' data-run-id='{html.escape(start.run_id)}'>{head}{steps}{_status_html(run)}</div>"
+    reads = "".join(
+        f"<details class='snb-memory'><summary>memory gave the run {counted(len(a.items), 'item')}</summary>"
+        + "".join(f"<div>· {html.escape(item)}</div>" for item in a.items)
+        + "</details>"
+        for a in run.memory
+        if a.op == "read"
+    )
+    writes = "".join(f"<div class='snb-memory'>{html.escape(_memory_write(a))}</div>" for a in run.memory if a.op == "write")
+    body = f"{head}{reads}{steps}{_status_html(run)}{writes}"
+    return f"<div class='snb' data-run-id='{html.escape(start.run_id)}'>{body}</div>"
+
+
+def _memory_write(access: MemoryAccess) -> str:
+    ids = ", ".join(access.ids)
+    return f"stored the answer in memory (unverified) · {ids} · `%agent memory forget ID` takes it back"
 
 
 def render_html(state: TraceState) -> str:
@@ -284,6 +302,10 @@ def _run_text(run: RunView, depth: int = 0) -> list[str]:
     pad = "    " * depth
     start = run.start
     lines = [f"{pad}{'↳ ' if depth else ''}{start.agent} · {start.model} · {start.task[:200]}"]
+    for access in run.memory:
+        if access.op == "read":
+            lines.append(f"{pad}   memory gave the run {counted(len(access.items), 'item')}")
+            lines.extend(f"{pad}   · {item[:200]}" for item in access.items)
     for view in run.steps:
         step = view.step
         label = {"planning": "planning", "final": "final answer"}.get(view.kind, f"step {view.number}")
@@ -322,6 +344,7 @@ def _run_text(run: RunView, depth: int = 0) -> list[str]:
             lines.append(f"{pad}error: {end.error}")
         if end.status in ("success", "max_steps"):
             lines.append(f"{pad}answer: {end.output!r}" if not isinstance(end.output, str) else f"{pad}answer: {end.output}")
+    lines.extend(f"{pad}{_memory_write(a)}" for a in run.memory if a.op == "write")
     return lines
 
 

@@ -110,3 +110,24 @@ def test_the_run_browser_searches_filters_and_sorts(tmp_path):
     assert label.split(" · ")[0] in {r.run_id for r in store.runs()} and ":" in label.split(" · ")[1]  # id and time on one line
     browser.select(browser.picker.options[1][1])
     assert "snb" in browser.trace.value
+
+
+def test_the_trace_shows_what_memory_gave_the_run_and_what_the_run_stored(tmp_path):
+    from smolnb import Memory
+    from smolnb.events import MemoryAccess
+    from smolnb.memory import HashEmbedder
+    from smolnb.widgets.render import render_text
+
+    memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=HashEmbedder())
+    memory.remember("The Heron cluster has a quota of 64 GPUs.", source="notes")
+    store = RunStore(tmp_path / "runs.db")
+    result = CodeAgent(model=TestModel([py("final_answer(64)")]), memory=memory, store=store).run(
+        "What is the Heron cluster quota?"
+    )
+    accesses = [e for e in store.events(result.run_id) if isinstance(e, MemoryAccess)]
+    assert [a.op for a in accesses] == ["read", "write"]  # stored with the run, shown again later
+    assert accesses[0].items == ["The Heron cluster has a quota of 64 GPUs."]
+    assert accesses[1].ids and "Answer: 64" in accesses[1].items[0]
+    html, text = render_html(TraceState(result.events)), render_text(TraceState(result.events))
+    assert "memory gave the run 1 item" in html and "64 GPUs" in html
+    assert "stored the answer in memory (unverified)" in text
