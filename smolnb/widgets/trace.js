@@ -18,8 +18,21 @@ async function interruptKernel(kernelId) {
   return reply.ok;
 }
 
-function insertCellBelow(code) {
-  // JupyterLab exposes its application to pages that ask for it; elsewhere, the clipboard.
+function insertCellBelow(code, el, model) {
+  // The notebook this output belongs to, through the widget manager's document context
+  // (JupyterLab); then the application, where JupyterLab exposes it; elsewhere, the clipboard.
+  const manager = model.widget_manager;
+  const notebook = manager && manager._context && manager._context.model && manager._context.model.sharedModel;
+  if (notebook && typeof notebook.insertCell === "function") {
+    const cell = el.closest(".jp-Cell");
+    let index = notebook.cells.length;
+    if (cell && cell.parentElement) {
+      const at = [...cell.parentElement.children].filter((n) => n.classList.contains("jp-Cell")).indexOf(cell);
+      if (at >= 0) index = at + 1;
+    }
+    notebook.insertCell(index, { cell_type: "code", source: code });
+    return Promise.resolve("in a new cell below");
+  }
   const app = window.jupyterapp;
   if (app && app.commands && app.commands.hasCommand("notebook:insert-cell-below")) {
     return app.commands.execute("notebook:insert-cell-below").then(() => {
@@ -76,7 +89,7 @@ function render({ model, el }) {
       event.stopPropagation();
       const code = copy.closest("details").querySelector("pre.snb-code");
       const text = code ? code.textContent.replace(/\n+$/, "") : "";
-      insertCellBelow(text).then((where) => (note.textContent = "step " + copy.dataset.step + ": code " + where));
+      insertCellBelow(text, el, model).then((where) => (note.textContent = "step " + copy.dataset.step + ": code " + where));
       return;
     }
     const summary = event.target.closest("summary");

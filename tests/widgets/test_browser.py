@@ -250,11 +250,13 @@ def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
             page.screenshot(path=str(tmp_path / "live-running.png"))
 
             copy = page.locator("button.snb-copy").first
+            page.evaluate("window.__app = window.jupyterapp; delete window.jupyterapp")  # as in a default JupyterLab
             copy.click()
             page.wait_for_function(
-                "window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.some(c => c.getSource() === 'x = 41')",
+                "window.__app.shell.currentWidget.content.model.sharedModel.cells.some(c => c.getSource() === 'x = 41')",
                 timeout=10_000,
             )
+            page.evaluate("window.jupyterapp = window.__app")
 
             page.locator("button.snb-stop").click()
             page.wait_for_function(
