@@ -61,6 +61,7 @@ Where the agent's code runs (executor):
 %agent memory facts ENTITY the facts about ENTITY, past ones too, and a picture of its neighbourhood
 %agent memory remember TEXT  store a note
 %agent memory review [RUN_ID]  what the last run (or RUN_ID) stored, with ids
+%agent memory open         the session's Memory object (`memory = %agent memory open`), this project's scope
 %agent memory forget ID|WORDS  take memories back: by id, or every text holding WORDS
 %agent queue               the scheduler: running and queued model calls per model, waits by priority
 %agent help                this text
@@ -475,6 +476,8 @@ class AgentMagics(Magics):
         if sub == "remember":
             [item_id] = memory.remember(rest, source="notebook")
             return f"remembered ({item_id})"
+        if sub == "open":
+            return memory  # the Memory object itself, to use from Python: `memory = %agent memory open`
         if sub == "review":
             return self._memory_review(memory, rest)
         if sub == "forget":
