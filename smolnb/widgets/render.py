@@ -48,6 +48,7 @@ class RunView:
     memory: list[MemoryAccess] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     model_calls: int = 0
+    given: str = ""  # the task message of the run's first model call: what the model was told
 
     def step(self, number: int, kind: str = "action") -> StepView:
         for view in reversed(self.steps):
@@ -95,6 +96,8 @@ class TraceState:
             elif event.what == "stdout":
                 view.live_stdout.append(event.text)
         elif isinstance(event, ModelCall):
+            if not run.given and len(event.messages) > 1:
+                run.given = str(event.messages[1].get("content") or "")
             run.model_calls += 1
             run.usage = run.usage + event.usage
             run.step(event.step).usage = run.step(event.step).usage + event.usage
@@ -277,7 +280,12 @@ def _run_html(run: RunView, nested: bool = False) -> str:
         if a.op == "read"
     )
     writes = "".join(f"<div class='snb-memory'>{html.escape(_memory_write(a))}</div>" for a in run.memory if a.op == "write")
-    body = f"{head}{reads}{steps}{_status_html(run)}{writes}"
+    given = (
+        f"<details class='snb-given'><summary>what the model was given</summary>{_folded(run.given)}</details>"
+        if run.given
+        else ""
+    )
+    body = f"{head}{given}{reads}{steps}{_status_html(run)}{writes}"
     return f"<div class='snb' data-run-id='{html.escape(start.run_id)}'>{body}</div>"
 
 

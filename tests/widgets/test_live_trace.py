@@ -131,3 +131,11 @@ def test_the_trace_shows_what_memory_gave_the_run_and_what_the_run_stored(tmp_pa
     html, text = render_html(TraceState(result.events)), render_text(TraceState(result.events))
     assert "memory gave the run 1 item" in html and "64 GPUs" in html
     assert "stored the answer in memory (unverified)" in text
+
+
+def test_the_trace_shows_what_the_model_was_given():
+    """Defect: an unrelated variable in the prompt changed the answer, and nothing showed what was sent."""
+    model = TestModel([py("final_answer(df_rows)")])
+    result = CodeAgent(model=model, namespace={"df_rows": 3, "prime_count": 168}).run("How many rows does df_rows say?")
+    html = render_html(TraceState(result.events))
+    assert "what the model was given" in html and "df_rows" in html.split("what the model was given", 1)[1]
