@@ -288,11 +288,22 @@ def _interrupt_when_running():
     return started
 
 
+@pytest.fixture
+def sigint_raises():
+    """Python's SIGINT handler, as a kernel has it: a shell that starts the suite in the background
+    sets SIGINT to 'ignore', and Python keeps that, so the interrupt would never arrive."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _explain(result):
     return f"{result.status}: {result.error}; steps: {[(s.step, s.error_kind, s.error) for s in result.steps]}"
 
 
-def test_interrupt_in_a_plain_script_ends_with_status_interrupted():
+def test_interrupt_in_a_plain_script_ends_with_status_interrupted(sigint_raises):
     import time
 
     agent = CodeAgent(model=TestModel([py("started()\nimport time\ntime.sleep(30)")]), tools=[_interrupt_when_running()])
@@ -302,7 +313,7 @@ def test_interrupt_in_a_plain_script_ends_with_status_interrupted():
     assert time.monotonic() - start < 10
 
 
-def test_interrupt_inside_a_running_loop_ends_with_status_interrupted():
+def test_interrupt_inside_a_running_loop_ends_with_status_interrupted(sigint_raises):
     import time
 
     async def main():
