@@ -485,8 +485,21 @@ def _project(ret: str, binding: dict[str, Any]) -> dict[str, Any]:
 # -- Neo4j ---------------------------------------------------------------------------------------
 
 
+# A superseded fact stops being a relationship: it becomes a `_Past` node holding the fact, so a
+# query's patterns see current facts only, as on the embedded graph; history on request.
+_PAST = "_Past"
+_CLOSE = (
+    f"CREATE (:{_PAST} {{subject: a.name, predicate: type(old), object: x.name, id: old.id, valid_from: old.valid_from, "
+    "valid_to: $now, provenance: old.provenance}) DELETE old"
+)
+
+
 class Neo4jGraph(GraphStore):
-    """A Neo4j graph over Bolt: facts are relationships typed by their predicate between `:Entity` nodes."""
+    """A Neo4j graph over Bolt: facts are relationships typed by their predicate between `:Entity` nodes.
+
+    A superseded fact becomes a `_Past` node (not a relationship), so a query's patterns see current
+    facts; `facts(include_past=True)` reads both.
+    """
 
     def __init__(self, uri: str, user: str | None = None, password: str | None = None, database: str | None = None) -> None:
         try:
@@ -508,6 +521,11 @@ class Neo4jGraph(GraphStore):
             with self.driver.session(database=database) as session:
                 session.run(
                     "CREATE CONSTRAINT smolnb_entity_name IF NOT EXISTS FOR (e:Entity) REQUIRE e.name IS UNIQUE"
+                ).consume()
+                # a graph written before superseded facts moved to `_PAST`: move its closed facts now
+                session.run(
+                    "MATCH (a:Entity)-[old]->(x:Entity) WHERE old.valid_to IS NOT NULL WITH a, old, x, old.valid_to AS now "
+                    + _CLOSE.replace("$now", "now")
                 ).consume()
         except Exception as exc:  # noqa: BLE001 - ServiceUnavailable, AuthError, ...
             self.driver.close()
@@ -543,8 +561,7 @@ class Neo4jGraph(GraphStore):
             tx.run("MATCH (a:Entity {name: $s}) SET a.touched = $now", s=subject, now=fact.valid_from).consume()
             if functional:
                 tx.run(
-                    f"MATCH (a:Entity {{name: $s}})-[old:`{predicate}`]->(x:Entity) "
-                    "WHERE old.valid_to IS NULL AND x.name <> $o SET old.valid_to = $now",
+                    f"MATCH (a:Entity {{name: $s}})-[old:`{predicate}`]->(x:Entity) WHERE x.name <> $o {_CLOSE}",
                     s=subject,
                     o=object,
                     now=fact.valid_from,
@@ -586,11 +603,7 @@ class Neo4jGraph(GraphStore):
                 s=subject,
             ).single()
             value = _counter_value(subject, predicate, row["v"] if row else None) + int(by)
-            tx.run(
-                f"MATCH (:Entity {{name: $s}})-[r:`{predicate}`]->() WHERE r.valid_to IS NULL SET r.valid_to = $now",
-                s=subject,
-                now=now,
-            ).consume()
+            tx.run(f"MATCH (a:Entity {{name: $s}})-[old:`{predicate}`]->(x) {_CLOSE}", s=subject, now=now).consume()
             tx.run(
                 f"MERGE (b:Entity {{name: $o}}) WITH b MATCH (a:Entity {{name: $s}}) "
                 f"CREATE (a)-[:`{predicate}` {{id: $id, valid_from: $now, provenance: $prov}}]->(b)",
@@ -611,21 +624,22 @@ class Neo4jGraph(GraphStore):
         predicate = normalize_predicate(predicate) if predicate else None
         rows = self._read(
             "MATCH (a:Entity)-[r]->(b:Entity) WHERE ($s IS NULL OR a.name = $s) AND ($o IS NULL OR b.name = $o) "
-            "AND ($p IS NULL OR type(r) = $p) AND ($past OR r.valid_to IS NULL) "
-            "RETURN a.name AS s, type(r) AS p, b.name AS o, r AS r ORDER BY r.valid_from",
+            "AND ($p IS NULL OR type(r) = $p) RETURN a.name AS s, type(r) AS p, b.name AS o, r AS r "
+            f"UNION ALL MATCH (r:{_PAST}) WHERE $past AND ($s IS NULL OR r.subject = $s) AND ($o IS NULL OR r.object = $o) "
+            "AND ($p IS NULL OR r.predicate = $p) RETURN r.subject AS s, r.predicate AS p, r.object AS o, r AS r",
             s=subject,
             o=object,
             p=predicate,
             past=include_past,
         )
-        return [_fact(row) for row in rows]
+        return sorted((_fact(row) for row in rows), key=lambda f: f.valid_from)
 
     def neighbors(self, entity: str, depth: int = 1) -> list[Fact]:
         depth = max(1, min(int(depth), 5))
         rows = self._read(
             f"MATCH (e:Entity {{name: $e}}) OPTIONAL MATCH (e)-[*1..{depth}]-(n:Entity) "
             "WITH e, collect(DISTINCT n) AS found WITH found + [e] AS nodes "
-            "UNWIND nodes AS x MATCH (x)-[r]->(y:Entity) WHERE r.valid_to IS NULL AND y IN nodes "
+            "UNWIND nodes AS x MATCH (x)-[r]->(y:Entity) WHERE y IN nodes "
             "RETURN DISTINCT x.name AS s, type(r) AS p, y.name AS o, r AS r",
             e=entity,
         )
@@ -645,12 +659,14 @@ class Neo4jGraph(GraphStore):
         predicate = normalize_predicate(predicate) if predicate else None
         rows = self._write(
             "MATCH (a:Entity)-[r]->(b:Entity) WHERE ($s IS NULL OR a.name = $s) AND ($o IS NULL OR b.name = $o) "
-            "AND ($p IS NULL OR type(r) = $p) DELETE r RETURN count(r) AS n",
+            "AND ($p IS NULL OR type(r) = $p) DELETE r RETURN count(r) AS n "
+            f"UNION ALL MATCH (r:{_PAST}) WHERE ($s IS NULL OR r.subject = $s) AND ($o IS NULL OR r.object = $o) "
+            "AND ($p IS NULL OR r.predicate = $p) DELETE r RETURN count(r) AS n",
             s=subject,
             o=object,
             p=predicate,
         )
-        return int(rows[0]["n"])
+        return sum(int(row["n"]) for row in rows)
 
     def entities(self) -> list[str]:
         return [row["n"] for row in self._read("MATCH (e:Entity) WHERE (e)--() RETURN e.name AS n ORDER BY n")]

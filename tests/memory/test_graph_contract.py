@@ -39,6 +39,22 @@ def test_add_fact_and_query(graph):
     ]
 
 
+def test_a_query_sees_current_facts_only_and_history_on_request(graph):
+    """Defect: on Neo4j, query_graph returned a superseded lead as if it were current."""
+    graph.add_fact("Heron", "LED_BY", "Priya Raman", functional=True)
+    graph.add_fact("Heron", "LED_BY", "Tomas Novak", functional=True)
+    rows = graph.query("MATCH (a {name: 'Heron'})-[r:LED_BY]->(b) RETURN b.name AS lead")
+    assert rows == [{"lead": "Tomas Novak"}]
+    rows = graph.query("MATCH (a)-[r]->(b) RETURN a.name AS a, type(r) AS r, b.name AS b")
+    assert rows == [{"a": "Heron", "r": "LED_BY", "b": "Tomas Novak"}]
+    graph.increment("runs", "COUNT")
+    graph.increment("runs", "COUNT")
+    assert graph.query("MATCH (a {name: 'runs'})-[r:COUNT]->(b) RETURN b.name AS n") == [{"n": "2"}]
+    past = graph.facts(subject="Heron", include_past=True)
+    assert sorted((f.object, f.valid_to is None) for f in past) == [("Priya Raman", False), ("Tomas Novak", True)]
+    assert graph.forget(subject="Heron", predicate="LED_BY") >= 1 and graph.facts(subject="Heron", include_past=True) == []
+
+
 def test_functional_relation_supersedes_and_keeps_history(graph):
     graph.add_fact("Grace", "WORKS_AT", "Harvard", functional=True)
     graph.add_fact("Grace", "WORKS_AT", "Navy", functional=True)
