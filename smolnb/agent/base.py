@@ -200,11 +200,11 @@ class MultiStepAgent(ABC):
         self._memory_meta.update({"run_id": ctx.run_id, "agent": self.name or type(self).__name__})
         if not self._memory_tools:
             self._memory_tools = self.memory.tools(self._memory_meta)
-        recalled = self.memory.context_for(ctx.task, run_id=ctx.run_id)
+        recalled, items = self.memory.context(ctx.task, run_id=ctx.run_id)
         ctx.context = recalled + ctx.context
-        items = [line[2:] for line in recalled.splitlines() if line.startswith("- ")]
         if items:
-            self._emit(ctx, MemoryAccess(run_id=ctx.run_id, step=ctx.step, op="read", query=ctx.task, items=items))
+            texts = [item.text for item in items]
+            self._emit(ctx, MemoryAccess(run_id=ctx.run_id, step=ctx.step, op="read", query=ctx.task, items=texts))
 
     def _store_in_memory(self, ctx: RunContext, output: Any) -> None:
         if self.memory is None:
@@ -681,19 +681,7 @@ class MultiStepAgent(ABC):
                     response = await self.model.agenerate(messages, **params, **live)
                 turn.used_tokens = response.usage.input_tokens + response.usage.output_tokens
         except ModelError as exc:
-            self._emit(
-                ctx,
-                ModelCall(
-                    run_id=ctx.run_id,
-                    step=ctx.step,
-                    purpose=purpose,
-                    model=self.model.model_id,
-                    messages=messages,
-                    error=str(exc),
-                    duration=time.perf_counter() - start,
-                    params=_plain({**getattr(self.model, "params", {}), **params}),
-                ),
-            )
+            self._emit(ctx, self._model_call(ctx, purpose, messages, params, time.perf_counter() - start, error=str(exc)))
             raise
         duration = time.perf_counter() - start
         ctx.model_calls += 1
@@ -701,22 +689,28 @@ class MultiStepAgent(ABC):
         step.usage = step.usage + response.usage
         step.model_calls += 1
         step.model_duration += duration
-        self._emit(
-            ctx,
-            ModelCall(
-                run_id=ctx.run_id,
-                step=ctx.step,
-                purpose=purpose,
-                model=self.model.model_id,
-                messages=messages,
-                output=response.content,
-                tool_calls=[c.to_dict() for c in response.tool_calls],
-                usage=response.usage,
-                duration=duration,
-                params=_plain({**getattr(self.model, "params", {}), **params}),
-            ),
+        calls = [c.to_dict() for c in response.tool_calls]
+        event = self._model_call(
+            ctx, purpose, messages, params, duration, output=response.content, tool_calls=calls, usage=response.usage
         )
+        self._emit(ctx, event)
         return response
+
+    def _model_call(
+        self, ctx: RunContext, purpose: str, messages: list[Message], params: dict[str, Any], duration: float, **outcome: Any
+    ) -> ModelCall:
+        """The record of one model call: what was asked, with which parameters, and `outcome`."""
+        invoked = _plain({**getattr(self.model, "params", {}), **params})
+        return ModelCall(
+            run_id=ctx.run_id,
+            step=ctx.step,
+            purpose=purpose,
+            model=self.model.model_id,
+            messages=messages,
+            duration=duration,
+            params=invoked,
+            **outcome,
+        )
 
     async def _planning_step(self, ctx: RunContext) -> None:
         step = self._open_step(ctx, "planning")

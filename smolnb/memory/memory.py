@@ -153,15 +153,7 @@ class Memory:
         ranked = sorted(relevant, key=lambda i: -scores[i.id])[:k]
         for item in ranked:
             item.score = scores[item.id]
-        if budget_tokens is not None:
-            kept, used = [], 0
-            for item in ranked:
-                cost = len(item.text.split()) + 4
-                if used + cost > budget_tokens:
-                    break
-                kept.append(item)
-                used += cost
-            ranked = kept
+        ranked = _within_budget(ranked, budget_tokens)
         return ranked
 
     def _graph_items(self, query: str, limit: int) -> list[MemoryItem]:
@@ -310,25 +302,37 @@ class Memory:
 
     def context_for(self, task: str, k: int = 5, budget_tokens: int = 400, run_id: str | None = None) -> str:
         """The prompt section of memories relevant to `task` ('' when none or when memory is down)."""
+        return self.context(task, k, budget_tokens, run_id)[0]
+
+    def context(
+        self, task: str, k: int = 5, budget_tokens: int | None = 400, run_id: str | None = None
+    ) -> tuple[str, list[MemoryItem]]:
+        """(the prompt section, the memories in it): knowledge only, the best `k` within `budget_tokens`."""
         try:
             items = [i for i in self.recall(task, k=k + 5, budget_tokens=None, run_id=run_id) if is_knowledge(i)][:k]
         except BackendError as exc:
             logger.warning("memory is unavailable, the run goes on without it: %s", exc)
-            return "\n\n(Long-term memory is unavailable for this run.)"
-        if budget_tokens is not None:
-            kept, used = [], 0
-            for item in items:
-                used += len(item.text.split()) + 4
-                if used > budget_tokens:
-                    break
-                kept.append(item)
-            items = kept
+            return "\n\n(Long-term memory is unavailable for this run.)", []
+        items = _within_budget(items, budget_tokens)
         if not items:
-            return ""
-        return "\n\nRelevant memories:\n" + "\n".join(f"- {i.text}" for i in items)
+            return "", []
+        return "\n\nRelevant memories:\n" + "\n".join(f"- {i.text}" for i in items), items
 
     def close(self) -> None:
         self.graph.close()
+
+
+def _within_budget(items: list[MemoryItem], budget_tokens: int | None) -> list[MemoryItem]:
+    """The leading items whose words (plus 4 tokens each) fit in `budget_tokens` (None: all)."""
+    if budget_tokens is None:
+        return items
+    kept, used = [], 0
+    for item in items:
+        used += len(item.text.split()) + 4
+        if used > budget_tokens:
+            break
+        kept.append(item)
+    return kept
 
 
 def _redacted_fact(fact: tuple[str, str, str] | list[str]) -> tuple[str, str, str]:
