@@ -9,10 +9,10 @@ from tests.conftest import required
 from tests.neo4j_server.launcher import NotBuilt, neo4j_server
 
 
-@pytest.fixture(scope="session")
-def neo4j_uri(tmp_path_factory):
+def started_neo4j(folder, **options):
+    """Start a test Neo4j in `folder` and yield its URI (a required server that is not built fails in CI)."""
     try:
-        server = neo4j_server(tmp_path_factory.mktemp("neo4j"))
+        server = neo4j_server(folder, **options)
         uri = server.__enter__()
     except NotBuilt as exc:
         if required("neo4j"):
@@ -22,3 +22,8 @@ def neo4j_uri(tmp_path_factory):
         yield uri
     finally:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri(tmp_path_factory):
+    yield from started_neo4j(tmp_path_factory.mktemp("neo4j"))

@@ -17,8 +17,7 @@ from smolnb import CodeAgent, Memory, tool
 from smolnb.harness import evaluate
 from smolnb.memory import HashEmbedder
 from smolnb.models import LiteLLMModel, register_model
-from tests.conftest import required
-from tests.neo4j_server.launcher import NotBuilt, neo4j_server
+from tests.memory.conftest import started_neo4j
 from tests.openai_server import ScriptedOpenAIServer
 
 KEY = "zQ81vTx9KmW2pLr5nYc4Bd6hJ3"  # no provider prefix: only knowing it can redact it
@@ -36,17 +35,7 @@ def py(code):
 
 @pytest.fixture
 def graph_uri(tmp_path_factory):
-    try:
-        server = neo4j_server(tmp_path_factory.mktemp("neo4j-secret"), password=PASSWORD)
-        uri = server.__enter__()
-    except NotBuilt as exc:
-        if required("neo4j"):
-            pytest.fail(f"the Neo4j test server is required here (CI=true) but {exc}", pytrace=False)
-        pytest.skip(f"the Neo4j test server is not built: {exc}")
-    try:
-        yield uri
-    finally:
-        server.__exit__(None, None, None)
+    yield from started_neo4j(tmp_path_factory.mktemp("neo4j-secret"), password=PASSWORD)
 
 
 def test_no_secret_in_any_byte_written(tmp_path, smolnb_home, graph_uri, capfd):

@@ -4,6 +4,7 @@ JupyterLab is started on 127.0.0.1 by the test and stopped by it; Debian's Chrom
 by Playwright (never a browser Playwright downloads). The screenshot it takes is the README's.
 """
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -20,6 +21,15 @@ import pytest
 from tests.conftest import required
 
 CHROMIUM = os.environ.get("SMOLNB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 missing = [m for m in ("playwright", "jupyterlab", "ipywidgets", "llama_cpp") if importlib.util.find_spec(m) is None]
 if missing or not Path(CHROMIUM).exists():
     if required("browser"):
@@ -110,63 +120,57 @@ def lab(tmp_path, smolnb_home):
         log.close()
 
 
-def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
+@contextlib.contextmanager
+def notebook_page(lab, name):
+    """Debian's Chromium on `name` in the lab, once its kernel is idle, with every cell started
+    (not awaited: the test watches the cells run)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(f"{lab}/lab/tree/widget.ipynb")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+            page.goto(f"{lab}/lab/tree/{name}")
             page.wait_for_function(
                 "window.jupyterapp && window.jupyterapp.shell.currentWidget && "
                 "window.jupyterapp.shell.currentWidget.sessionContext && "
-                "window.jupyterapp.shell.currentWidget.sessionContext.session",
+                "window.jupyterapp.shell.currentWidget.sessionContext.session && "
+                "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
                 timeout=90_000,
             )
-            page.wait_for_function(
-                "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'", timeout=90_000
-            )
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # not awaited
-            # live: the model's text streams into the running step before the step ends
-            page.wait_for_selector(".snb-live-text", timeout=120_000)
-            assert page.locator(".snb-status.snb-running").count() == 1
-            page.wait_for_selector(".snb .snb-answer", timeout=300_000)
-            trace = page.locator(".snb").first
-            steps = trace.locator("details.snb-step")
-            assert steps.count() >= 1
-            code = trace.locator("pre.snb-code").first.text_content()
-            assert "final_answer" in code or "print" in code
-            status = trace.locator(".snb-status").first.inner_text()
-            assert "success" in status or "max steps" in status
-            answer = trace.locator(".snb-answer").first.inner_text()
-            assert answer.startswith("Answer:")
-            noise = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-            assert noise.count() == 0, noise.all_inner_texts()  # nothing printed into the cell but the trace
-            no_news = page.get_by_role("button", name="No")
-            if no_news.count():
-                no_news.first.click()  # JupyterLab's "notify me about news?" toast
-                page.wait_for_timeout(1500)
-            page.locator(".snb").first.scroll_into_view_if_needed()
-            shot = tmp_path / "widget.png"
-            page.screenshot(path=str(shot), full_page=False)
-            target = os.environ.get("SMOLNB_SCREENSHOT")
-            if target:
-                shutil.copy(shot, target)
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            yield page
         finally:
             browser.close()
+
+
+def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
+    with notebook_page(lab, "widget.ipynb") as page:
+        # live: the model's text streams into the running step before the step ends
+        page.wait_for_selector(".snb-live-text", timeout=120_000)
+        assert page.locator(".snb-status.snb-running").count() == 1
+        page.wait_for_selector(".snb .snb-answer", timeout=300_000)
+        trace = page.locator(".snb").first
+        steps = trace.locator("details.snb-step")
+        assert steps.count() >= 1
+        code = trace.locator("pre.snb-code").first.text_content()
+        assert "final_answer" in code or "print" in code
+        status = trace.locator(".snb-status").first.inner_text()
+        assert "success" in status or "max steps" in status
+        answer = trace.locator(".snb-answer").first.inner_text()
+        assert answer.startswith("Answer:")
+        noise = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        assert noise.count() == 0, noise.all_inner_texts()  # nothing printed into the cell but the trace
+        no_news = page.get_by_role("button", name="No")
+        if no_news.count():
+            no_news.first.click()  # JupyterLab's "notify me about news?" toast
+            page.wait_for_timeout(1500)
+        page.locator(".snb").first.scroll_into_view_if_needed()
+        shot = tmp_path / "widget.png"
+        page.screenshot(path=str(shot), full_page=False)
+        target = os.environ.get("SMOLNB_SCREENSHOT")
+        if target:
+            shutil.copy(shot, target)
 
 
 LIVE_NOTEBOOK = {
@@ -207,70 +211,43 @@ LIVE_NOTEBOOK = {
 def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
     """While a step runs: its code is shown, its output streams, the clock advances; a finished
     step's code goes into a new cell; Stop ends the run and the next cell runs."""
-    from playwright.sync_api import sync_playwright
-
     root = tmp_path / "lab"  # the lab fixture's root folder
     (root / "live.ipynb").write_text(json.dumps(LIVE_NOTEBOOK))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
+    with notebook_page(lab, "live.ipynb") as page:
+        running = page.locator(".snb-running-code")
+        running.wait_for(timeout=60_000)
+        assert "time.sleep" in running.inner_text()  # the code, while it runs
+        page.wait_for_function(
+            "[...document.querySelectorAll('.snb-stdout')].some(e => e.textContent.includes('tick 3'))", timeout=30_000
         )
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(f"{lab}/lab/tree/live.ipynb")
-            page.wait_for_function(
-                "window.jupyterapp && window.jupyterapp.shell.currentWidget && "
-                "window.jupyterapp.shell.currentWidget.sessionContext && "
-                "window.jupyterapp.shell.currentWidget.sessionContext.session && "
-                "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-                timeout=90_000,
-            )
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # not awaited: it runs on
-            running = page.locator(".snb-running-code")
-            running.wait_for(timeout=60_000)
-            assert "time.sleep" in running.inner_text()  # the code, while it runs
-            page.wait_for_function(
-                "[...document.querySelectorAll('.snb-stdout')].some(e => e.textContent.includes('tick 3'))", timeout=30_000
-            )
-            assert page.locator(".snb-status.snb-running").count() == 1  # printed output arrived before the step ended
-            clock = page.locator(".snb-step .snb-clock").last
-            first = float(clock.inner_text().split()[0])
-            page.wait_for_timeout(1500)
-            later = float(clock.inner_text().split()[0])
-            assert later >= first + 1.0, (first, later)  # the clock advances during the step
-            page.screenshot(path=str(tmp_path / "live-running.png"))
+        assert page.locator(".snb-status.snb-running").count() == 1  # printed output arrived before the step ended
+        clock = page.locator(".snb-step .snb-clock").last
+        first = float(clock.inner_text().split()[0])
+        page.wait_for_timeout(1500)
+        later = float(clock.inner_text().split()[0])
+        assert later >= first + 1.0, (first, later)  # the clock advances during the step
+        page.screenshot(path=str(tmp_path / "live-running.png"))
 
-            copy = page.locator("button.snb-copy").first
-            page.evaluate("window.__app = window.jupyterapp; delete window.jupyterapp")  # as in a default JupyterLab
-            copy.click()
-            page.wait_for_function(
-                "window.__app.shell.currentWidget.content.model.sharedModel.cells.some(c => c.getSource() === 'x = 41')",
-                timeout=10_000,
-            )
-            page.evaluate("window.jupyterapp = window.__app")
+        copy = page.locator("button.snb-copy").first
+        page.evaluate("window.__app = window.jupyterapp; delete window.jupyterapp")  # as in a default JupyterLab
+        copy.click()
+        page.wait_for_function(
+            "window.__app.shell.currentWidget.content.model.sharedModel.cells.some(c => c.getSource() === 'x = 41')",
+            timeout=10_000,
+        )
+        page.evaluate("window.jupyterapp = window.__app")
 
-            page.locator("button.snb-stop").click()
-            page.wait_for_function(
-                "[...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.textContent.includes('kernel alive interrupted 41'))",
-                timeout=60_000,
-            )
-            assert page.locator(".snb .snb-status.snb-interrupted").count() >= 1
-            page.screenshot(path=str(tmp_path / "live-stopped.png"))
-            target = os.environ.get("SMOLNB_SCREENSHOT_DIR")
-            if target:
-                for name in ("live-running.png", "live-stopped.png"):
-                    shutil.copy(tmp_path / name, Path(target) / name)
-        finally:
-            browser.close()
+        page.locator("button.snb-stop").click()
+        page.wait_for_function(
+            "[...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.textContent.includes('kernel alive interrupted 41'))",
+            timeout=60_000,
+        )
+        assert page.locator(".snb .snb-status.snb-interrupted").count() >= 1
+        page.screenshot(path=str(tmp_path / "live-stopped.png"))
+        target = os.environ.get("SMOLNB_SCREENSHOT_DIR")
+        if target:
+            for name in ("live-running.png", "live-stopped.png"):
+                shutil.copy(tmp_path / name, Path(target) / name)
 
 
 APPROVE_NOTEBOOK = {
@@ -300,48 +277,21 @@ APPROVE_NOTEBOOK = {
 
 def test_approve_edit_run_is_recorded(lab, tmp_path):
     """--approve: the code waits under the cell; the user edits it; the edit runs and the trace says so."""
-    from playwright.sync_api import sync_playwright
-
     (tmp_path / "lab" / "approve.ipynb").write_text(json.dumps(APPROVE_NOTEBOOK))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(f"{lab}/lab/tree/approve.ipynb")
-            page.wait_for_function(
-                "window.jupyterapp && window.jupyterapp.shell.currentWidget && "
-                "window.jupyterapp.shell.currentWidget.sessionContext && "
-                "window.jupyterapp.shell.currentWidget.sessionContext.session && "
-                "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-                timeout=90_000,
-            )
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-            page.locator(".snb-awaiting").wait_for(timeout=60_000)  # the code waits, shown in the trace
-            for answer in ("e", "z = 7"):
-                box = page.locator(".jp-Stdin-input").last
-                box.wait_for(timeout=30_000)
-                box.fill(answer)
-                box.press("Enter")
-                page.wait_for_timeout(500)
-            page.locator(".jp-Stdin-input").last.wait_for(timeout=30_000)  # step 2 asks too
-            page.screenshot(path=str(tmp_path / "approve.png"))
-            page.locator(".jp-Stdin-input").last.press("Enter")
-            page.wait_for_selector(".snb .snb-answer", timeout=60_000)
-            trace = page.locator(".snb").first.inner_text()
-            assert "you edited it" in trace and "Answer: 7" in trace
-            target = os.environ.get("SMOLNB_SCREENSHOT_DIR")
-            if target:
-                shutil.copy(tmp_path / "approve.png", Path(target) / "approve.png")
-        finally:
-            browser.close()
+    with notebook_page(lab, "approve.ipynb") as page:
+        page.locator(".snb-awaiting").wait_for(timeout=60_000)  # the code waits, shown in the trace
+        for answer in ("e", "z = 7"):
+            box = page.locator(".jp-Stdin-input").last
+            box.wait_for(timeout=30_000)
+            box.fill(answer)
+            box.press("Enter")
+            page.wait_for_timeout(500)
+        page.locator(".jp-Stdin-input").last.wait_for(timeout=30_000)  # step 2 asks too
+        page.screenshot(path=str(tmp_path / "approve.png"))
+        page.locator(".jp-Stdin-input").last.press("Enter")
+        page.wait_for_selector(".snb .snb-answer", timeout=60_000)
+        trace = page.locator(".snb").first.inner_text()
+        assert "you edited it" in trace and "Answer: 7" in trace
+        target = os.environ.get("SMOLNB_SCREENSHOT_DIR")
+        if target:
+            shutil.copy(tmp_path / "approve.png", Path(target) / "approve.png")
