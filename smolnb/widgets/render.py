@@ -126,7 +126,7 @@ _CSS = """<style>
 .snb .snb-success{color:#1a7f37}.snb .snb-max_steps{color:#9a6700}.snb .snb-error-status{color:#cf222e}.snb .snb-interrupted{color:#6e7781}.snb .snb-running{color:#0969da}
 .snb .snb-answer{margin-top:4px;padding:6px;background:#dafbe1;border-radius:4px}
 .snb .snb-tool{font-family:monospace;font-size:12px;color:#8250df}
-.snb .snb-copy{display:none;font-size:11px;margin-left:6px;padding:0 6px;cursor:pointer}
+.snb .snb-copy,.snb .snb-fork{display:none;font-size:11px;margin-left:6px;padding:0 6px;cursor:pointer}
 .snb .snb-wait{color:#57606a;font-style:italic}
 .snb .snb-memory{color:#57606a;font-size:12px;margin:2px 0}
 </style>"""
@@ -212,6 +212,8 @@ def _render_step(run: RunView, view: StepView, last: bool) -> str:
             parts.append(f"<pre class='snb-code'>{_highlight(step.code)}</pre>")
             summary += (
                 f" <button class='snb-copy' data-step='{view.number}' title='put this code in a new cell'>copy to cell</button>"
+                f" <button class='snb-fork' data-step='{view.number}' title='put `%agent fork` from this step in a new cell'>"
+                "fork here</button>"
             )
         for call in view.tool_calls:
             args = ", ".join(f"{k}={v}" for k, v in call.arguments.items())

@@ -295,3 +295,50 @@ def test_approve_edit_run_is_recorded(lab, tmp_path):
         target = os.environ.get("SMOLNB_SCREENSHOT_DIR")
         if target:
             shutil.copy(tmp_path / "approve.png", Path(target) / "approve.png")
+
+
+FINISHED_NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "%load_ext smolnb\n"
+            "from smolnb.models import TestModel, register_model\n"
+            "register_model('quick', TestModel(['```python\\nx = 2\\n```', '```python\\nfinal_answer(x * 21)\\n```',"
+            " '```python\\nfinal_answer(x * 50)\\n```'], model_id='quick'))",
+        },
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%%agent -m quick\nMake x."},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def test_finished_trace_copies_and_forks(lab, tmp_path):
+    """After the run ends (the output is static HTML), a step's buttons still act: copy puts its
+    code in a new cell, fork puts `%agent fork RUN STEP` there, and running it forks the run."""
+    (tmp_path / "lab" / "finished.ipynb").write_text(json.dumps(FINISHED_NOTEBOOK))
+    with notebook_page(lab, "finished.ipynb") as page:
+        page.wait_for_function(
+            "[...document.querySelectorAll('.snb-answer')].some(e => e.textContent.includes('42'))", timeout=60_000
+        )
+        page.wait_for_function("document.querySelectorAll('.snb-bar').length === 0", timeout=10_000)  # static now
+        page.evaluate("window.__app = window.jupyterapp; delete window.jupyterapp")  # as in a default JupyterLab
+        cells = "window.__app.shell.currentWidget.content.model.sharedModel.cells"
+        page.locator(".snb button.snb-copy").first.click()
+        page.wait_for_function(f"{cells}.some(c => c.getSource() === 'x = 2')", timeout=10_000)
+        page.locator(".snb button.snb-fork").first.click()
+        page.wait_for_function(f"{cells}.some(c => /^%agent fork \\S+ 1$/.test(c.getSource()))", timeout=10_000)
+        index = page.evaluate(f"{cells}.findIndex(c => c.getSource().startsWith('%agent fork'))")
+        assert index == 2, index  # right below the run's cell
+        page.evaluate(
+            f"() => {{ const nb = window.__app.shell.currentWidget.content; nb.activeCellIndex = {index};"
+            " window.__app.commands.execute('notebook:run-cell'); }"
+        )
+        page.wait_for_function(
+            "[...document.querySelectorAll('.snb-answer')].some(e => e.textContent.includes('100'))", timeout=60_000
+        )
+        page.screenshot(path=str(tmp_path / "forked.png"))
