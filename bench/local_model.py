@@ -1,4 +1,6 @@
-"""The local model's speed: prompt and generation tokens/s, time to first token, prefix reuse.
+"""The local model's speed: prompt and generation tokens/s, time to first token, prefix reuse,
+each against llama-cpp-python's `Llama` on the same GGUF file, in the same run; and the
+server's memory after an 8,000-token prompt.
 
 Builds the prompts of a 5-step CodeAgent run (scripted replies, real observations), sends
 them to the llama.cpp server and times each step's prompt evaluation (a request for one
@@ -96,6 +98,64 @@ def main() -> None:
     if len(prompts) >= 2:
         print(f"prompt time of step 2 / step 1 in the run (prefix reused): {warm[0] / cold[0]:.2f}")
         print(f"step 2 with its prefix cached / step 2 from scratch: {warm[0] / cold[1]:.2f}")
+    with httpx.Client(timeout=600) as client:
+        against_the_engine(model, prompts, client, url)
+        server_memory_after_long_prompt(model, client, url)
+
+
+def against_the_engine(model: LocalModel, prompts: list[list[dict]], client: httpx.Client, url: str) -> None:
+    """The same prompts through the server and through `Llama` in this process (cold, best of 3)."""
+    from llama_cpp import Llama
+
+    server = model.server()
+    served, direct, tokens = [], [], []
+    for messages in prompts:
+        times = []
+        for _ in range(3):
+            request(client, url, FLUSH, 1)
+            t, usage = request(client, url, messages, 1)
+            times.append(t)
+        served.append(min(times))
+        tokens.append(usage["prompt_tokens"])
+    llm = Llama(
+        model_path=str(server.path),
+        n_ctx=server.n_ctx,
+        n_threads=server.threads,
+        n_threads_batch=server.threads,
+        logits_all=False,
+        seed=0,
+        verbose=False,
+    )
+    for messages in prompts:
+        times = []
+        for _ in range(3):
+            llm.reset()  # no prefix from the last call
+            start = time.perf_counter()
+            llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0)
+            times.append(time.perf_counter() - start)
+        direct.append(min(times))
+    del llm
+    print("against llama-cpp-python's Llama on the same file (cold prompt, 1 token, best of 3):")
+    print("step  prompt tokens  server ms  direct ms  server speed / direct")
+    for i, (n, s, d) in enumerate(zip(tokens, served, direct)):
+        print(f"{i + 1:4d}  {n:13d}  {s * 1e3:9.0f}  {d * 1e3:9.0f}  {d / s:21.2f}")
+    total_s, total_d = sum(served), sum(direct)
+    print(
+        f"prompt tokens/s: server {sum(tokens) / total_s:.0f}, direct {sum(tokens) / total_d:.0f} "
+        f"-> {total_d / total_s:.2f}x (target >= 0.95); time to first token step 1: {direct[0] / served[0]:.2f}x"
+    )
+
+
+def server_memory_after_long_prompt(model: LocalModel, client: httpx.Client, url: str) -> None:
+    import psutil
+
+    server = model.server()
+    filler = " ".join(f"note {i}: the value of item {i} is {i * 7 % 13}." for i in range(440))
+    t, usage = request(client, url, [{"role": "user", "content": filler + " Which item has value 3?"}], 1)
+    rss = psutil.Process(server.proc.pid).memory_info().rss
+    print(
+        f"server memory after a {usage['prompt_tokens']:,}-token prompt ({t:.1f} s): {rss / 2**30:.2f} GB (target < 1.5 GB)"
+    )
 
 
 if __name__ == "__main__":

@@ -262,6 +262,34 @@ class LlamaServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def command(self) -> list[str]:
+        """The server's command line (the port is chosen by `start`)."""
+        return [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port or self.requested_port or 0),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--n_threads",
+            str(self.threads),
+            "--n_threads_batch",
+            str(self.threads),
+            # The default keeps every prompt token's logits (n_ctx x vocabulary floats: 5 GB at 8k
+            # tokens, and 0.6x the prompt speed); a completion needs the last token's only.
+            "--logits_all",
+            "False",
+            "--seed",
+            "0",
+            "--verbose",
+            "False",
+        ]
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
@@ -280,27 +308,7 @@ class LlamaServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own server module
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(self.path),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--n_ctx",
-                str(self.n_ctx),
-                "--n_threads",
-                str(self.threads),
-                "--n_threads_batch",
-                str(self.threads),
-                "--seed",
-                "0",
-                "--verbose",
-                "False",
-            ],
+            self.command(),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -138,3 +138,13 @@ def test_missing_weights_name_the_extra_of_that_model(monkeypatch):
     monkeypatch.setattr(local.importlib, "import_module", absent)
     with pytest.raises(MissingExtraError, match=r"smolnb\[local-large\]"):
         local._chunk_paths(spec)
+
+
+def test_server_keeps_logits_for_the_last_token_only(tmp_path):
+    """llama-cpp-python's server keeps every prompt token's logits by default (5 GB at 8k tokens
+    and 0.6x prompt speed); the agent reads only the last one."""
+    from smolnb.models.local import LlamaServer
+
+    argv = LlamaServer(tmp_path / "m.gguf", port=1234).command()
+    assert argv[argv.index("--logits_all") + 1] == "False"
+    assert argv[argv.index("--model") + 1] == str(tmp_path / "m.gguf") and "--port" in argv
