@@ -314,7 +314,7 @@ class LanceVectorStore(VectorStore):
             from lancedb.index import FTS
 
             self.table.create_index("text", config=FTS(), replace=True)
-        if rows >= self.ann_threshold and not any(kind.startswith("IVF") for kind in indexes):
+        if rows >= self.ann_threshold and not any(kind.upper().startswith("IVF") for kind in indexes):  # IvfPq, IVF_PQ
             from lancedb.index import IvfPq
 
             dim = self.embedder.dim  # ~4,000 rows a partition; 8 dimensions a sub-vector (re-ranked exactly)

@@ -82,6 +82,33 @@ def test_upsert_delete_and_bad_input(tmp_path):
         open_vectors("chroma://x")
 
 
+def test_the_ann_index_is_built_once_then_folded_over(tmp_path, monkeypatch):
+    """A maintenance pass that finds the vector index keeps it (it was rebuilt from scratch on
+    every pass: LanceDB names the type `IvfPq`), in this process and in a new one."""
+    monkeypatch.setattr(LanceVectorStore, "ann_threshold", 1000)
+    built: list[str] = []
+
+    def counting(store):
+        real = store.table.create_index
+
+        def create_index(column, *args, **kwargs):
+            built.append(column)
+            return real(column, *args, **kwargs)
+
+        store.table.create_index = create_index
+        return store
+
+    store = counting(LanceVectorStore(tmp_path / "v", HashEmbedder()))
+    for batch in range(5):
+        store.upsert([MemoryItem(f"batch {batch} note {i} about topic {i % 17}") for i in range(1000)])
+    assert built.count("vector") == 1, built
+    assert any(i.index_type.lower().startswith("ivf") for i in store.table.list_indices())
+    again = counting(LanceVectorStore(tmp_path / "v", HashEmbedder()))  # as a new process opens it
+    assert again.search("note about topic 3", k=3)
+    again.upsert([MemoryItem(f"more {i}") for i in range(1000)])
+    assert built.count("vector") == 1, built
+
+
 def test_threads_write_vectors_without_loss(tmp_path):
     store = LanceVectorStore(tmp_path / "v", HashEmbedder())
 
