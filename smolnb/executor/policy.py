@@ -696,6 +696,20 @@ def safe_delattr(obj: Any, name: str) -> None:
 
 
 def _check_format_string(fmt: str) -> None:
+    """Refuse a format string whose fields walk into private attributes. A string that passed
+    is remembered (a `.format` in a loop parsed it on every call: 2.9x `exec`)."""
+    if type(fmt) is str and len(fmt) <= 1024:
+        _checked_format_string(fmt)
+    else:
+        _parse_format_string(fmt)
+
+
+@lru_cache(maxsize=1024)
+def _checked_format_string(fmt: str) -> None:
+    _parse_format_string(fmt)  # raises for a refused string, which is then not remembered
+
+
+def _parse_format_string(fmt: str) -> None:
     for _literal, field, spec, _conv in string.Formatter().parse(fmt):
         if field and _walks_private(field):
             raise PolicyError(f"format field {{{field}}} walks into a private attribute; this is not allowed")

@@ -35,6 +35,8 @@ ATTACKS: dict[str, dict[str, str]] = {
         "format_map_private": "import random\nfinal_answer('{r._inst}'.format_map({'r': random}))",
         "format_getattr_method": "fmt = getattr('{0.__class__}', 'format')\nfinal_answer(fmt(1))",
         "format_index_dunder": "final_answer('{0[x].__class__}'.format({'x': 1}))",
+        "format_refused_again": "for i in range(3):\n    try:\n        '{0.__class__}'.format(1)\n    except Exception:\n        pass\nfinal_answer('{0.__class__.__mro__}'.format(1))",
+        "format_str_subclass_equal_to_a_checked_one": "class S(str):\n    def __hash__(self):\n        return hash('{0}')\n    def __eq__(self, other):\n        return True\n'{0}'.format(1)\nfinal_answer(S('{0.__class__.__mro__}').format(1))",
         "formatter_convert_field": "import string\nclass F(string.Formatter):\n    def convert_field(self, value, conversion):\n        return value\nfinal_answer(F().format('{0.f_back}', 1))",
     },
     "update_wrapper": {
