@@ -58,11 +58,12 @@ _HINTS = ("sk-", "hf_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "AKIA", "xox", "
 _BUILTIN_RE = re.compile("|".join(_BUILTIN))
 
 
-def _rules() -> tuple[tuple[str, ...], re.Pattern[str] | None]:
-    """(the literal secrets, longest first; a regex of the configured patterns or None)."""
+def _rules() -> tuple[tuple[str, ...], re.Pattern[str] | None, Any]:
+    """(the literal secrets, longest first; a regex of the configured patterns or None; the key
+    that changes whenever either does)."""
     now = time.monotonic()
     if _cache["key"] is not None and now - _cache["checked"] < 1.0:  # the environment is read at most once a second
-        return _cache["regex"]
+        return (*_cache["regex"], _cache["key"])
     env_secrets = tuple(sorted(v for k, v in os.environ.items() if len(v) >= 8 and _SECRET_NAME.search(k)))
     configured = tuple(p.strip() for p in os.environ.get("SMOLNB_REDACT", "").split(",") if p.strip())
     key = (env_secrets, configured, len(_extra), len(_secrets))
@@ -73,14 +74,39 @@ def _rules() -> tuple[tuple[str, ...], re.Pattern[str] | None]:
             patterns = list(configured) + _extra
             _cache["regex"] = (literals, re.compile("|".join(patterns)) if patterns else None)
             _cache["key"] = key
-    return _cache["regex"]
+    return (*_cache["regex"], key)
+
+
+# Texts already redacted under the current rules (a run's history goes to the model, and so
+# through `redact`, at every step: without this a step costs more the longer the run).
+_memo: dict[str, str] = {}
+_memo_state: dict[str, Any] = {"key": None, "chars": 0}
+_MEMO_TEXT = 1 << 16  # characters: longer texts are redacted every time
+_MEMO_CHARS = 32 << 20
 
 
 def redact(text: str) -> str:
     """`text` with every secret replaced by [REDACTED]."""
     if not text:
         return text
-    literals, configured = _rules()
+    literals, configured, key = _rules()
+    if _memo_state["key"] == key:
+        done = _memo.get(text)
+        if done is not None:
+            return done
+    out = _redact(text, literals, configured)
+    if len(text) <= _MEMO_TEXT:
+        with _lock:
+            if _memo_state["key"] != key or _memo_state["chars"] > _MEMO_CHARS:
+                _memo.clear()
+                _memo_state.update(key=key, chars=0)
+            if _cache["key"] == key:  # rules that changed meanwhile: not remembered
+                _memo[text] = out
+                _memo_state["chars"] += len(text)
+    return out
+
+
+def _redact(text: str, literals: tuple[str, ...], configured: re.Pattern[str] | None) -> str:
     # Every character any rule covers is masked, overlapping matches as one: a known secret that
     # is the start of a longer key must not leave the rest of that key showing.
     spans: list[tuple[int, int]] = []

@@ -91,3 +91,23 @@ def test_a_short_secret_inside_a_longer_key_does_not_leave_the_rest_showing():
     assert redact("key sk-short1-abcdefghijklmnopqrstuvwxyz done") == "key [REDACTED] done"
     add_secret("Qm7Lx2Vp9")
     assert redact("x Qm7Lx2Vp9 and Qm7Lx2Vp9Qm7Lx2Vp9 y") == "x [REDACTED] and [REDACTED] y"
+
+
+def test_a_text_redacted_before_a_secret_is_known_is_redacted_again_after(monkeypatch):
+    """Redaction remembers texts it has done; a secret added later (by add_secret, a pattern or
+    the environment) still comes out of a text seen before."""
+    from smolnb.redact import add_pattern, add_secret, redact
+
+    text = "observation: token ZQ7xk2PLm9 and code AB-1234-CD in the output"
+    assert redact(text) == text and redact(text) == text
+    add_secret("ZQ7xk2PLm9")
+    assert "ZQ7xk2PLm9" not in redact(text)
+    add_pattern(r"AB-\d{4}-CD")
+    assert "AB-1234-CD" not in redact(text)
+    other = "the run printed pw-Vv83nQ0xLp here"
+    assert redact(other) == other
+    monkeypatch.setenv("LAB_SERVICE_PASSWORD", "pw-Vv83nQ0xLp")
+    import smolnb.redact as r
+
+    monkeypatch.setitem(r._cache, "checked", 0.0)  # the environment is read again at most once a second
+    assert "pw-Vv83nQ0xLp" not in redact(other)
