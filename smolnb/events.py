@@ -150,11 +150,17 @@ class Step(Event):
 
 @dataclass
 class Snapshot(Event):
-    """The code's variables after a step (pickled, base64), and those left out by name and type."""
+    """The code's variables after a step (pickled, base64), and those left out by name and type.
+
+    A `partial` snapshot holds only the variables that changed since the run's last snapshot,
+    and names in `removed` the ones no longer kept; the run's snapshots in order make the whole.
+    """
 
     type: ClassVar[str] = "snapshot"
     data: str = ""
     missing: dict[str, str] = field(default_factory=dict)
+    partial: bool = False
+    removed: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from ..tools.tool import _CALL_KEY
 from . import prompts
 from .effects import Effects, pack_value
 from .result import RunResult, Status
+from .snapshots import whole_snapshot
 
 __all__ = ["MultiStepAgent", "RunContext"]
 
@@ -51,7 +52,8 @@ class RunContext:
     step: int = 0
     current: Step | None = None
     resumed: bool = False
-    snapshot: Snapshot | None = None  # the latest stored variables, for resume
+    snapshot: Snapshot | None = None  # the latest stored variables, for resume (whole)
+    stored_vars: dict[str, int] | None = None  # name -> hash of its pickle in the last snapshot written
     replay: ModelCall | None = None  # a model reply recorded before a crash, used instead of asking again
     context: str = ""  # what the agent knows of its surroundings (e.g. the notebook's variables)
     store: Listener | None = None
@@ -447,6 +449,7 @@ class MultiStepAgent(ABC):
         """
         pending: ModelCall | None = None
         tools: list[ToolCall] = []
+        snapshots: list[Snapshot] = []
         for event in events:
             if isinstance(event, ModelCall) and event.error is None:
                 ctx.model_calls += 1
@@ -455,7 +458,7 @@ class MultiStepAgent(ABC):
             elif isinstance(event, ToolCall):
                 tools.append(event)
             elif isinstance(event, Snapshot):
-                ctx.snapshot = event
+                snapshots.append(event)
             elif isinstance(event, Step) and event.kind != "final" and event.error_kind not in ("model", "interrupted"):
                 ctx.steps.append(event)
                 ctx.step = max(ctx.step, event.step)
@@ -465,6 +468,7 @@ class MultiStepAgent(ABC):
                 else:
                     ctx.history += self._replay_messages(event)
                     ctx.format_errors += event.error_kind == "format"
+        ctx.snapshot = whole_snapshot(snapshots)
         if pending is not None and pending.step == ctx.step + 1:
             ctx.replay = pending
         tools = [t for t in tools if t.step == ctx.step + 1]

@@ -17,6 +17,7 @@ from ..executor.base import ExecResult, short_repr, unpickle_variables
 from ..executor.policy import AGENT_MODULE
 from . import prompts
 from .base import MultiStepAgent, RunContext, alone_on_loop, run_in_thread
+from .snapshots import changed_since
 from .parsing import extract_code, split_thought
 
 __all__ = ["CodeAgent"]
@@ -247,7 +248,16 @@ class CodeAgent(MultiStepAgent):
     def _snapshot(self, ctx: RunContext) -> None:
         assert self.executor is not None
         blob, missing = self.executor.snapshot()
-        self._emit(ctx, Snapshot(run_id=ctx.run_id, step=ctx.step, data=base64.b64encode(blob).decode(), missing=missing))
+        blob, removed, partial, ctx.stored_vars = changed_since(ctx.stored_vars, blob)
+        snapshot = Snapshot(
+            run_id=ctx.run_id,
+            step=ctx.step,
+            data=base64.b64encode(blob).decode(),
+            missing=missing,
+            partial=partial,
+            removed=removed,
+        )
+        self._emit(ctx, snapshot)
 
     def _replay_messages(self, step: Step) -> list[dict[str, Any]]:
         if step.code is None:

@@ -103,6 +103,9 @@ class RunStore:
         self._lock = threading.Lock()
         self._pending: dict[str, list[Event]] = {}
         self._seq: dict[str, int] = {}
+        # run id -> (seq, messages) of its last model call written: the next one is stored as
+        # what it adds to those (a run's history is sent again at every step).
+        self._sent: dict[str, tuple[int, list[Any]]] = {}
         self._commits = 0
         self._checkpoint = threading.Event()
         self._checkpointer: threading.Thread | None = None
@@ -198,6 +201,7 @@ class RunStore:
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
+            self._sent.pop(run_id, None)  # the next model call is written whole
             raise
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
@@ -252,7 +256,10 @@ class RunStore:
                 row = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM events WHERE run_id = ?", (event.run_id,)).fetchone()
                 seq = int(row[0])
             self._seq[event.run_id] = seq = seq + 1
-            rows.append((event.run_id, seq, event.type, event.step, _json(event.to_dict())))
+            data = event.to_dict()
+            if isinstance(event, ModelCall):
+                data = self._compact(event.run_id, seq, data)
+            rows.append((event.run_id, seq, event.type, event.step, _json(data)))
         conn.executemany("INSERT INTO events (run_id, seq, type, step, data) VALUES (?, ?, ?, ?, ?)", rows)
         for event in events:
             if isinstance(event, Step):
@@ -276,6 +283,25 @@ class RunStore:
                     ),
                 )
                 self._seq.pop(event.run_id, None)
+                self._sent.pop(event.run_id, None)
+
+    def _compact(self, run_id: str, seq: int, data: dict[str, Any]) -> dict[str, Any]:
+        """A model call's messages as the ones it adds to the run's last call (`messages_base`
+        is that call's seq, `messages_from` how many of its messages come first)."""
+        messages = data.get("messages") or []
+        last = self._sent.get(run_id)
+        self._sent[run_id] = (seq, messages)
+        if last is None:
+            return data
+        base, before = last
+        same = 0
+        for mine, theirs in zip(messages, before):
+            if mine != theirs:
+                break
+            same += 1
+        if same == 0:
+            return data
+        return {**data, "messages": messages[same:], "messages_base": base, "messages_from": same}
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -343,10 +369,14 @@ class RunStore:
                 ids += frontier
         out: list[Event] = []
         for rid in ids:
-            out += [
-                event_from_dict(json.loads(r[0]))
-                for r in self._connect().execute("SELECT data FROM events WHERE run_id = ? ORDER BY seq", (rid,))
-            ]
+            sent: dict[int, list[Any]] = {}  # seq -> the messages of a model call, whole
+            for seq, text in self._connect().execute("SELECT seq, data FROM events WHERE run_id = ? ORDER BY seq", (rid,)):
+                data = json.loads(text)
+                if "messages_base" in data:
+                    data["messages"] = sent[data.pop("messages_base")][: data.pop("messages_from")] + data["messages"]
+                if data.get("type") == "model_call":
+                    sent[seq] = data["messages"]
+                out.append(event_from_dict(data))
         out.sort(key=lambda e: e.ts)
         return out
 

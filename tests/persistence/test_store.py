@@ -282,3 +282,56 @@ def test_load_takes_the_tools_given_when_the_saved_ones_cannot_be_imported(tmp_p
         CodeAgent.load(tmp_path / "agent.json", model=TestModel())
     loaded = CodeAgent.load(tmp_path / "agent.json", model=TestModel([py("final_answer(local_helper(1))")]), tools=[local_helper])
     assert loaded.max_steps == 5 and loaded.run("t").output == 2
+
+
+def _long_run(store, steps):
+    from smolnb.events import ModelCall
+
+    replies = [f"```python\nv{i} = [{i}] * 50\nprint('value', {i})\n```" for i in range(steps)]
+    sent = []
+    agent = CodeAgent(
+        model=TestModel([*replies, "```python\nfinal_answer(v0[0])\n```"]),
+        max_steps=steps + 1,
+        store=store,
+        listeners=[lambda e: sent.append(e.messages) if isinstance(e, ModelCall) else None],
+    )
+    result = agent.run("Keep values.")
+    assert result.status == "success"
+    return result, sent
+
+
+def test_a_long_run_is_stored_in_linear_space_and_read_back_whole(tmp_path):
+    """Each model call resends the run's history; the store keeps what a call adds to the last
+    one (a 40-step run weighed 1.7 MB, growing with the square of its steps), and reads every
+    call back whole."""
+    sizes = {}
+    for steps in (10, 40):
+        store = RunStore(tmp_path / f"runs{steps}.db")
+        result, sent = _long_run(store, steps)
+        stored = [e.messages for e in store.events(result.run_id) if e.type == "model_call"]
+        assert stored == sent  # every call's messages, whole and in order
+        sizes[steps] = sqlite3.connect(tmp_path / f"runs{steps}.db").execute("SELECT SUM(LENGTH(data)) FROM events").fetchone()[0]
+    assert sizes[40] < 4.6 * sizes[10], sizes  # 4x the steps: about 4x the bytes, not 16x
+
+
+def test_resume_rebuilds_variables_from_snapshots_of_what_changed(tmp_path):
+    """After the first step a snapshot holds only what changed; a resume folds them back:
+    changed in place, rebound, deleted, and made unstorable all come back as they were last."""
+    store = RunStore(tmp_path / "runs.db")
+    model = TestModel(
+        [
+            py("a = [1]\nb = 2\nc = 'kept'\nd = 4"),
+            py("a.append(3)\ndel b\nd = (i for i in range(2))"),
+            py("c = c + '!'"),
+            "no code",
+        ]
+    )
+    first = CodeAgent(model=model, store=store, max_steps=3).run("t")
+    assert first.status == "max_steps"
+    snapshots = [e for e in store.events(first.run_id) if e.type == "snapshot"]
+    assert [s.partial for s in snapshots] == [False, True, True]
+    assert snapshots[1].removed == ["b", "d"] and snapshots[2].removed == []
+    model.enqueue(py("final_answer((a, 'b' in dir(), c, 'd' in dir()))"))
+    second = CodeAgent(model=model, store=store).resume_run(first.run_id)
+    assert second.output == ([1, 3], False, "kept!", False)
+    assert "d: generator (cannot be pickled" in model.calls[-1]["messages"][-1]["content"]
