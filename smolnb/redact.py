@@ -17,7 +17,17 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["MASK", "add_pattern", "add_secret", "holds_secret", "is_secret_name", "mask_uri_password", "redact", "redact_obj"]
+__all__ = [
+    "MASK",
+    "add_pattern",
+    "add_secret",
+    "holds_secret",
+    "is_secret_name",
+    "mask_uri_password",
+    "redact",
+    "redact_messages",
+    "redact_obj",
+]
 
 MASK = "[REDACTED]"
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$|_(API_?KEY|TOKEN|SECRET|PASSWORD)_?", re.I)
@@ -103,6 +113,19 @@ def redact(text: str) -> str:
             if _cache["key"] == key:  # rules that changed meanwhile: not remembered
                 _memo[text] = out
                 _memo_state["chars"] += len(text)
+    return out
+
+
+def redact_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat messages with every string content redacted (unchanged messages are kept as they are)."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str) and content:
+            done = redact(content)
+            if done is not content:
+                message = {**message, "content": done}
+        out.append(message)
     return out
 
 

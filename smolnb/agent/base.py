@@ -17,7 +17,7 @@ from ..errors import BackendError, ModelError, ToolError, UserError
 from ..events import Event, Live, MemoryAccess, ModelCall, RunEnd, RunStart, Snapshot, Step, StepStart, ToolCall, Usage
 from ..logs import logger
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
-from ..redact import add_secret, is_secret_name, redact, storable
+from ..redact import add_secret, is_secret_name, redact, redact_messages, storable
 from ..scheduling import scheduler
 from ..tools import Tool, ToolSet
 from ..tools.tool import _CALL_KEY
@@ -661,7 +661,7 @@ class MultiStepAgent(ABC):
         model_id = self.model.model_id
         # Nothing the project knows to be secret goes to a provider: not in an observation, and not
         # in the model's own earlier reply, the task or a memory either.
-        messages = [{**m, "content": redact(m["content"])} if isinstance(m.get("content"), str) else m for m in messages]
+        messages = redact_messages(messages)
         try:
             # every model call waits its turn: priority order, per-model concurrency and rate limits
             async with scheduler.slot(model_id, priority=ctx.priority, tokens=_estimate_tokens(messages)) as turn:

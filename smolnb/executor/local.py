@@ -264,8 +264,8 @@ class LocalExecutor(Executor):
         shielded = {}
         guarded_open = self._builtins["open"]
         for name, value in ns.items():
-            if name.startswith("__") or name in self._functions:
-                continue
+            if type(value) in _PLAIN_DATA or name.startswith("__") or name in self._functions:
+                continue  # plain data first: a long run's namespace is mostly that
             stand_in: Any = None
             if isinstance(value, types.ModuleType):
                 if value.__dict__.get("__smolnb_view__"):
@@ -319,6 +319,9 @@ class _Refused:
 
     def __repr__(self) -> str:
         return f"<{self._what}: not available to agent code>"
+
+
+_PLAIN_DATA = frozenset({int, float, complex, str, bytes, bool, list, tuple, dict, set, frozenset, type(None)})
 
 
 def _is_open(value: Any) -> bool:
