@@ -7,7 +7,7 @@ TASK ?= How many prime numbers are there below 1000?
 
 NEO4J_SERVER := tests/neo4j_server/target/neo4j-test-server-1.0.jar
 
-.PHONY: install demo test test-fast lint bench clean neo4j-server
+.PHONY: install demo test test-fast lint bench bench-quality clean neo4j-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,15 @@ lint: install
 	$(BIN)/ruff check smolnb tests bench
 	$(BIN)/mypy
 
-bench: install
-	$(BIN)/python bench/overhead.py
-	$(BIN)/python bench/local_model.py
-	$(BIN)/python bench/agent_quality.py
+# Every speed figure in the README, each against the engine underneath in the same run; the
+# outputs land in bench/out/ and the plots (PNG) in bench/. Agent quality is its own target (long).
+BENCHES := overhead executor long_run local_model memory_speed throughput eval_throughput notebook state
+bench: install neo4j-server
+	mkdir -p bench/out
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py 2>&1 | tee bench/out/$$b.txt || exit 1; done
+
+bench-quality: install
+	$(BIN)/python bench/agent_quality.py 2>&1 | tee bench/out/agent_quality.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -153,9 +153,7 @@ def server_memory_after_long_prompt(model: LocalModel, client: httpx.Client, url
     filler = " ".join(f"note {i}: the value of item {i} is {i * 7 % 13}." for i in range(440))
     t, usage = request(client, url, [{"role": "user", "content": filler + " Which item has value 3?"}], 1)
     rss = psutil.Process(server.proc.pid).memory_info().rss
-    print(
-        f"server memory after a {usage['prompt_tokens']:,}-token prompt ({t:.1f} s): {rss / 2**30:.2f} GB (target < 1.5 GB)"
-    )
+    print(f"server memory after a {usage['prompt_tokens']:,}-token prompt ({t:.1f} s): {rss / 2**30:.2f} GB (target < 1.5 GB)")
 
 
 if __name__ == "__main__":

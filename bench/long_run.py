@@ -48,7 +48,9 @@ def one_run(steps: int, store: RunStore | None) -> tuple[list[float], str]:
         elif isinstance(event, Step) and event.kind == "action":
             took.append(time.perf_counter() - started[len(took)])
 
-    agent = CodeAgent(model=TestModel(replies(steps)), max_steps=steps + 1, listeners=[watch], store=store if store is not None else False)
+    agent = CodeAgent(
+        model=TestModel(replies(steps)), max_steps=steps + 1, listeners=[watch], store=store if store is not None else False
+    )
     result = agent.run("Keep a value per step, then answer.")
     assert result.status == "success", result.error
     return took[:steps], result.run_id
@@ -111,7 +113,10 @@ def main() -> None:
             conn = sqlite3.connect(folder / f"size{n}.db")
             sizes.append((n, conn.execute("SELECT SUM(LENGTH(data)) FROM events").fetchone()[0]))
             conn.close()
-        print("run store size by steps (bytes of event data; one run, snapshots included): " + ", ".join(f"{n} steps {b / 1024:.0f} KB" for n, b in sizes))
+        print(
+            "run store size by steps (bytes of event data; one run, snapshots included): "
+            + ", ".join(f"{n} steps {b / 1024:.0f} KB" for n, b in sizes)
+        )
 
         bare = bare_sqlite_seconds(store, run_id, folder)
         spent = sum(on) - sum(off)

@@ -1,17 +1,20 @@
 """Framework overhead, executor speed and import time.
 
 Prints, with a zero-latency model:
-- the framework's time per step (median over 3-step runs),
+- the framework's time per step (a 6-step run's time over a 3-step run's, divided by 3) and
+  per run besides its steps,
 - the executor's time on CPU-bound snippets as a ratio to plain `exec`,
-- `import smolnb` in a fresh process,
-and, if `smolagents` is installed, the same figures for it side by side.
+- `from smolnb import CodeAgent` in a fresh process,
+and, with `smolagents` installed here or in the venv `--peer-python` names, the same figures
+for it side by side.
 
-    python bench/overhead.py [--runs 200]
+    python bench/overhead.py [--runs 200] [--peer-python /tmp/peer/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -32,11 +35,12 @@ SNIPPETS = {
     "math calls": "import math\nacc = 0.0\nfor i in range(1, 20000):\n    acc += math.sqrt(i) * math.log(i)\n",
 }
 
-STEPS = [
-    "Thought: first.\n```python\nx = 1 + 1\nprint(x)\n```",
-    "Thought: second.\n```python\ny = x * 3\nprint(y)\n```",
-    "Thought: done.\n```python\nfinal_answer(y)\n```",
-]
+
+def steps(n: int) -> list[str]:
+    """A scripted run of n steps: n-1 steps that compute, then the answer (always 6)."""
+    body = ["Thought: first.\n```python\nx = 1 + 1\nprint(x)\n```"]
+    body += [f"Thought: step {i}.\n```python\ny = x * 3\nprint(y, {i})\n```" for i in range(2, n)]
+    return [*body, "Thought: done.\n```python\nfinal_answer(y)\n```"]
 
 
 def best_of(fn, repeat: int = 5) -> float:
@@ -48,23 +52,38 @@ def best_of(fn, repeat: int = 5) -> float:
     return min(times)
 
 
-def smolnb_step_time(runs: int, store: bool = True) -> float:
+def per_step_and_setup(run, runs: int) -> tuple[float, float]:
+    """(time per step, time per run besides its steps): a step is what a 6-step run takes over a
+    3-step one, divided by 3, so a framework's per-run setup is not counted as step time."""
+    steps_t, setup_t = [], []
+    for _ in range(runs):
+        three = run(3)
+        six = run(6)
+        step = (six - three) / 3
+        steps_t.append(step)
+        setup_t.append(three - 3 * step)
+    return statistics.median(steps_t), statistics.median(setup_t)
+
+
+def smolnb_step_time(runs: int, store: bool = True) -> tuple[float, float]:
     from smolnb import CodeAgent
     from smolnb.models import TestModel
 
     model = TestModel()
-    agent = CodeAgent(model=model, store=store or None)
-    per_step = []
-    for _ in range(runs):
-        model.enqueue(*STEPS)
+    agent = CodeAgent(model=model, store=store or None, max_steps=10)
+
+    def run(n: int) -> float:
+        model.enqueue(*steps(n))
         start = time.perf_counter()
-        result = agent.run("three steps")
-        per_step.append((time.perf_counter() - start) / 3)
+        result = agent.run("steps")
+        took = time.perf_counter() - start
         assert result.output == 6, result
-    return statistics.median(per_step)
+        return took
+
+    return per_step_and_setup(run, runs)
 
 
-def smolagents_step_time(runs: int) -> float | None:
+def smolagents_step_time(runs: int) -> tuple[float, float] | None:
     try:
         import smolagents
         from smolagents.models import ChatMessage, Model
@@ -77,24 +96,21 @@ def smolagents_step_time(runs: int) -> float | None:
             self.queue = []
 
         def generate(self, messages, stop_sequences=None, **kwargs):
-            text = (
-                self.queue.pop(0)
-                .replace("```\n", "```<end_code>\n")
-                .replace("```python", "<code>")
-                .replace("```<end_code>", "</code>")
-            )
+            text = self.queue.pop(0)
             return ChatMessage(role="assistant", content=text, token_usage=smolagents.monitoring.TokenUsage(1, 1))
 
     model = Scripted()
-    agent = smolagents.CodeAgent(tools=[], model=model, verbosity_level=-1)
-    per_step = []
-    for _ in range(runs):
-        model.queue = [s.replace("```python\n", "<code>\n").replace("\n```", "\n</code>") for s in STEPS]
+    agent = smolagents.CodeAgent(tools=[], model=model, verbosity_level=-1, max_steps=10)
+
+    def run(n: int) -> float:
+        model.queue = [s.replace("```python\n", "<code>\n").replace("\n```", "\n</code>") for s in steps(n)]
         start = time.perf_counter()
-        out = agent.run("three steps")
-        per_step.append((time.perf_counter() - start) / 3)
+        out = agent.run("steps")
+        took = time.perf_counter() - start
         assert out == 6, out
-    return statistics.median(per_step)
+        return took
+
+    return per_step_and_setup(run, runs)
 
 
 def executor_ratios() -> list[tuple[str, float, float, float | None]]:
@@ -119,11 +135,12 @@ def executor_ratios() -> list[tuple[str, float, float, float | None]]:
     return rows
 
 
-def import_time(module: str, repeat: int = 7) -> float:
+def import_time(statement: str, python: str = sys.executable, repeat: int = 7) -> float:
+    """`statement` in a fresh process (smolnb imports lazily: `import smolnb` alone loads little)."""
     times = []
     for _ in range(repeat):
         out = subprocess.run(
-            [sys.executable, "-c", f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"],
+            [python, "-c", f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"],
             capture_output=True,
             text=True,
             check=True,
@@ -145,27 +162,49 @@ def tracing_cost(runs: int) -> tuple[float, float]:
 
     off, on = [], []
     for _ in range(3):  # alternate, so drift hits both alike
-        off.append(smolnb_step_time(runs, store=False))
+        off.append(smolnb_step_time(runs, store=False)[0])
         tracing.enable(exporter=Drop(), batch=True)
-        on.append(smolnb_step_time(runs, store=False))
+        on.append(smolnb_step_time(runs, store=False)[0])
         tracing.disable()
     return statistics.median(off), statistics.median(on)
+
+
+def peer(python: str | None, runs: int) -> dict[str, float] | None:
+    """The peer's figures, from this file run by `python` (a venv with smolagents) or here."""
+    if python is None:
+        figures = smolagents_step_time(runs)
+        if figures is None:
+            return None
+        return {"step": figures[0], "setup": figures[1], "import": import_time("from smolagents import CodeAgent")}
+    out = subprocess.run([python, __file__, "--peer-only", "--runs", str(runs)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--peer-python", help="a Python with smolagents installed (a separate venv)")
+    parser.add_argument("--peer-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.peer_only:
+        print(json.dumps(peer(None, max(20, args.runs // 5))))
+        return
 
-    bare = smolnb_step_time(args.runs, store=False)
-    ours = smolnb_step_time(args.runs)
-    theirs = smolagents_step_time(max(20, args.runs // 5))
-    print(f"framework time per step (median of {args.runs} three-step runs, zero-latency model)")
-    print(f"  smolnb, no run store (as smolagents: nothing persisted)  {bare * 1e3:8.3f} ms")
-    print(f"  smolnb, default (every step checkpointed to SQLite)      {ours * 1e3:8.3f} ms")
+    bare, bare_setup = smolnb_step_time(args.runs, store=False)
+    ours, ours_setup = smolnb_step_time(args.runs)
+    theirs = peer(args.peer_python, max(20, args.runs // 5))
+    print(f"framework time per step ((6-step run - 3-step run) / 3, median of {args.runs}; zero-latency model)")
+    print(f"  {'':52s} {'per step':>9s} {'per run besides':>16s}")
+    print(f"  {'smolnb, no run store (as smolagents: nothing persisted)':52s} {bare * 1e3:6.3f} ms {bare_setup * 1e3:13.3f} ms")
+    print(f"  {'smolnb, default (every step checkpointed to SQLite)':52s} {ours * 1e3:6.3f} ms {ours_setup * 1e3:13.3f} ms")
     if theirs is not None:
-        print(f"  smolagents                                               {theirs * 1e3:8.3f} ms")
-        print(f"  ratio to smolagents: {bare / theirs:.3f} without the store, {ours / theirs:.3f} with it (target <= 0.2)")
+        print(f"  {'smolagents':52s} {theirs['step'] * 1e3:6.3f} ms {theirs['setup'] * 1e3:13.3f} ms")
+        print(
+            f"  per step, ratio to smolagents: {bare / theirs['step']:.3f} without the store, "
+            f"{ours / theirs['step']:.3f} with it (target <= 0.2)"
+        )
+    else:
+        print("  (smolagents: not installed here; --peer-python PATH runs it from a separate venv)")
 
     try:
         off, on = tracing_cost(args.runs)
@@ -193,13 +232,9 @@ def main() -> None:
         )
 
     print("\nimport time in a fresh process (median of 7)")
-    print(f"  import smolnb      {import_time('smolnb') * 1e3:7.1f} ms (target < 300)")
-    try:
-        import smolagents  # noqa: F401
-
-        print(f"  import smolagents  {import_time('smolagents') * 1e3:7.1f} ms")
-    except ImportError:
-        pass
+    print(f"  from smolnb import CodeAgent      {import_time('from smolnb import CodeAgent') * 1e3:7.1f} ms (target < 300)")
+    if theirs is not None:
+        print(f"  from smolagents import CodeAgent  {theirs['import'] * 1e3:7.1f} ms")
 
 
 if __name__ == "__main__":
