@@ -21,8 +21,10 @@ async def arun_many(
     max_steps: int | None = None,
     progress: bool = True,
 ) -> list[Any]:
-    """Run `agent` on every task, at most `concurrency` at a time (each run beyond the first on a
-    clone of the agent); model calls still go through the scheduler's per-model limits.
+    """Run `agent` on every task, at most `concurrency` at a time.
+
+    Each run beyond the first is on a clone of the agent; model calls still go through the
+    scheduler's per-model limits.
     """
     tasks = list(tasks)
     if concurrency < 1:

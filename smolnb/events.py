@@ -176,8 +176,10 @@ class RunEnd(Event):
 
 @dataclass
 class MemoryAccess(Event):
-    """What long-term memory gave a run (`op="read"`: the memories put in its prompt) or what
-    the run stored there (`op="write"`), for the trace."""
+    """What long-term memory gave a run, or what the run stored there, for the trace.
+
+    `op="read"`: the memories put in its prompt; `op="write"`: what the run stored.
+    """
 
     type: ClassVar[str] = "memory"
     op: str = "read"
@@ -188,8 +190,9 @@ class MemoryAccess(Event):
 
 @dataclass
 class Live(Event):
-    """What a step shows while it runs, for live views only (never stored): the code as it
-    starts (`what="code"`) and what it prints (`what="stdout"`), as it happens.
+    """What a step shows while it runs, for live views only (never stored).
+
+    The code as it starts (`what="code"`) and what it prints (`what="stdout"`), as it happens.
     """
 
     type: ClassVar[str] = "live"

@@ -69,8 +69,10 @@ _BUILTIN_RE = re.compile("|".join(_BUILTIN))
 
 
 def _rules() -> tuple[tuple[str, ...], re.Pattern[str] | None, Any]:
-    """(the literal secrets, longest first; a regex of the configured patterns or None; the key
-    that changes whenever either does)."""
+    """The redaction rules and the key that changes whenever they do.
+
+    The literal secrets, longest first; a regex of the configured patterns or None; the key.
+    """
     now = time.monotonic()
     if _cache["key"] is not None and now - _cache["checked"] < 1.0:  # the environment is read at most once a second
         return (*_cache["regex"], _cache["key"])

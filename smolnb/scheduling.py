@@ -34,8 +34,10 @@ __all__ = ["Limits", "Scheduler", "scheduler"]
 
 @dataclass(frozen=True)
 class Limits:
-    """What one model may do: `concurrency` requests at once, `rpm` requests and `tpm` tokens per
-    `window` seconds, each request cut off after `timeout` seconds (None: no limit).
+    """What one model may do.
+
+    `concurrency` requests at once, `rpm` requests and `tpm` tokens per `window` seconds, each
+    request cut off after `timeout` seconds (None: no limit).
     """
 
     concurrency: int | None = None

@@ -286,8 +286,9 @@ _NO_SPAN = _NoSpan()
 
 
 def span(name: str, kind: str, run_id: str | None = None, **attributes: Any) -> Any:
-    """A span around a block (memory operations use it), under the open step of run `run_id`
-    when there is one; nothing at all when tracing is off.
+    """A span around a block (memory operations use it).
+
+    Under the open step of run `run_id` when there is one; nothing at all when tracing is off.
     """
     active = _state["tracer"]
     if active is None:

@@ -387,8 +387,9 @@ class MultiStepAgent(ABC):
     def fork(
         self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None
     ) -> RunResult:
-        """Start a new run from step `step` of a stored run, with this agent's model and tools
-        (and a new task, if given): "what if a bigger model had taken over at step 3?".
+        """Start a new run from step `step` of a stored run, with this agent's model and tools.
+
+        With a new task, if given: "what if a bigger model had taken over at step 3?".
         """
         return run_sync(self.afork(run_id, step=step, task=task, max_steps=max_steps, store=store))
 
@@ -925,8 +926,9 @@ def _parse_facts(text: str) -> list[tuple[str, str, str]]:
 
 
 def _parallel(calls: Any) -> list[Any]:
-    """`parallel([(helper, "task"), (other, "task")])`: run helpers at the same time and return
-    their answers in order (a helper that fails gives its error message as its answer).
+    """`parallel([(helper, "task"), (other, "task")])`: run helpers at the same time.
+
+    Their answers come back in order; a helper that fails gives its error message as its answer.
     """
     from concurrent.futures import ThreadPoolExecutor
 

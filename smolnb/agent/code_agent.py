@@ -29,7 +29,7 @@ def _final_answer(value: Any) -> None:
 
 
 class CodeAgent(MultiStepAgent):
-    """An agent that acts by writing Python code, run natively under a policy.
+    r"""An agent that acts by writing Python code, run natively under a policy.
 
     Args:
         authorized_imports: modules the code may import, added to a small safe default set.
@@ -47,7 +47,7 @@ class CodeAgent(MultiStepAgent):
     Example:
         >>> from smolnb import CodeAgent
         >>> from smolnb.models import TestModel
-        >>> agent = CodeAgent(model=TestModel(["```python\\nfinal_answer(6 * 7)\\n```"]))
+        >>> agent = CodeAgent(model=TestModel(["```python\nfinal_answer(6 * 7)\n```"]))
         >>> agent.run("What is 6 times 7?").output
         42
     """

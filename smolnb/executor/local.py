@@ -81,8 +81,9 @@ class LocalExecutor(Executor):
         self._provided: frozenset[str] = frozenset()
 
     def set_functions(self, functions: dict[str, Callable[..., Any]]) -> None:
-        """Tools, managed agents and `final_answer`: in the code's namespace while a block runs
-        (a tool removed mid-run answers that it was removed), never left in a shared one.
+        """Tools, managed agents and `final_answer`: in the code's namespace while a block runs.
+
+        A tool removed mid-run answers that it was removed; none is left in a shared namespace.
         """
         removed = {name: _removed(name) for name in set(self._functions) - set(functions) if not name.startswith("_removed")}
         self._functions = {**removed, **functions}
@@ -224,8 +225,9 @@ class LocalExecutor(Executor):
             return pickle_variables({}, max_bytes)[0], {"(all)": "the snapshot ran past the time limit and was skipped"}
 
     def close(self) -> None:
-        """Drop a namespace of the executor's own under the time limit (finalizers and generators'
-        `finally` blocks are the code's own and run when it goes).
+        """Drop a namespace of the executor's own under the time limit.
+
+        Finalizers and generators' `finally` blocks are the code's own and run when it goes.
         """
         if not self._owned:
             return

@@ -696,8 +696,10 @@ def safe_delattr(obj: Any, name: str) -> None:
 
 
 def _check_format_string(fmt: str) -> None:
-    """Refuse a format string whose fields walk into private attributes. A string that passed
-    is remembered (a `.format` in a loop parsed it on every call: 2.9x `exec`)."""
+    """Refuse a format string whose fields walk into private attributes.
+
+    A string that passed is remembered (a `.format` in a loop parsed it on every call: 2.9x `exec`).
+    """
     if type(fmt) is str and len(fmt) <= 1024:
         _checked_format_string(fmt)
     else:

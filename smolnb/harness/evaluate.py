@@ -1,6 +1,8 @@
-"""Run task suites across models: every sample's result in `OUT/samples.jsonl`, its full trace in
-`OUT/runs.db` (opens in the step-trace widget), a cache so an interrupted eval resumes without
-redoing a finished sample, and a local or Ray backend with the same results.
+"""Run task suites across models.
+
+Every sample's result goes in `OUT/samples.jsonl`, its full trace in `OUT/runs.db` (opens in the
+step-trace widget); a cache lets an interrupted eval resume without redoing a finished sample; a
+local or Ray backend gives the same results.
 
     smolnb eval run basics -m local/qwen2.5-coder-0.5b -m openai/gpt-4o-mini --concurrency 8 --out evals/out
     results = evaluate("basics", ["local/qwen2.5-coder-0.5b"], out="evals/out", limit=10)
@@ -111,8 +113,9 @@ async def arun_sample(
     retries: int = 2,
     judge_model: str | None = None,
 ) -> Sample:
-    """Run one sample: the agent, retries on transient model errors, the scorer; never raises
-    for a failing run or scorer (an interrupt stops the eval).
+    """Run one sample: the agent, retries on transient model errors, the scorer.
+
+    Never raises for a failing run or scorer (an interrupt stops the eval).
     """
     from ..agent import CodeAgent
     from ..persistence import RunStore
@@ -257,8 +260,10 @@ def evaluate(
     progress: bool = True,
     judge_model: str | None = None,
 ) -> list[Sample]:
-    """Run every task of the suite(s) on every model for `epochs`; returns all samples of the
-    eval folder (earlier ones included: finished samples are never run again).
+    """Run every task of the suite(s) on every model for `epochs`.
+
+    Returns all samples of the eval folder (earlier ones included: finished samples are never run
+    again).
     """
     if not models:
         raise UserError("evaluate() needs at least one model (-m MODEL)")

@@ -1,5 +1,7 @@
-"""What an eval folder says: a table per model x suite, a plot, a sample-by-sample comparison
-of two models, and a browser of failed samples that opens their traces.
+"""What an eval folder says.
+
+A table per model x suite, a plot, a sample-by-sample comparison of two models, and a browser of
+failed samples that opens their traces.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 class Report:
-    """Rows per (model, suite): n, success rate with its 95% interval, mean steps, model calls,
-    tokens, latency, errors by kind.
+    """Rows per (model, suite).
+
+    Each with n, success rate with its 95% interval, mean steps, model calls, tokens, latency,
+    errors by kind.
     """
 
     def __init__(self, samples: list[Sample], folder: Path | None = None) -> None:
@@ -137,8 +141,9 @@ def report(out: str | Path) -> Report:
 
 
 def compare(out: str | Path, model_a: str, model_b: str) -> dict[str, list[str]]:
-    """Sample by sample: which tasks only A solved, only B, both, neither (over all epochs: a task
-    counts as solved by a model when most of its epochs were right).
+    """Sample by sample: which tasks only A solved, only B, both, neither.
+
+    Over all epochs: a task counts as solved by a model when most of its epochs were right.
     """
     samples = load_samples(out)
     solved: dict[str, dict[tuple[str, str], list[bool]]] = {model_a: defaultdict(list), model_b: defaultdict(list)}

@@ -18,8 +18,9 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def _question_kept(lines: list[str]) -> list[str]:
-    """`%agent memory search How many GPUs?`: IPython would take the trailing `?` as a help
-    request; for %agent it is part of the question, so the line becomes an explicit call.
+    """`%agent memory search How many GPUs?`: the trailing `?` is part of the question.
+
+    IPython would take it as a help request; the line becomes an explicit call instead.
     """
     out = []
     for line in lines:

@@ -123,8 +123,9 @@ def _approve_by_input(step: int, code: str) -> str | None:
 
 
 def _merge_back(shared: dict[str, Any], own: dict[str, Any], before: dict[str, Any]) -> None:
-    """Bring a background run's work into the notebook: names it bound or rebound, and deletions
-    of names the notebook has not rebound since.
+    """Bring a background run's work into the notebook.
+
+    Names it bound or rebound, and deletions of names the notebook has not rebound since.
     """
     for name, value in own.items():
         if not name.startswith("__") and (name not in before or before[name] is not value):
@@ -265,8 +266,10 @@ class AgentMagics(Magics):
         )
 
     def _run_in_background(self, agent: Any, task: str, output: str | None) -> None:
-        """Start the run on its own thread and return: the kernel answers other cells meanwhile,
-        the trace under this cell keeps updating, and `_agent` / `-o` are set when it ends.
+        """Start the run on its own thread and return.
+
+        The kernel answers other cells meanwhile, the trace under this cell keeps updating, and
+        `_agent` / `-o` are set when it ends.
         """
         import threading
 
@@ -422,8 +425,10 @@ class AgentMagics(Magics):
         return self._memory
 
     def scope(self) -> str:
-        """The memory scope: the configured name, else this project (the kernel's working folder:
-        its name and a short hash of its path, so two folders of the same name stay apart).
+        """The memory scope: the configured name, else this project.
+
+        This project is the kernel's working folder: its name and a short hash of its path, so two
+        folders of the same name stay apart.
         """
         if self.memory_scope.strip():
             return re.sub(r"[^\w.-]+", "-", self.memory_scope.strip())
@@ -504,8 +509,9 @@ class AgentMagics(Magics):
         return _Table(["what", "memory", "run", "id"], rows, note)
 
     def _show_live(self, agent: Any) -> tuple[Any, Any]:
-        """The live trace widget under the cell, fed by the agent's events: (widget, display
-        handle), or (None, None) in a terminal.
+        """The live trace widget under the cell, fed by the agent's events.
+
+        Returns (widget, display handle), or (None, None) in a terminal.
         """
         live = self._live_widget()
         if live is None:

@@ -1,5 +1,6 @@
-"""`Memory`: a knowledge graph and a vector store, as tools for the agent and as memory that
-outlives the kernel.
+"""`Memory`: a knowledge graph and a vector store.
+
+Both are tools for the agent and memory that outlives the kernel.
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ class Memory:
         provenance: dict[str, Any] | None = None,
         functional: bool = False,
     ) -> list[str]:
-        """Store many texts at once (embedded in batches), each with its own facts; returns the
-        ids of the texts and then of the facts.
+        """Store many texts at once (embedded in batches), each with its own facts.
+
+        Returns the ids of the texts and then of the facts.
         """
         if facts is not None and len(facts) != len(texts):
             raise UserError(f"remember_many: {len(texts)} texts but {len(facts)} lists of facts; give one list per text")
@@ -115,9 +117,11 @@ class Memory:
         run_id: str | None = None,
         min_relevance: float | None = None,
     ) -> list[MemoryItem]:
-        """The memories most relevant to `query`: vector + full-text search of texts, and the graph
-        around the entities the query names (up to two hops, each fact leading back to the text it
-        came from), fused by reciprocal rank and cut to `budget_tokens`.
+        """The memories most relevant to `query`.
+
+        Vector + full-text search of texts, and the graph around the entities the query names (up to
+        two hops, each fact leading back to the text it came from), fused by reciprocal rank and cut
+        to `budget_tokens`.
 
         A text less similar to the query than `min_relevance` (the embedder's calibrated
         `relevance_floor` by default; 0 keeps everything) is left out unless the graph led to it

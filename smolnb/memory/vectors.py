@@ -126,8 +126,10 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 def _drop_shadowing_datasets() -> None:
-    """A folder named `datasets/` in the working directory (this project has one) is importable as a
-    namespace package and shadows Hugging Face's `datasets`; libraries that probe for it then break.
+    """Keep a `datasets/` folder in the working directory from shadowing Hugging Face's `datasets`.
+
+    Such a folder (this project has one) is importable as a namespace package; libraries that probe
+    for `datasets` then break.
     """
     import sys
 
@@ -273,8 +275,9 @@ class LanceVectorStore(VectorStore):
         return [i.id for i in items]
 
     def _commit(self, rows: list[dict[str, Any]], fresh: bool) -> None:
-        """Write rows; a commit that loses a race with another process's commit is tried again
-        (a failed commit wrote nothing, so trying again neither loses nor duplicates).
+        """Write rows; a commit that loses a race with another process's commit is tried again.
+
+        A failed commit wrote nothing, so trying again neither loses nor duplicates.
         """
         for attempt in range(12):
             try:

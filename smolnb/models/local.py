@@ -380,8 +380,10 @@ def _stop_servers() -> None:
 
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
-    """Silence stderr for the block: file descriptor 2 (C code's own prints) and `sys.stderr`
-    (llama-cpp-python's log callback prints there; in a kernel, that is the cell).
+    """Silence stderr for the block.
+
+    Both file descriptor 2 (C code's own prints) and `sys.stderr` (llama-cpp-python's log callback
+    prints there; in a kernel, that is the cell).
     """
     import io
 
@@ -447,8 +449,9 @@ class LocalModel(Model):
         return self._delegate
 
     def count_prompt(self, messages: list[Message]) -> int:
-        """The prompt tokens of `messages`: the GGUF's own chat template and tokenizer (loaded
-        without the weights' tensors), as the server formats them.
+        """The prompt tokens of `messages`, as the server formats them.
+
+        The GGUF's own chat template and tokenizer, loaded without the weights' tensors.
         """
         with self._lock_counter:
             if self._counter is None:

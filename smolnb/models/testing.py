@@ -28,10 +28,10 @@ def _as_response(reply: str | ModelResponse, messages: list[Message]) -> ModelRe
 
 
 class TestModel(Model):
-    """A model that answers with replies you enqueue, in order, and records every call.
+    r"""A model that answers with replies you enqueue, in order, and records every call.
 
     Example:
-        >>> model = TestModel(["```python\\nfinal_answer(42)\\n```"])
+        >>> model = TestModel(["```python\nfinal_answer(42)\n```"])
         >>> model.enqueue("another reply")
     """
 

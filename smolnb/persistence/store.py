@@ -65,8 +65,9 @@ CHECKPOINT_EVERY = 1000  # commits between WAL checkpoints, run on a thread (SQL
 
 
 def _json(value: Any) -> str:
-    """JSON for a row, with secrets redacted (API keys never reach the database), as text
-    SQLite can hold: a lone surrogate (code that printed one) becomes U+FFFD.
+    """JSON for a row, with secrets redacted (API keys never reach the database).
+
+    As text SQLite can hold: a lone surrogate (code that printed one) becomes U+FFFD.
     """
     return storable(redact(json.dumps(value, default=repr, ensure_ascii=False)))
 
@@ -286,8 +287,10 @@ class RunStore:
                 self._sent.pop(event.run_id, None)
 
     def _compact(self, run_id: str, seq: int, data: dict[str, Any]) -> dict[str, Any]:
-        """A model call's messages as the ones it adds to the run's last call (`messages_base`
-        is that call's seq, `messages_from` how many of its messages come first)."""
+        """A model call's messages as the ones it adds to the run's last call.
+
+        `messages_base` is that call's seq, `messages_from` how many of its messages come first.
+        """
         messages = data.get("messages") or []
         last = self._sent.get(run_id)
         self._sent[run_id] = (seq, messages)

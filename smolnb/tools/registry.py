@@ -49,8 +49,9 @@ def parse_pin(spec: str) -> tuple[str, SpecifierSet]:
 
 
 def breaking_changes(old: Tool, new: Tool) -> list[str]:
-    """Changes from `old` to `new` that break callers: removed or renamed inputs, changed types,
-    new required inputs, a changed output type.
+    """Changes from `old` to `new` that break callers.
+
+    Removed or renamed inputs, changed types, new required inputs, a changed output type.
     """
     changes = []
     for name, spec in old.inputs.items():
@@ -145,8 +146,10 @@ class ToolRegistry:
     # -- loading ----------------------------------------------------------------------------------
 
     def load(self, spec: str) -> list[Tool]:
-        """Load tools from a spec: `pkg.mod:func`, `pkg.mod` (all its tools), a `.py` file or a
-        folder of them, `entrypoints` (the `smolnb.tools` group), or `mcp:COMMAND ARGS...`.
+        """Load tools from a spec.
+
+        A spec is `pkg.mod:func`, `pkg.mod` (all its tools), a `.py` file or a folder of them,
+        `entrypoints` (the `smolnb.tools` group), or `mcp:COMMAND ARGS...`.
         """
         if spec.startswith("mcp:"):
             import shlex

@@ -299,7 +299,9 @@ _CALL_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("smolnb_c
 
 
 def current_call_key() -> str | None:
-    """While a tool runs for an agent: a key unique to this call that stays the same when a
-    resumed run makes the call again (an idempotency key, e.g. for an API that accepts one).
+    """While a tool runs for an agent: a key unique to this call.
+
+    It stays the same when a resumed run makes the call again (an idempotency key, e.g. for an API
+    that accepts one).
     """
     return _CALL_KEY.get()

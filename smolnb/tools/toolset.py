@@ -31,8 +31,10 @@ class ToolSet:
             self.add(t)
 
     def add(self, obj: Tool | Callable[..., Any] | str, *, replace: bool = True) -> Tool:
-        """Add a tool (or replace the one of the same name): a `Tool`, a typed function, or a pin
-        such as `"geocode>=1.2,<2"` looked up in the global registry.
+        """Add a tool, or replace the one of the same name.
+
+        A `Tool`, a typed function, or a pin such as `"geocode>=1.2,<2"` looked up in the global
+        registry.
         """
         if isinstance(obj, str):
             from .registry import registry
@@ -74,8 +76,10 @@ class ToolSet:
         return list(self._tools)
 
     def resolve(self) -> list[Tool]:
-        """Check the set before a run: the tools the tools use (added from the global registry when
-        missing here) and the packages they need. Raises `ToolResolutionError` listing every problem.
+        """Check the set before a run.
+
+        The tools the tools use (added from the global registry when missing here) and the packages
+        they need. Raises `ToolResolutionError` listing every problem.
         """
         from .registry import ToolRegistry, registry
 

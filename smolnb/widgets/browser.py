@@ -19,8 +19,10 @@ SORTS = {
 
 
 class RunBrowser:
-    """Runs of a store (id and time, task, model, status, steps, tokens, duration): search the
-    tasks, filter by status and model, sort; the chosen run's trace shows below.
+    """Runs of a store: search the tasks, filter by status and model, sort.
+
+    Each run shows id and time, task, model, status, steps, tokens, duration; the chosen run's trace
+    shows below.
     """
 
     def __init__(self, store: Any, limit: int = 20) -> None:

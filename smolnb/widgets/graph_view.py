@@ -1,6 +1,7 @@
-"""A picture of an entity's neighbourhood in the knowledge graph: an SVG (no JavaScript, so it
-stays in saved notebooks and in nbconvert output) above a table of the facts and where each
-came from.
+"""A picture of an entity's neighbourhood in the knowledge graph.
+
+An SVG (no JavaScript, so it stays in saved notebooks and in nbconvert output) above a table of the
+facts and where each came from.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ WIDTH, HEIGHT = 640, 420
 
 
 class NeighbourhoodView:
-    """`NeighbourhoodView(entity, facts)`: the entity in the middle, its neighbours around it,
-    one arrow per current fact labelled with the relation; past facts are listed, not drawn.
+    """`NeighbourhoodView(entity, facts)`: the entity in the middle, its neighbours around it.
+
+    One arrow per current fact labelled with the relation; past facts are listed, not drawn.
     """
 
     def __init__(self, entity: str, facts: list[Any], limit: int = 24) -> None:
