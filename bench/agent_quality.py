@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smolnb import CodeAgent  # noqa: E402
-from smolnb.harness import load_suite, score  # noqa: E402
-from smolnb.models.local import KNOWN_MODELS, LocalModel  # noqa: E402
+from smolnb import CodeAgent
+from smolnb.harness import load_suite, score
+from smolnb.models.local import KNOWN_MODELS, LocalModel
 
 
 def run_smolnb(model: LocalModel, tasks, verbose: bool) -> list[dict]:

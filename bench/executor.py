@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from overhead import best_of  # noqa: E402 - the same timing as the framework bench (bench/ is on sys.path)
+from overhead import best_of
 
-from smolnb.errors import FinalAnswer  # noqa: E402
-from smolnb.executor import LocalExecutor, Policy, SubprocessExecutor  # noqa: E402
+from smolnb.errors import FinalAnswer
+from smolnb.executor import LocalExecutor, Policy, SubprocessExecutor
 
 SNIPPETS = {
     "loop arithmetic": "total = 0\nfor i in range(30000):\n    total += i * i % 7\n",
@@ -74,7 +74,7 @@ def main() -> None:
     print("\nCPU-bound snippets, time / plain exec (best of 7)")
     ratios = []
     for name, code in SNIPPETS.items():
-        plain = best_of(lambda code=code: exec(compile(code, "<bench>", "exec"), {}))  # noqa: S102
+        plain = best_of(lambda code=code: exec(compile(code, "<bench>", "exec"), {}))
         ours = best_of(lambda code=code: local.run(code))
         boxed = best_of(lambda code=code: box.run(code))
         assert local.run(code).error is None and box.run(code).error is None
@@ -136,7 +136,7 @@ def _plain_steps() -> list[float]:
     times = []
     for _ in range(300):
         start = time.perf_counter()
-        exec(compile("x = 1", "<bench>", "exec"), ns)  # noqa: S102
+        exec(compile("x = 1", "<bench>", "exec"), ns)
         times.append(time.perf_counter() - start)
     return times
 

@@ -21,10 +21,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smolnb import CodeAgent  # noqa: E402
-from smolnb.events import ModelCall  # noqa: E402
-from smolnb.models import TestModel  # noqa: E402
-from smolnb.models.local import LocalModel  # noqa: E402
+from smolnb import CodeAgent
+from smolnb.events import ModelCall
+from smolnb.models import TestModel
+from smolnb.models.local import LocalModel
 
 TASK = "Print the first 5 square numbers, one per step, then give their sum."
 STEPS = [
@@ -88,11 +88,11 @@ def main() -> None:
     print(f"model {args.model}; prompts of a {len(result.action_steps)}-step run ({result.status})")
     print(f"time to first token (cold, {usage_prompt['prompt_tokens']} prompt tokens): {t_prompt * 1e3:.0f} ms")
     print(
-        f"prompt evaluation: {statistics.mean(t / max(t_c, 1e-9) for t, t_c in zip(tokens, cold)):.0f} tokens/s (cold prompts of the run)"
+        f"prompt evaluation: {statistics.mean(t / max(t_c, 1e-9) for t, t_c in zip(tokens, cold, strict=True)):.0f} tokens/s (cold prompts of the run)"
     )
     print(f"generation: {gen_tps:.1f} tokens/s ({usage_gen['completion_tokens']} tokens)")
     print("step  prompt tokens  cold ms  with prefix cached ms")
-    for i, (n, t_c) in enumerate(zip(tokens, cold)):
+    for i, (n, t_c) in enumerate(zip(tokens, cold, strict=True)):
         w = f"{warm[i - 1] * 1e3:8.0f}" if i else "       -"
         print(f"{i + 1:4d}  {n:13d}  {t_c * 1e3:7.0f}  {w}")
     if len(prompts) >= 2:
@@ -137,7 +137,7 @@ def against_the_engine(model: LocalModel, prompts: list[list[dict]], client: htt
     del llm
     print("against llama-cpp-python's Llama on the same file (cold prompt, 1 token, best of 3):")
     print("step  prompt tokens  server ms  direct ms  server speed / direct")
-    for i, (n, s, d) in enumerate(zip(tokens, served, direct)):
+    for i, (n, s, d) in enumerate(zip(tokens, served, direct, strict=True)):
         print(f"{i + 1:4d}  {n:13d}  {s * 1e3:9.0f}  {d * 1e3:9.0f}  {d / s:21.2f}")
     total_s, total_d = sum(served), sum(direct)
     print(

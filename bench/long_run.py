@@ -96,8 +96,8 @@ def main() -> None:
             took, run_id = one_run(args.steps, store)
             per_step_on.append(took)
             per_step_off.append(one_run(args.steps, None)[0])
-        on = [statistics.median(col) for col in zip(*per_step_on)]
-        off = [statistics.median(col) for col in zip(*per_step_off)]
+        on = [statistics.median(col) for col in zip(*per_step_on, strict=True)]
+        off = [statistics.median(col) for col in zip(*per_step_off, strict=True)]
         print(f"time per step in a {args.steps}-step run (median of {args.repeat} runs, zero-latency model)")
         print("step   store on ms   store off ms")
         for m in marks:

@@ -122,15 +122,15 @@ def executor_ratios() -> list[tuple[str, float, float, float | None]]:
         LocalPythonExecutor = None  # noqa: N806
     rows = []
     for name, code in SNIPPETS.items():
-        plain = best_of(lambda: exec(compile(code, "<bench>", "exec"), {}))  # noqa: S102
+        plain = best_of(lambda code=code: exec(compile(code, "<bench>", "exec"), {}))
         ours = LocalExecutor()
-        ours_t = best_of(lambda: ours.run(code))
+        ours_t = best_of(lambda ours=ours, code=code: ours.run(code))
         assert ours.run(code).error is None
         theirs_t = None
         if LocalPythonExecutor is not None:
             theirs = LocalPythonExecutor(additional_authorized_imports=["math"])
             theirs.send_tools({})
-            theirs_t = best_of(lambda: theirs(code), repeat=2)
+            theirs_t = best_of(lambda theirs=theirs, code=code: theirs(code), repeat=2)
         rows.append((name, plain, ours_t, theirs_t))
     return rows
 

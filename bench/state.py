@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smolnb import CodeAgent  # noqa: E402
-from smolnb.models import TestModel  # noqa: E402
-from smolnb.persistence import RunStore  # noqa: E402
+from smolnb import CodeAgent
+from smolnb.models import TestModel
+from smolnb.persistence import RunStore
 
 STEPS = [
     "Thought: load.\n```python\nrows = [{'id': i, 'v': i * i} for i in range(50)]\nprint(len(rows))\n```",

@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smolnb import CodeAgent  # noqa: E402
-from smolnb.models import TestModel  # noqa: E402
-from smolnb.tools import ToolRegistry, tool  # noqa: E402
+from smolnb import CodeAgent
+from smolnb.models import TestModel
+from smolnb.tools import ToolRegistry, tool
 
 
 def make(i: int, uses: list[str]) -> object:

@@ -65,7 +65,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         loop.call_soon_threadsafe(task.cancel)
         try:
             return result.result(timeout=5)
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - whatever ended it, the caller was interrupted
             raise KeyboardInterrupt from None
 
 

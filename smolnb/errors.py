@@ -78,7 +78,7 @@ class CodeTimeoutError(ToolError):
     """Generated code ran past its wall-clock limit and was stopped."""
 
 
-class FinalAnswer(BaseException):  # noqa: N818 - control flow, not an error
+class FinalAnswer(BaseException):
     """Raised by `final_answer(value)`; a `BaseException` so generated code cannot catch it."""
 
     def __init__(self, value: Any) -> None:
@@ -86,7 +86,7 @@ class FinalAnswer(BaseException):  # noqa: N818 - control flow, not an error
         self.value = value
 
 
-class ExecutionTimeout(BaseException):  # noqa: N818 - control flow, not an error
+class ExecutionTimeout(BaseException):
     """Injected into a thread whose code ran past its limit.
 
     `hook` (set by the executor) runs in that thread when the exception is created, so the

@@ -20,7 +20,7 @@ if not importlib.util.find_spec("opentelemetry.sdk"):
         pytest.fail("tracing must be tested here (CI=true): install smolnb[otel]", pytrace=False)
     pytest.skip("smolnb[otel] is not installed", allow_module_level=True)
 
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 KEY = "sk-test-5f2b9c1e8a7d4f3b2c1a0e9d8c7b6a5f"
 
@@ -119,7 +119,7 @@ def test_span_tree_of_a_run_with_a_managed_agent_a_tool_memory_and_an_error(span
 class Collector(BaseHTTPRequestHandler):
     received: list = []
 
-    def do_POST(self):  # noqa: N802 - the http.server API
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Collector.received.append((self.path, self.headers.get("Content-Type"), body))
         self.send_response(200)

@@ -576,10 +576,10 @@ class MultiStepAgent(ABC):
     @abstractmethod
     async def _final_step(self, ctx: RunContext) -> Any: ...
 
-    async def _start_run(self, ctx: RunContext, variables: dict[str, Any]) -> None:
+    async def _start_run(self, ctx: RunContext, variables: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Prepare per-run state (the code agent sets up its executor here)."""
 
-    def _end_run(self, ctx: RunContext) -> None:
+    def _end_run(self, ctx: RunContext) -> None:  # noqa: B027 - optional hook
         """Release per-run state."""
 
     # -- shared machinery ---------------------------------------------------------------------

@@ -17,8 +17,8 @@ from ..executor.base import ExecResult, short_repr, unpickle_variables
 from ..executor.policy import AGENT_MODULE
 from . import prompts
 from .base import MultiStepAgent, RunContext, alone_on_loop, run_in_thread
-from .snapshots import changed_since
 from .parsing import extract_code, split_thought
+from .snapshots import changed_since
 
 __all__ = ["CodeAgent"]
 
@@ -401,7 +401,7 @@ def _describe(value: Any) -> str:
     elif hasattr(value, "__len__"):
         try:
             kind += f" len={len(value)}"
-        except Exception:  # noqa: BLE001 - some objects lie about __len__
+        except Exception:  # noqa: BLE001, S110 - some objects lie about __len__
             pass
     columns = getattr(value, "columns", None)
     extra = f" columns={list(columns)[:12]}" if columns is not None else ""

@@ -37,11 +37,11 @@ def _digest(arguments: dict[str, Any]) -> str:
     for name, value in sorted(arguments.items()):
         try:
             tree, blobs = encode(value)
-            parts[name] = [tree, [hashlib.sha1(bytes(b)).hexdigest() for b in blobs]]
+            parts[name] = [tree, [hashlib.sha1(bytes(b), usedforsecurity=False).hexdigest() for b in blobs]]
         except (Unsupported, TypeError, ValueError):
             parts[name] = f"<{type(value).__module__}.{type(value).__qualname__}>"
     text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()[:16]
 
 
 def pack_value(value: Any) -> Any:

@@ -113,7 +113,7 @@ def _size(value: Any) -> int:
         try:
             used = memory_usage(deep=True)
             return int(used.sum()) if hasattr(used, "sum") else int(used)
-        except Exception:  # noqa: BLE001 - fall back to the shallow size
+        except Exception:  # noqa: BLE001, S110 - fall back to the shallow size
             pass
     nbytes = getattr(value, "nbytes", None)
     if isinstance(nbytes, int):

@@ -158,7 +158,7 @@ class Executor(ABC):
         """
         return pickle_variables(self.variables(), max_bytes)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most executors hold nothing
         """Free what the executor holds (a process, for the subprocess executor)."""
 
     def __enter__(self) -> Executor:

@@ -32,7 +32,7 @@ def encode(value: Any, blobs: list[bytes | memoryview] | None = None) -> tuple[A
     return _enc(value, blobs, 0), blobs
 
 
-def _enc(v: Any, blobs: list[bytes | memoryview], depth: int) -> Any:  # noqa: C901, PLR0911, PLR0912 - one case per type
+def _enc(v: Any, blobs: list[bytes | memoryview], depth: int) -> Any:
     if depth > _MAX_DEPTH:
         raise Unsupported("nested too deeply")
     t = type(v)
@@ -146,7 +146,7 @@ def _enc_numeric_frame(v: Any, blobs: list[bytes | memoryview]) -> Any:
     return {"$": "npframe", "columns": columns, "index": [index.start, index.stop, index.step], "rows": len(v)}
 
 
-def decode(tree: Any, blobs: list[Any]) -> Any:  # noqa: C901, PLR0911, PLR0912 - one case per tag
+def decode(tree: Any, blobs: list[Any]) -> Any:
     if isinstance(tree, list):
         return [decode(x, blobs) for x in tree]
     if not isinstance(tree, dict):

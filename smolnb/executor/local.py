@@ -147,7 +147,7 @@ class LocalExecutor(Executor):
                 "Make it faster, work on less data, or split the work over several steps."
             )
             result.error_kind, result.is_final, result.final_value = "timeout", False, None
-        except BaseException as exc:  # noqa: BLE001 - SystemExit, a KeyboardInterrupt raised by the code, ...
+        except BaseException as exc:
             sys.settrace(None)
             if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, PolicyAbort):
                 self.interrupted_stdout = self._output.take()  # the interrupted step's, not the next block's

@@ -273,13 +273,16 @@ class Policy:
     def __init__(self, authorized_imports: Iterable[str] = (), *, allow_write: bool = False) -> None:
         extra = set(authorized_imports)
         for name in extra:
-            if name != "*" and (name in FORBIDDEN_MODULES or _module_root(name) in FORBIDDEN_MODULES):
-                if name not in SAFE_SUBMODULES:
-                    raise UserError(
-                        f"cannot authorize {name!r}: it opens a way around the execution policy "
-                        f"(files, processes or interpreter internals). Give the agent a tool that does "
-                        f"the one thing it needs instead."
-                    )
+            if (
+                name != "*"
+                and (name in FORBIDDEN_MODULES or _module_root(name) in FORBIDDEN_MODULES)
+                and name not in SAFE_SUBMODULES
+            ):
+                raise UserError(
+                    f"cannot authorize {name!r}: it opens a way around the execution policy "
+                    f"(files, processes or interpreter internals). Give the agent a tool that does "
+                    f"the one thing it needs instead."
+                )
         self.authorized = frozenset(DEFAULT_IMPORTS | extra)
         self.allow_write = allow_write
         self._modules: dict[str, types.ModuleType] = {}
@@ -345,8 +348,8 @@ class Policy:
     def safe_import(
         self,
         name: str,
-        globals: dict[str, Any] | None = None,  # noqa: A002 - the signature of __import__
-        locals: Any = None,  # noqa: A002
+        globals: dict[str, Any] | None = None,
+        locals: Any = None,
         fromlist: tuple[str, ...] | None = (),
         level: int = 0,
     ) -> types.ModuleType:
@@ -516,7 +519,7 @@ class Policy:
         path = os.path.realpath(os.fsdecode(os.fspath(file)))
         if path.split(os.sep)[1:2] in (["proc"], ["sys"], ["dev"]):
             raise PolicyError(f"reading {path} is not allowed (process and device files hold the kernel's secrets)")
-        return open(path, mode, *args, **kwargs)  # noqa: SIM115 - the caller owns it
+        return open(path, mode, *args, **kwargs)
 
 
 # -- runtime guards (reachable from generated code only through the builtins dict) -----------
@@ -756,12 +759,12 @@ def checked_handler(kind: Any) -> Any:
     return kind
 
 
-class PolicyAbort(BaseException):  # noqa: N818 - must pass through the code's own handlers
+class PolicyAbort(BaseException):
     """A refusal that generated code cannot catch (raised where catching would defeat a limit)."""
 
 
 def safe_pow(base: Any, exp: Any, mod: Any = None) -> Any:
-    if mod is None and type(base) is int and type(exp) is int and exp > 0 and abs(base) > 1:
+    if mod is None and type(base) is int and type(exp) is int and exp > 0 and abs(base) > 1:  # noqa: SIM102 - cheap test first
         if exp * base.bit_length() > _MAX_INT_BITS:
             raise PolicyError(f"{base} ** {exp} would be an integer of about {exp * base.bit_length():,} bits; refused")
     if mod is not None and type(exp) is int and type(mod) is int and exp.bit_length() * mod.bit_length() > 1 << 28:

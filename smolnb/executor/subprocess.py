@@ -92,7 +92,7 @@ class SubprocessExecutor(Executor):
 
     def _start(self) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not any(s in k.upper() for s in ("KEY", "TOKEN", "SECRET", "PASSWORD"))}
-        proc = subprocess.Popen(  # noqa: S603 - our own worker module
+        proc = subprocess.Popen(
             [sys.executable, "-m", "smolnb.executor._worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

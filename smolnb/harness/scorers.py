@@ -97,7 +97,7 @@ def check(output: Any, target: Any, *, check: str = "", **_: Any) -> Score:
         "isinstance": isinstance,
     }
     ok = bool(
-        eval(
+        eval(  # noqa: S307 - the suite's own check expression, trusted as the suite file is
             compile(check, "<check>", "eval"),
             {"__builtins__": safe, "math": math, "re": re},
             {"output": output, "target": target},

@@ -178,7 +178,7 @@ class _Table:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         cells = [self.header] + [[str(c) for c in row] for row in self.rows]
         widths = [max(len(r[i]) for r in cells) for i in range(len(self.header))]
-        text = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells)
+        text = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
         head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.header)
         body = "".join(
             "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>" for c in row) + "</tr>"
@@ -260,7 +260,10 @@ class AgentMagics(Magics):
         display(
             _Table(
                 ["task", "answer", "status", "steps", "run"],
-                [[t[:60], str(r.output)[:80], r.status, len(r.action_steps), r.run_id] for t, r in zip(tasks, results)],
+                [
+                    [t[:60], str(r.output)[:80], r.status, len(r.action_steps), r.run_id]
+                    for t, r in zip(tasks, results, strict=True)
+                ],
                 "_agent holds the results; `%agent show RUN_ID` opens a trace",
             )
         )

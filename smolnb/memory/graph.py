@@ -111,7 +111,7 @@ class GraphStore(ABC):
         wanted = {n.lower() for n in names}
         return [e for e in self.entities() if e.lower() in wanted]
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: the embedded graph holds none
         """Release connections."""
 
 
@@ -527,7 +527,7 @@ class Neo4jGraph(GraphStore):
                     "MATCH (a:Entity)-[old]->(x:Entity) WHERE old.valid_to IS NOT NULL WITH a, old, x, old.valid_to AS now "
                     + _CLOSE.replace("$now", "now")
                 ).consume()
-        except Exception as exc:  # noqa: BLE001 - ServiceUnavailable, AuthError, ...
+        except Exception as exc:
             self.driver.close()
             kind = (
                 "rejected the credentials"

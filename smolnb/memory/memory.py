@@ -98,7 +98,9 @@ class Memory:
         items = [MemoryItem(text=t, source=source, kind="note", provenance=dict(meta)) for t in texts]
         ids = self.vectors.upsert(items)
         batch = [
-            (s, p, o, {**meta, "item_id": item_id}) for item_id, item_facts in zip(ids, facts or []) for s, p, o in item_facts
+            (s, p, o, {**meta, "item_id": item_id})
+            for item_id, item_facts in zip(ids, facts or [[] for _ in ids], strict=True)
+            for s, p, o in item_facts
         ]
         return ids + [fact.id for fact in self.graph.add_facts(batch, functional=functional)] if batch else ids
 

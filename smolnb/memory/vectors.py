@@ -253,7 +253,7 @@ class LanceVectorStore(VectorStore):
         vectors = self.embedder.embed(texts)
         fresh = all(not item.id for item in items)  # new ids: a plain append, no merge needed
         rows = []
-        for item, text, vector in zip(items, texts, vectors):
+        for item, text, vector in zip(items, texts, vectors, strict=True):
             item.id = item.id or uuid.uuid4().hex[:16]
             rows.append(
                 {
@@ -287,11 +287,11 @@ class LanceVectorStore(VectorStore):
                 else:
                     self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
                 return
-            except Exception as exc:  # noqa: BLE001 - lance reports commit conflicts as plain errors
+            except Exception as exc:
                 text = str(exc).lower()
                 if not any(word in text for word in ("commit", "conflict", "retry", "concurrent")) or attempt == 11:
                     raise BackendError(f"writing to the LanceDB table at {self.path} failed: {exc}") from exc
-                time.sleep(min(0.02 * 2**attempt, 1.0) * (0.5 + random.random()))
+                time.sleep(min(0.02 * 2**attempt, 1.0) * (0.5 + random.random()))  # noqa: S311 - jitter
 
     def _indexes(self) -> dict[str, Any]:
         return {i.index_type: i for i in self.table.list_indices()}
@@ -430,7 +430,7 @@ def _fuse(rankings: list[list[dict[str, Any]]], k: int, query_vector: list[float
     scores: dict[str, float] = {}
     rows: dict[str, dict[str, Any]] = {}
     found: dict[str, set[str]] = {}
-    for how, ranking in zip(("meaning", "words"), rankings):
+    for how, ranking in zip(("meaning", "words"), rankings, strict=True):
         for rank, row in enumerate(ranking):
             scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (c + rank + 1)
             rows.setdefault(row["id"], row)

@@ -104,7 +104,7 @@ class HTTPModel(Model):
         while True:
             try:
                 return await call()
-            except Exception as exc:  # noqa: BLE001 - classified below
+            except Exception as exc:
                 error = classify(exc)
                 if not isinstance(error, TransientModelError):
                     if error is exc:
@@ -115,6 +115,6 @@ class HTTPModel(Model):
                     raise TransientModelError(gave_up, retry_after=error.retry_after) from exc
                 delay = error.retry_after
                 if delay is None:
-                    delay = self.backoff * (2**attempt) * (0.5 + random.random() / 2)
+                    delay = self.backoff * (2**attempt) * (0.5 + random.random() / 2)  # noqa: S311 - jitter
                 attempt += 1
                 await asyncio.sleep(min(delay, 60.0))

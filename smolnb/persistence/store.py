@@ -298,7 +298,7 @@ class RunStore:
             return data
         base, before = last
         same = 0
-        for mine, theirs in zip(messages, before):
+        for mine, theirs in zip(messages, before, strict=False):
             if mine != theirs:
                 break
             same += 1
@@ -366,9 +366,8 @@ class RunStore:
             frontier = [record.run_id]
             while frontier:
                 marks = ",".join("?" * len(frontier))
-                frontier = [
-                    r[0] for r in self._connect().execute(f"SELECT run_id FROM runs WHERE parent_run_id IN ({marks})", frontier)
-                ]  # noqa: S608
+                query = f"SELECT run_id FROM runs WHERE parent_run_id IN ({marks})"  # noqa: S608 - placeholders only
+                frontier = [r[0] for r in self._connect().execute(query, frontier)]
                 ids += frontier
         out: list[Event] = []
         for rid in ids:

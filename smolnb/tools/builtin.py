@@ -15,7 +15,7 @@ class FinalAnswerTool(Tool):
 
     name = "final_answer"
     description = "Give the final answer to the task and end the run."
-    inputs = {"answer": {"type": "any", "description": "The final answer."}}  # noqa: RUF012
+    inputs = {"answer": {"type": "any", "description": "The final answer."}}
     output_type = "any"
     version = "1.0.0"
     source = "builtin"

@@ -132,7 +132,7 @@ class Tool:
         names = list(self.inputs)
         if len(args) > len(names):
             raise ToolError(f"{self.name}() takes {len(names)} arguments but {len(args)} were given. Usage: {self.signature()}")
-        bound = dict(zip(names, args))
+        bound = dict(zip(names, args, strict=False))  # fewer args than inputs: the rest by keyword
         for key, value in kwargs.items():
             if key not in self.inputs:
                 raise ToolError(f"{self.name}() got an unexpected argument {key!r}. Usage: {self.signature()}")

@@ -123,7 +123,8 @@ _CSS = """<style>
 .snb pre.snb-err{background:#ffebe9;color:#82071e}
 .snb .snb-planning{border-style:dashed}
 .snb .snb-status{margin-top:4px;font-weight:600}
-.snb .snb-success{color:#1a7f37}.snb .snb-max_steps{color:#9a6700}.snb .snb-error-status{color:#cf222e}.snb .snb-interrupted{color:#6e7781}.snb .snb-running{color:#0969da}
+.snb .snb-success{color:#1a7f37}.snb .snb-max_steps{color:#9a6700}.snb .snb-error-status{color:#cf222e}
+.snb .snb-interrupted{color:#6e7781}.snb .snb-running{color:#0969da}
 .snb .snb-answer{margin-top:4px;padding:6px;background:#dafbe1;border-radius:4px}
 .snb .snb-tool{font-family:monospace;font-size:12px;color:#8250df}
 .snb .snb-copy,.snb .snb-fork{display:none;font-size:11px;margin-left:6px;padding:0 6px;cursor:pointer}

@@ -130,9 +130,9 @@ class TraceWidget:
             self.widget.value = html
 
     def _message(self, widget: Any, content: Any, buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("event") == "stop" and self.on_stop is not None:
-            if any(run.end is None for run in self.state.roots):
-                self.on_stop()
+        stop = isinstance(content, dict) and content.get("event") == "stop" and self.on_stop is not None
+        if stop and any(run.end is None for run in self.state.roots):
+            self.on_stop()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("IPython")
 
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+from IPython.core.interactiveshell import InteractiveShell
 
-from smolnb.models import TestModel, register_model  # noqa: E402
+from smolnb.models import TestModel, register_model
 
 
 def py(code: str) -> str:

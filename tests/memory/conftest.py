@@ -6,7 +6,7 @@ The launcher and its jars are built by `make neo4j-server` (Maven Central artifa
 import pytest
 
 from tests.conftest import required
-from tests.neo4j_server.launcher import NotBuilt, neo4j_server
+from tests.neo4j_server.launcher import NotBuiltError, neo4j_server
 
 
 def started_neo4j(folder, **options):
@@ -14,7 +14,7 @@ def started_neo4j(folder, **options):
     try:
         server = neo4j_server(folder, **options)
         uri = server.__enter__()
-    except NotBuilt as exc:
+    except NotBuiltError as exc:
         if required("neo4j"):
             pytest.fail(f"the Neo4j test server is required here (CI=true) but {exc}", pytrace=False)
         pytest.skip(f"the Neo4j test server is not built: {exc}")

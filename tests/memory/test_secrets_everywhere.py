@@ -168,7 +168,7 @@ def _exercise(tmp_path, home, graph_uri, server):
     from smolnb.memory import open_graph
 
     wrong = graph_uri.replace(PASSWORD, WRONG)
-    with pytest.raises(Exception) as info:  # noqa: PT011 - the message is what matters
+    with pytest.raises(Exception) as info:
         open_graph(wrong).facts()
     print(info.value)
     memory.close()

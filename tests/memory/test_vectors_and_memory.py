@@ -184,7 +184,8 @@ def test_memory_as_tools_and_as_memory(tmp_path):
         [
             py("found = search_memory('project codename Bluebird')\nprint(found)\nadd_fact('Bluebird', 'USES', 'Python')"),
             py(
-                "rows = query_graph(\"MATCH (a)-[r]->(b) WHERE a.name = 'Bluebird' RETURN type(r) AS r, b.name AS b\")\nfinal_answer(sorted(r['b'] for r in rows))"
+                "rows = query_graph(\"MATCH (a)-[r]->(b) WHERE a.name = 'Bluebird' RETURN type(r) AS r, b.name AS b\")\n"
+                "final_answer(sorted(r['b'] for r in rows))"
             ),
         ]
     )

@@ -233,7 +233,9 @@ def test_openai_api_reuses_connections_and_closes_them_with_the_loop(server):
         assert session.closed
         for _ in range(3):  # sync calls from threads: each on a loop smolnb makes and closes
             out = []
-            thread = threading.Thread(target=lambda: out.append(model.generate([{"role": "user", "content": "hi"}]).content))
+            thread = threading.Thread(
+                target=lambda out=out: out.append(model.generate([{"role": "user", "content": "hi"}]).content)
+            )
             thread.start()
             thread.join()
             assert out == ["ok"]

@@ -15,7 +15,7 @@ JAR = TARGET / "neo4j-test-server-1.0.jar"
 PASSWORD = "smolnb-test-password"
 
 
-class NotBuilt(RuntimeError):
+class NotBuiltError(RuntimeError):
     pass
 
 
@@ -29,7 +29,7 @@ def _free_port() -> int:
 def neo4j_server(home: Path, password: str = PASSWORD) -> Iterator[str]:
     """A Neo4j on 127.0.0.1 with authentication on; yields `bolt://neo4j:PASSWORD@127.0.0.1:PORT`."""
     if not JAR.exists() or shutil.which("java") is None:
-        raise NotBuilt(f"{JAR} or java is missing: run `make neo4j-server`")
+        raise NotBuiltError(f"{JAR} or java is missing: run `make neo4j-server`")
     port = _free_port()
     home.mkdir(parents=True, exist_ok=True)
     log = (home / "server.log").open("w")

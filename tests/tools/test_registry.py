@@ -67,7 +67,7 @@ def test_breaking_change_needs_a_major_bump():
     assert reg.register(geocode).version == "2.0.0"  # a major bump may break
 
     @tool(version="2.1.0")
-    def geocode(town: str, country: str, zoom: int = 3) -> dict:  # noqa: F811 - a compatible addition
+    def geocode(town: str, country: str, zoom: int = 3) -> dict:
         """Find a town.
 
         Args:

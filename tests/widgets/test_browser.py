@@ -104,7 +104,7 @@ def lab(tmp_path, smolnb_home):
         deadline = time.monotonic() + 90
         while True:
             try:
-                urllib.request.urlopen(f"{base}/api/status", timeout=2)  # noqa: S310 - loopback
+                urllib.request.urlopen(f"{base}/api/status", timeout=2)
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
