@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import Future
 from typing import Any
 
 from .. import tracing
@@ -144,8 +145,15 @@ class Memory:
     def _recall(self, query: str, k: int, budget_tokens: int | None, floor: float) -> list[MemoryItem]:
         from .vectors import background
 
-        graph_items = background(self._graph_items, query, max(k, 10))  # the graph and the vectors at once
-        texts = self.vectors.search(query, k=max(k, 10))
+        # The graph and the vectors at once; the query is embedded once, by the vector search,
+        # and handed to the graph's side for the relevance of the texts it reaches.
+        embedded: Future[list[float]] = Future()
+        graph_items = background(self._graph_items, query, max(k, 10), embedded)
+        try:
+            texts = self.vectors.search(query, k=max(k, 10), on_vector=embedded.set_result)
+        finally:
+            if not embedded.done():
+                embedded.set_result([])  # no embedding (an empty store): the graph's texts get none
         graph = graph_items.result()
         fused: dict[str, MemoryItem] = {}
         scores: dict[str, float] = {}
@@ -162,8 +170,11 @@ class Memory:
         ranked = _within_budget(ranked, budget_tokens)
         return ranked
 
-    def _graph_items(self, query: str, limit: int) -> list[MemoryItem]:
-        """Texts and facts reached from the entities `query` names, nearest first."""
+    def _graph_items(self, query: str, limit: int, embedded: Future[list[float]] | None = None) -> list[MemoryItem]:
+        """Texts and facts reached from the entities `query` names, nearest first.
+
+        `embedded` gives the query's embedding when the vector search has made it.
+        """
         named = [e for e in self.graph.find_entities(_ngrams(query)) if len(e) > 2]
         if not named:
             return []
@@ -181,7 +192,10 @@ class Memory:
             if len(order) >= limit:
                 break
         order = order[:limit]
-        texts = {item.id: item for item in self.vectors.get([key for key in order if not key.startswith("fact:")], query=query)}
+        wanted = [key for key in order if not key.startswith("fact:")]
+        vector = embedded.result() if embedded is not None else None
+        found = self.vectors.get(wanted, vector=vector) if vector else self.vectors.get(wanted, query=query)
+        texts = {item.id: item for item in found}
         items = []
         for key in order:
             if key in texts:

@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,8 +170,14 @@ class VectorStore(ABC):
     def upsert(self, items: list[MemoryItem]) -> list[str]: ...
 
     @abstractmethod
-    def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[MemoryItem]:
-        """Hybrid search: vector and full-text results fused by reciprocal rank."""
+    def search(
+        self, query: str, k: int = 5, *, where: str | None = None, on_vector: Callable[[list[float]], None] | None = None
+    ) -> list[MemoryItem]:
+        """Hybrid search: vector and full-text results fused by reciprocal rank.
+
+        `on_vector` is given the query's embedding as soon as it is made (a caller that needs it
+        too does not embed the query again).
+        """
 
     @abstractmethod
     def delete(self, ids: list[str] | None = None, *, source: str | None = None) -> int: ...
@@ -179,8 +186,8 @@ class VectorStore(ABC):
     def count(self) -> int: ...
 
     @abstractmethod
-    def get(self, ids: list[str], query: str | None = None) -> list[MemoryItem]:
-        """The items with these ids (those that exist); with `query`, each with its relevance to it."""
+    def get(self, ids: list[str], query: str | None = None, *, vector: list[float] | None = None) -> list[MemoryItem]:
+        """The items with these ids (those that exist); with `query` (or its embedding, `vector`), each with its relevance to it."""
 
 
 def _check_text(text: str) -> str:
@@ -207,6 +214,8 @@ class LanceVectorStore(VectorStore):
         _drop_shadowing_datasets()
         from .._imports import import_whole
 
+        # LanceDB logs warnings from its index maintenance to stderr (a notebook cell); errors only.
+        os.environ.setdefault("LANCEDB_LOG", "error")
         try:
             lancedb = import_whole("lancedb")
             pa = import_whole("pyarrow")
@@ -323,7 +332,7 @@ class LanceVectorStore(VectorStore):
             dim = self.embedder.dim  # ~4,000 rows a partition; 8 dimensions a sub-vector (re-ranked exactly)
             config = IvfPq(
                 distance_type="l2",
-                num_partitions=max(1, rows // 4096),
+                num_partitions=max(8, rows // 4096),  # at least the 8 a search probes
                 num_sub_vectors=dim // 8 if dim % 8 == 0 else 1,
                 max_iterations=20,
             )
@@ -333,7 +342,9 @@ class LanceVectorStore(VectorStore):
         if stale > max(1000, rows // 10):
             self.table.optimize()
 
-    def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[MemoryItem]:
+    def search(
+        self, query: str, k: int = 5, *, where: str | None = None, on_vector: Callable[[list[float]], None] | None = None
+    ) -> list[MemoryItem]:
         if not query.strip() or self.table.count_rows() == 0:
             return []
         if self._since_check >= 1 << 30:
@@ -342,6 +353,8 @@ class LanceVectorStore(VectorStore):
         wide = max(k * 4, 20)
         by_text = background(self._text_search, query, wide, where)  # meanwhile: embed and search by vector
         [vector] = self.embedder.embed([query])
+        if on_vector is not None:
+            on_vector(vector)
         by_vector = self.table.search(vector).select([*COLUMNS, "_distance"]).limit(wide).nprobes(8).refine_factor(4)
         if where:
             by_vector = by_vector.where(where, prefilter=True)
@@ -390,13 +403,14 @@ class LanceVectorStore(VectorStore):
         rows = self.table.search().select(["id", "text"]).limit(max(self.count(), 1)).to_list()
         return self.get([r["id"] for r in rows if wanted in r["text"].casefold()])
 
-    def get(self, ids: list[str], query: str | None = None) -> list[MemoryItem]:
-        """The items with these ids (those that exist); with `query`, each with its relevance to it."""
+    def get(self, ids: list[str], query: str | None = None, *, vector: list[float] | None = None) -> list[MemoryItem]:
+        """The items with these ids (those that exist); with `query` (or its embedding, `vector`), each with its relevance to it."""
         if not ids:
             return []
         quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
         rows = self.table.search().select(COLUMNS).where(f"id IN ({quoted})").limit(len(ids)).to_list()
-        vector = self.embedder.embed([query])[0] if query and rows else None
+        if vector is None and query and rows:
+            vector = self.embedder.embed([query])[0]
         return [_item(r, 0.0, vector) for r in rows]
 
 

@@ -286,3 +286,24 @@ def test_recall_has_a_relevance_floor_and_readable_scores(minilm, tmp_path):
     # the floor can be lowered on purpose, and the store's own search keeps every hit, with relevance
     assert len(memory.recall("banana bread recipe", k=5, min_relevance=0.0)) == 4
     assert all(0.0 <= item.relevance < minilm.relevance_floor for item in memory.vectors.search("banana bread recipe", k=4))
+
+
+def test_recall_embeds_the_query_once(tmp_path):
+    """The graph's side of a recall reuses the vector search's embedding of the query (it
+    embedded the query a second time: a third of a recall's time at 100k memories)."""
+
+    class Counting(HashEmbedder):
+        calls = 0
+
+        def embed(self, texts):
+            Counting.calls += len(texts) == 1
+            return super().embed(texts)
+
+    memory = Memory(graph=f"networkx://{tmp_path}/kg.json", vectors=f"lancedb://{tmp_path}/vec", embedder=Counting())
+    memory.remember("Heron jobs may use 8 GPUs.", facts=[("Heron", "GPU_LIMIT", "8")])
+    memory.remember("Lima runs on the old cluster.", facts=[("Lima", "RUNS_ON", "old cluster")])
+    Counting.calls = 0
+    found = memory.recall("How many GPUs may Heron jobs use?", k=3)
+    assert Counting.calls == 1
+    heron = next(item for item in found if "Heron" in item.text)
+    assert "graph" in heron.via and heron.relevance > 0  # reached through the graph, with its relevance
