@@ -1020,6 +1020,12 @@ class _Guard(ast.NodeTransformer):
             raise self._fail(node, rule)
         if isinstance(node.ctx, ast.Load):
             if node.attr in _FMT_ATTRS:
+                if isinstance(node.value, ast.Constant) and type(node.value.value) is str:
+                    try:  # a literal format string: checked once, here, and the call runs as written
+                        _check_format_string(node.value.value)
+                    except PolicyError as exc:
+                        raise self._fail(node, str(exc)) from None
+                    return node
                 return ast.copy_location(
                     ast.Call(ast.Name("__snb_fmt__", ast.Load()), [node.value, ast.Constant(node.attr)], []), node
                 )
