@@ -120,11 +120,15 @@ def redact(text: str) -> str:
 
 def redact_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Chat messages with every string content redacted (unchanged messages are kept as they are)."""
+    _rules()  # once for the list: the texts seen before are then one lookup each
+    memo = _memo if _memo_state["key"] == _cache["key"] else {}
     out = []
     for message in messages:
         content = message.get("content")
         if isinstance(content, str) and content:
-            done = redact(content)
+            done = memo.get(content)
+            if done is None:
+                done = redact(content)
             if done is not content:
                 message = {**message, "content": done}
         out.append(message)

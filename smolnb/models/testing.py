@@ -6,6 +6,7 @@ import asyncio
 import inspect
 from collections import deque
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from ..errors import ModelError
@@ -18,7 +19,12 @@ Reply = str | ModelResponse | BaseException
 
 
 def _count(messages: list[Message]) -> int:
-    return sum(len(str(m.get("content") or "").split()) for m in messages)
+    return sum(_words(str(m.get("content") or "")) for m in messages)
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> int:
+    return len(text.split())
 
 
 def _as_response(reply: str | ModelResponse, messages: list[Message]) -> ModelResponse:
