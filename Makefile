@@ -7,7 +7,11 @@ TASK ?= How many prime numbers are there below 1000?
 
 NEO4J_SERVER := tests/neo4j_server/target/neo4j-test-server-1.0.jar
 
-.PHONY: install demo test test-fast lint bench bench-quality clean neo4j-server
+.PHONY: help install demo test test-fast check lint bench bench-quality clean neo4j-server
+.DEFAULT_GOAL := help
+
+help:  ## this list
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +22,10 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml smolnb/executor/_speedups.c | $(BIN
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(VENV)/.installed-$(EXTRAS)
+install: $(VENV)/.installed-$(EXTRAS)  ## the virtual environment with every extra (EXTRAS=all,dev)
 
 # The main job needs only the local model: no test or notebook dependencies.
-demo:
+demo:  ## set up the local model and run an agent on TASK
 	$(MAKE) install EXTRAS=local
 	$(BIN)/smolnb run -v "$(TASK)"
 
@@ -29,27 +33,30 @@ demo:
 $(NEO4J_SERVER): tests/neo4j_server/pom.xml tests/neo4j_server/src/main/java/dev/smolnb/Neo4jTestServer.java
 	cd tests/neo4j_server && mvn -q -B -DskipTests package dependency:copy-dependencies -DoutputDirectory=target/lib
 
-neo4j-server: $(NEO4J_SERVER)
+neo4j-server: $(NEO4J_SERVER)  ## build the embedded Neo4j the tests start
 
-test: install neo4j-server
+test: install neo4j-server  ## every test, real services included
 	$(BIN)/python -m pytest -q
 
-test-fast: install
+test-fast: install  ## the tests that need no local model
 	$(BIN)/python -m pytest -q -m "not local_model"
 
-lint: install
+check: install  ## lint, format and types, as CI runs them
 	$(BIN)/ruff check smolnb tests bench
+	$(BIN)/ruff format --check smolnb tests bench
 	$(BIN)/mypy
+
+lint: check
 
 # Every speed figure in the README, each against the engine underneath in the same run; the
 # outputs land in bench/out/ and the plots (PNG) in bench/. Agent quality is its own target (long).
 BENCHES := overhead executor long_run local_model memory_speed throughput eval_throughput notebook state
-bench: install neo4j-server
+bench: install neo4j-server  ## every speed bench, outputs in bench/out/
 	mkdir -p bench/out
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py 2>&1 | tee bench/out/$$b.txt || exit 1; done
 
-bench-quality: install
+bench-quality: install  ## agent quality on the local models (long)
 	$(BIN)/python bench/agent_quality.py 2>&1 | tee bench/out/agent_quality.txt
 
-clean:
+clean:  ## remove the virtual environment
 	rm -rf $(VENV) .pytest_cache

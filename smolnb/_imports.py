@@ -25,6 +25,6 @@ def import_whole(name: str) -> types.ModuleType:
         return importlib.import_module(name)
     except BaseException:
         root = name.split(".", 1)[0]
-        for module in [m for m in sys.modules if m not in before and (m == root or m.startswith(root + "."))]:
-            sys.modules.pop(module, None)
+        for added in [m for m in sys.modules if m not in before and (m == root or m.startswith(root + "."))]:
+            sys.modules.pop(added, None)
         raise

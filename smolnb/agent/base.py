@@ -382,7 +382,8 @@ class MultiStepAgent(ABC):
         settings["tools"] = tools
         settings["managed_agents"] = [cls.from_config(sub) for sub in config.get("managed_agents", [])]
         settings.update(overrides)
-        return kind(**settings)
+        agent: MultiStepAgent = kind(**settings)
+        return agent
 
     def fork(
         self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None
@@ -518,7 +519,7 @@ class MultiStepAgent(ABC):
             if ctx.current is not None:
                 executor = getattr(self, "executor", None)
                 printed = getattr(executor, "interrupted_stdout", "")
-                if printed:
+                if printed and executor is not None:
                     executor.interrupted_stdout = ""
                     ctx.current.stdout = ctx.current.stdout or redact(printed)
                 self._close_step(ctx, ctx.current, error=error, error_kind="interrupted")
@@ -669,7 +670,7 @@ class MultiStepAgent(ABC):
                 start = time.perf_counter()
                 timeout = turn.limits.timeout
                 # A live view gets the reply as it is generated (models that stream; not recorded as a parameter)
-                live = (
+                live: dict[str, Any] = (
                     {"on_text": lambda text: self._live(ctx, "model", text)}
                     if self.listeners and getattr(self.model, "streams", False)
                     else {}
@@ -789,7 +790,7 @@ class MultiStepAgent(ABC):
                 raise ToolError(f"{name}(task): {exc}") from None
             start = time.perf_counter()
             parent_step = ctx.step
-            ledger = {"name": name, "version": "agent", "arguments": {"task": task}, "side_effects": True}
+            ledger: dict[str, Any] = {"name": name, "version": "agent", "arguments": {"task": task}, "side_effects": True}
             ledger["key"] = ctx.effects.key(ctx.step, name, ledger["arguments"])
             before = ctx.effects.take(ledger["key"])
             if before is not None:
@@ -900,10 +901,10 @@ def normalize_task(task: Any) -> str:
             ) from None
     if not isinstance(task, str):
         raise UserError(f"the task must be text (str), not {type(task).__name__}: e.g. agent.run('What is 2**10?')")
-    task = storable(task).strip()  # lone surrogate halves -> U+FFFD
-    if not task:
+    text = storable(task).strip()  # lone surrogate halves -> U+FFFD
+    if not text:
         raise UserError("the task is empty: pass the question or instruction as text, e.g. agent.run('What is 2**10?')")
-    return task
+    return text
 
 
 def _parse_facts(text: str) -> list[tuple[str, str, str]]:

@@ -152,7 +152,8 @@ class CodeAgent(MultiStepAgent):
         if variables:
             self.executor.set_variables(variables)
         if ctx.resumed and ctx.history:
-            restored, lost = {}, {}
+            restored: dict[str, Any] = {}
+            lost: dict[str, str] = {}
             if ctx.snapshot is not None:
                 restored, failed = unpickle_variables(base64.b64decode(ctx.snapshot.data))
                 lost = {**ctx.snapshot.missing, **failed}
@@ -192,7 +193,8 @@ class CodeAgent(MultiStepAgent):
         if alone_on_loop():
             # Alone on this loop: run inline, a thread hop would cost more than the step.
             return executor.run(code)
-        return await run_in_thread(lambda: executor.run(code))
+        result: ExecResult = await run_in_thread(lambda: executor.run(code))
+        return result
 
     async def _action_step(self, ctx: RunContext) -> Step:
         step = self._open_step(ctx)

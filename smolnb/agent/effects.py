@@ -33,7 +33,7 @@ MAX_VALUE_CHARS = 64_000
 def _digest(arguments: dict[str, Any]) -> str:
     from ..executor.codec import Unsupported, encode
 
-    parts = {}
+    parts: dict[str, Any] = {}
     for name, value in sorted(arguments.items()):
         try:
             tree, blobs = encode(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
@@ -95,7 +96,7 @@ class ToolCallingAgent(MultiStepAgent):
                     raise ToolError(
                         f"there is no tool named {call.name!r}. Tools: {', '.join(functions) or 'none'}, final_answer"
                     )
-                value = await run_in_thread(lambda fn=fn, arguments=arguments: fn(**arguments))
+                value = await run_in_thread(functools.partial(fn, **arguments))
                 text = str(value)
             except ToolError as exc:
                 text = f"Error: {exc}"

@@ -82,7 +82,8 @@ def _enc_numpy(v: Any, blobs: list[bytes | memoryview]) -> Any:
         if v.dtype.hasobject or v.dtype.fields is not None:
             raise Unsupported(f"a numpy array of dtype {v.dtype}")
         data = np.ascontiguousarray(v)
-        blobs.append(memoryview(data.view(np.uint8) if data.dtype.kind in "mM" else data).cast("B") if data.size else b"")
+        raw: Any = data.view(np.uint8) if data.dtype.kind in "mM" else data  # datetimes: their int64 bytes
+        blobs.append(memoryview(raw).cast("B") if data.size else b"")
         return {"$": "ndarray", "dtype": data.dtype.str, "shape": list(data.shape), "b": len(blobs) - 1}
     if isinstance(v, np.generic) and not isinstance(v, np.object_):
         return {"$": "npscalar", "dtype": v.dtype.str, "v": _enc(v.item(), blobs, 0)}
@@ -139,7 +140,7 @@ def _enc_numeric_frame(v: Any, blobs: list[bytes | memoryview]) -> Any:
             return None
         arrays.append(np.ascontiguousarray(v[name].to_numpy()))
     for name, array in zip(v.columns, arrays, strict=True):
-        raw = array.view(np.uint8) if array.dtype.kind in "mM" else array  # datetimes: their int64 bytes
+        raw: Any = array.view(np.uint8) if array.dtype.kind in "mM" else array  # datetimes: their int64 bytes
         blobs.append(memoryview(raw).cast("B") if array.size else b"")
         columns.append([name, array.dtype.str, len(blobs) - 1])
     index = v.index

@@ -167,7 +167,7 @@ def checked_mul(a: Any, b: Any) -> Any:
 def _native_mul() -> Callable[[Any, Any], Any]:
     """The C `checked_mul` (floats and 64-bit ints multiply directly; the rest comes back here)."""
     try:
-        from . import _speedups
+        from smolnb.executor import _speedups
     except ImportError:  # a source checkout that was not built: same answers, slower loops
         return checked_mul
     _speedups.install(checked_mul)

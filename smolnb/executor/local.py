@@ -99,7 +99,7 @@ class LocalExecutor(Executor):
         return {k: v for k, v in self.namespace.items() if not k.startswith("_") and k not in hidden}
 
     @property
-    def on_output(self) -> Callable[[str], None] | None:  # type: ignore[override]
+    def on_output(self) -> Callable[[str], None] | None:
         return self._output.on_output
 
     @on_output.setter
@@ -220,7 +220,8 @@ class LocalExecutor(Executor):
     def snapshot(self, max_bytes: int = 8 << 20) -> tuple[bytes, dict[str, str]]:
         """Pickle the variables under the time limit: pickling runs the code's `__reduce__`."""
         try:
-            return self._guarded_call(lambda: pickle_variables(self.variables(), max_bytes))
+            blob: tuple[bytes, dict[str, str]] = self._guarded_call(lambda: pickle_variables(self.variables(), max_bytes))
+            return blob
         except ExecutionTimeout:
             return pickle_variables({}, max_bytes)[0], {"(all)": "the snapshot ran past the time limit and was skipped"}
 

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -350,7 +350,7 @@ class Policy:
         name: str,
         globals: dict[str, Any] | None = None,
         locals: Any = None,
-        fromlist: tuple[str, ...] | None = (),
+        fromlist: Sequence[str] | None = (),
         level: int = 0,
     ) -> types.ModuleType:
         if level:

@@ -290,7 +290,8 @@ class _Pool:
         done.wait()
         if "error" in box:
             raise box["error"]
-        return box["worker"]
+        worker: _Worker = box["worker"]
+        return worker
 
     def take(self, *, memory_mb: int, allow_weaker: bool, read_paths: tuple[str, ...] = ()) -> _Worker:
         worker = None

@@ -109,6 +109,7 @@ class SubprocessExecutor(Executor):
             },
         )
         # Wait until Python is up in the worker: its start-up is not the code's time.
+        assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], 120)
         if not ready or receive(proc.stdout).get("op") != "ready":
             proc.kill()

@@ -370,7 +370,7 @@ def _run_on_ray(
         while queue or pending:
             while queue and len(pending) < max(1, concurrency):
                 task, label, model, epoch = queue.pop(0)
-                pending[workers[turn % count].run.remote(task, label, model, epoch, kwargs)] = True
+                pending[workers[turn % count].run.remote(task, label, model, epoch, kwargs)] = True  # type: ignore[attr-defined]
                 turn += 1
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:

@@ -42,7 +42,7 @@ class Report:
         groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
         for s in samples:
             groups[(s.model, s.suite)].append(s)
-        self.rows = []
+        self.rows: list[dict[str, Any]] = []
         for (model, suite), group in sorted(groups.items()):
             n, ok = len(group), sum(s.correct for s in group)
             low, high = wilson(ok, n)
@@ -155,7 +155,10 @@ def compare(out: str | Path, model_a: str, model_b: str) -> dict[str, list[str]]
             raise UserError(f"no samples of {model!r} in {out}; models there: {sorted({s.model for s in samples})}")
     verdict = {m: {k: sum(v) * 2 > len(v) for k, v in solved[m].items()} for m in solved}
     keys = sorted(set(verdict[model_a]) & set(verdict[model_b]))
-    name = lambda k: f"{k[0]}/{k[1]}"  # noqa: E731
+
+    def name(k: tuple[str, str]) -> str:
+        return f"{k[0]}/{k[1]}"
+
     return {
         f"only {model_a}": [name(k) for k in keys if verdict[model_a][k] and not verdict[model_b][k]],
         f"only {model_b}": [name(k) for k in keys if verdict[model_b][k] and not verdict[model_a][k]],

@@ -222,11 +222,17 @@ class AgentMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self._tools: Any = None
         self._memory: Any = None
-        self._memory_uris: tuple[str, str] | None = None
+        self._memory_uris: tuple[str, ...] | None = None
         self.background: list[Any] = []  # threads of runs started with --background
         self._journal: Any = None  # what the last %%agent run did to the namespace (for %agent undo)
 
     # -- %%agent ------------------------------------------------------------------------------
+
+    @property
+    def ns(self) -> dict[str, Any]:
+        """The notebook's namespace (these magics always run in a shell)."""
+        assert self.shell is not None
+        return self.shell.user_ns  # type: ignore[no-any-return]
 
     @cell_magic
     def agent(self, line: str, cell: str) -> None:
@@ -254,9 +260,9 @@ class AgentMagics(Magics):
             results = run_many(agent, tasks, concurrency=options.concurrency)
         except SmolnbError as exc:
             raise UsageError(f"%%agent --batch: {exc}") from None
-        self.shell.user_ns["_agent"] = results
+        self.ns["_agent"] = results
         if options.output:
-            self.shell.user_ns[options.output] = [r.output for r in results]
+            self.ns[options.output] = [r.output for r in results]
         display(
             _Table(
                 ["task", "answer", "status", "steps", "run"],
@@ -283,7 +289,7 @@ class AgentMagics(Magics):
             handle = display(f"running in the background: {task[:60]}", display_id=True)
         # Its own copy of the namespace: the cells run meanwhile must not see its guard (the
         # policy's builtins) or its half-done variables. What it makes comes back at the end.
-        shared = self.shell.user_ns
+        shared = self.ns
         agent.namespace = dict(shared)
         before = dict(agent.namespace)
 
@@ -297,9 +303,9 @@ class AgentMagics(Magics):
                         return
             finally:
                 _merge_back(shared, agent.namespace, before)
-            self.shell.user_ns["_agent"] = result
+            self.ns["_agent"] = result
             if output:
-                self.shell.user_ns[output] = result.output
+                self.ns[output] = result.output
             if handle is not None:
                 handle.update(TraceView(result.events))
 
@@ -346,7 +352,7 @@ class AgentMagics(Magics):
             name = name.strip()
             if name in self.tools:
                 continue  # loaded already
-            found = self.shell.user_ns.get(name)
+            found = self.ns.get(name)
             if found is None:
                 raise UserError(
                     f"no tool named {name!r}.{did_you_mean(name, self.tools.names())} Add one with "
@@ -361,7 +367,7 @@ class AgentMagics(Magics):
             max_steps=options.max_steps or self.max_steps,
             name=options.name,
             executor=options.executor or self.executor,
-            namespace=self.shell.user_ns,
+            namespace=self.ns,
             authorized_imports=[*self.imports.split(","), *options.imports] if self.imports else options.imports,
             approve=_approve_by_input if (options.approve or self.approve) else None,
         )
@@ -370,8 +376,8 @@ class AgentMagics(Magics):
         from ..agent.journal import NamespaceJournal
         from ..widgets import TraceView
 
-        if getattr(agent, "namespace", None) is self.shell.user_ns:
-            agent.journal = NamespaceJournal(self.shell.user_ns)
+        if getattr(agent, "namespace", None) is self.ns:
+            agent.journal = NamespaceJournal(self.ns)
         live, handle = self._show_live(agent)
         if live is not None:
             live.foreground = True  # Stop interrupts this cell
@@ -388,9 +394,9 @@ class AgentMagics(Magics):
             handle.update(view)  # the saved notebook keeps static HTML and text, no widget state
         else:
             display(view)
-        self.shell.user_ns["_agent"] = result
+        self.ns["_agent"] = result
         if output:
-            self.shell.user_ns[output] = result.output
+            self.ns[output] = result.output
         journal = getattr(agent, "journal", None)
         if journal is not None:
             agent.journal = None
@@ -498,7 +504,7 @@ class AgentMagics(Magics):
     def _memory_review(self, memory: Any, run_id: str) -> Any:
         """What a run (the last one by default) stored in memory, with the ids `forget` takes."""
         if not run_id:
-            last = self.shell.user_ns.get("_agent") if self.shell is not None else None
+            last = self.ns.get("_agent") if self.shell is not None else None
             run_id = getattr(last, "run_id", "") or ""
             if not run_id:
                 return _Table(
@@ -542,7 +548,7 @@ class AgentMagics(Magics):
             self._tools = ToolSet()
         return self._tools
 
-    @line_magic("agent")
+    @line_magic("agent")  # type: ignore[arg-type]  # IPython types the decorator for methods without a name
     def agent_line(self, line: str) -> Any:
         """`%agent models | tools | runs | show ID | resume ID | config K=V | help`."""
         head = line.split(None, 2)
@@ -613,7 +619,7 @@ class AgentMagics(Magics):
 
         in_ns = [
             [name, value.version, value.signature(), value.description, "notebook"]
-            for name, value in self.shell.user_ns.items()
+            for name, value in self.ns.items()
             if isinstance(value, Tool) and not name.startswith("_") and name not in self.tools
         ]
         return _Table(
@@ -668,7 +674,7 @@ class AgentMagics(Magics):
         from ..agent import CodeAgent
 
         record = self._store().get(args[0])
-        agent = CodeAgent(model=record.model, max_steps=self.max_steps, namespace=self.shell.user_ns, executor=self.executor)
+        agent = CodeAgent(model=record.model, max_steps=self.max_steps, namespace=self.ns, executor=self.executor)
         self._run(agent, lambda: agent.resume_run(record.run_id), None)
 
     def _cmd_undo(self, args: list[str]) -> str:
@@ -703,6 +709,7 @@ class AgentMagics(Magics):
                 raise UsageError(f"run {args[0]} ran no code")
             code = "\n\n".join(f"# step {e.step}\n{e.code}" for e in steps)
             what = f"{len(steps)} steps"
+        assert self.shell is not None
         self.shell.set_next_input(code, replace=False)
         return f"the code of run {args[0]} ({what}) is in a new cell below"
 
@@ -713,7 +720,7 @@ class AgentMagics(Magics):
         from ..agent import CodeAgent
 
         record = self._store().get(args[0])
-        agent = CodeAgent(model=record.model, max_steps=self.max_steps, namespace=self.shell.user_ns, executor=self.executor)
+        agent = CodeAgent(model=record.model, max_steps=self.max_steps, namespace=self.ns, executor=self.executor)
         task = " ".join(args[2:]) or None
         self._run(agent, lambda: agent.fork(record.run_id, step=int(args[1]), task=task, store=self._store()), None)
 

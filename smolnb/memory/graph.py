@@ -207,15 +207,15 @@ class NetworkxGraph(GraphStore):
             if fact.current:
                 self._g.add_edge(fact.subject, fact.object, key=fact.id, fact=fact)
         elif kind == "close":
-            fact = self._facts.get(op["id"])
-            if fact is not None:
-                fact.valid_to = op["valid_to"]
-                self._drop_edge(fact)
+            closed = self._facts.get(op["id"])
+            if closed is not None:
+                closed.valid_to = op["valid_to"]
+                self._drop_edge(closed)
         elif kind == "forget":
             for fact_id in op["ids"]:
-                fact = self._facts.pop(fact_id, None)
-                if fact is not None:
-                    self._drop_edge(fact)
+                gone = self._facts.pop(fact_id, None)
+                if gone is not None:
+                    self._drop_edge(gone)
 
     def _drop_edge(self, fact: Fact) -> None:
         if self._g.has_edge(fact.subject, fact.object, key=fact.id):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -48,8 +49,8 @@ class Memory:
         self,
         text: str | None = None,
         *,
-        facts: list[tuple[str, str, str]] = (),
-        source: str = "",  # type: ignore[assignment]
+        facts: Sequence[tuple[str, str, str]] = (),
+        source: str = "",
         provenance: dict[str, Any] | None = None,
         functional: bool = False,
     ) -> list[str]:
@@ -268,7 +269,7 @@ class Memory:
         memory, meta = self, dict(provenance or {})
 
         @tool(version="1.0.0")
-        def search_memory(query: str, k: int = 5) -> list:
+        def search_memory(query: str, k: int = 5) -> list[Any]:
             """Search long-term memory (notes, facts, past runs) for what is relevant to a query.
 
             Args:
@@ -310,7 +311,7 @@ class Memory:
             return memory.graph.increment(subject, relation, by, provenance={"source": "agent", "time": time.time(), **meta})
 
         @tool(version="1.0.0")
-        def query_graph(cypher: str) -> list:
+        def query_graph(cypher: str) -> list[Any]:
             """Read the knowledge graph with a Cypher query like MATCH (a)-[r]->(b) RETURN a.name AS a, type(r) AS r, b.name AS b.
 
             Args:

@@ -367,7 +367,7 @@ class LanceVectorStore(VectorStore):
             by_text = self.table.search(query, query_type="fts").select([*COLUMNS, "_score"]).limit(limit)
             if where:
                 by_text = by_text.where(where, prefilter=True)
-            return by_text.to_list()
+            return list(by_text.to_list())
         except Exception:  # noqa: BLE001 - a query FTS cannot parse still gets vector results
             return []
 
@@ -386,7 +386,7 @@ class LanceVectorStore(VectorStore):
             self.table.delete(f"id IN ({quoted})")
         if source is not None:
             self.table.delete("source = '" + source.replace("'", "''") + "'")
-        return before - self.table.count_rows()
+        return int(before - self.table.count_rows())
 
     def count(self) -> int:
         return int(self.table.count_rows())

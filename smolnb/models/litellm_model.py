@@ -22,7 +22,7 @@ def _litellm() -> Any:
         litellm = import_whole("litellm")  # an interrupt mid-import leaves nothing half made behind
     except ImportError as exc:  # pragma: no cover - litellm is a core dependency
         raise MissingExtraError("all", "litellm", "LiteLLMModel") from exc
-    litellm.suppress_debug_info = True
+    setattr(litellm, "suppress_debug_info", True)  # not in its stubs
     return litellm
 
 

@@ -316,7 +316,8 @@ class RunStore:
             "SELECT run_id, task, agent, model, status, output, error, steps, input_tokens, output_tokens, created, duration,"
             " parent_run_id, pid FROM runs"
         )
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if status:
             clauses.append("status = ?")
             params.append(status)

@@ -8,7 +8,7 @@ import re
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, ClassVar, Union, get_args, get_origin
+from typing import Any, ClassVar, Union, get_args, get_origin, overload
 
 from ..errors import ToolError, UserError
 
@@ -250,6 +250,34 @@ class FunctionTool(Tool):
         return self.fn(**kwargs)
 
 
+@overload
+def tool(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    version: str = "0.1.0",
+    requires: list[str] | tuple[str, ...] = (),
+    uses: list[str] | tuple[str, ...] = (),
+    side_effects: bool = True,
+    idempotent: bool = False,
+) -> FunctionTool: ...
+
+
+@overload
+def tool(
+    fn: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    version: str = "0.1.0",
+    requires: list[str] | tuple[str, ...] = (),
+    uses: list[str] | tuple[str, ...] = (),
+    side_effects: bool = True,
+    idempotent: bool = False,
+) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+
+
 def tool(
     fn: Callable[..., Any] | None = None,
     *,
@@ -260,7 +288,7 @@ def tool(
     uses: list[str] | tuple[str, ...] = (),
     side_effects: bool = True,
     idempotent: bool = False,
-) -> Any:
+) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a tool from a typed function with a Google-style docstring.
 
     Across a crash and resume (see `smolnb.agent.effects`): a call that finished is answered

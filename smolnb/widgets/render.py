@@ -70,13 +70,13 @@ class TraceState:
 
     def add(self, event: Event) -> None:
         if isinstance(event, RunStart):
-            view = RunView(event)
-            self.runs[event.run_id] = view
+            started = RunView(event)
+            self.runs[event.run_id] = started
             parent = self.runs.get(event.parent_run_id or "")
             if parent is not None:
-                parent.step(event.parent_step or 0).children.append(view)
+                parent.step(event.parent_step or 0).children.append(started)
             else:
-                self.roots.append(view)
+                self.roots.append(started)
             return
         run = self.runs.get(event.run_id)
         if run is None:

@@ -38,7 +38,7 @@ def _live_view_class() -> Any:
     except ImportError:
         return None
 
-    class LiveTrace(anywidget.AnyWidget):  # type: ignore[misc,name-defined]
+    class LiveTrace(anywidget.AnyWidget):
         _esm = Path(__file__).with_name("trace.js")
         _css = ".snb-bar{margin:2px 0}.snb-stop{font-size:12px;padding:1px 8px;cursor:pointer}.snb-note{margin-left:8px;color:#57606a;font-size:12px}"
         html = traitlets.Unicode("").tag(sync=True)
@@ -130,9 +130,10 @@ class TraceWidget:
             self.widget.value = html
 
     def _message(self, widget: Any, content: Any, buffers: Any) -> None:
-        stop = isinstance(content, dict) and content.get("event") == "stop" and self.on_stop is not None
-        if stop and any(run.end is None for run in self.state.roots):
-            self.on_stop()
+        on_stop = self.on_stop
+        stop = isinstance(content, dict) and content.get("event") == "stop"
+        if stop and on_stop is not None and any(run.end is None for run in self.state.roots):
+            on_stop()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
