@@ -124,10 +124,10 @@ def main() -> None:
             f"the store's cost over the run: {spent * 1e3:.1f} ms (store on - off); a bare SQLite insert of the same "
             f"rows, one commit a step: {bare * 1e3:.1f} ms -> {spent / bare:.2f}x"
         )
-        plot(on, off)
+        plot(on, off, sizes)
 
 
-def plot(on: list[float], off: list[float]) -> None:
+def plot(on: list[float], off: list[float], sizes: list[tuple[int, int]]) -> None:
     try:
         import matplotlib
 
@@ -135,13 +135,16 @@ def plot(on: list[float], off: list[float]) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
     steps = range(1, len(on) + 1)
-    ax.plot(steps, [t * 1e3 for t in on], label="store on")
-    ax.plot(steps, [t * 1e3 for t in off], label="store off")
-    ax.set(xlabel="step of the run", ylabel="ms per step", title="framework time per step")
-    ax.set_ylim(bottom=0)
-    ax.legend()
+    left.plot(steps, [t * 1e3 for t in on], label="store on")
+    left.plot(steps, [t * 1e3 for t in off], label="store off")
+    left.set(xlabel="step of the run", ylabel="ms per step", title="framework time per step")
+    left.set_ylim(bottom=0)
+    left.legend()
+    right.plot([n for n, _ in sizes], [b / 1024 for _, b in sizes], marker="o")
+    right.set(xlabel="steps in the run", ylabel="KB of stored events", title="run store size")
+    right.set_ylim(bottom=0)
     fig.tight_layout()
     fig.savefig(ROOT / "bench" / "long_run.png", dpi=110)
     print("plot: bench/long_run.png")
