@@ -348,7 +348,12 @@ class NetworkxGraph(GraphStore):
             return sorted(self._g.nodes)
 
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        return _run_pattern(cypher, params or {}, self.facts())
+        """Answer a read query in the Cypher subset of `smolnb.memory.cypher` (what Neo4j answers, for it)."""
+        from .cypher import run_query
+
+        with self._locked(write=False):
+            entities = list(self._g.nodes)
+        return run_query(cypher, params or {}, self.facts(), entities)
 
 
 def _entity(name: str) -> str:
@@ -359,139 +364,20 @@ def _entity(name: str) -> str:
     return name.strip()
 
 
-# A small, read-only subset of Cypher for the embedded graph, so the same simple queries work on
-# both backends: MATCH (a)-[r:TYPE]->(b) [WHERE ...] RETURN ... [LIMIT n]
-_NODE = r"\((\w*)(?::\w+)?(?:\s*\{\s*name\s*:\s*(\$\w+|'[^']*'|\"[^\"]*\")\s*\})?\)"
-_QUERY = re.compile(
-    rf"^\s*MATCH\s+{_NODE}(?:\s*-\[(\w*)(?::(\w+))?\]->\s*{_NODE})?\s*(?:WHERE\s+(?P<where>.*?))?\s*"
-    r"RETURN\s+(?P<ret>.*?)(?:\s+LIMIT\s+(?P<limit>\d+))?\s*;?\s*$",
-    re.IGNORECASE | re.DOTALL,
-)
-
-
-def _value(token: str, params: dict[str, Any]) -> Any:
-    token = token.strip()
-    if token.startswith("$"):
-        if token[1:] not in params:
-            raise UserError(f"the query uses {token} but no such parameter was given")
-        return params[token[1:]]
-    if token[:1] in "'\"":
-        return token[1:-1]
-    if token.startswith("[") and token.endswith("]"):
-        inner = token[1:-1].strip()
-        return [_value(t, params) for t in re.findall(r"'[^']*'|\"[^\"]*\"|\$\w+|[^,\s]+", inner)] if inner else []
-    try:
-        return json.loads(token)
-    except json.JSONDecodeError:
-        raise UserError(f"cannot read the value {token!r} in the query") from None
-
-
-def _run_pattern(cypher: str, params: dict[str, Any], facts: list[Fact]) -> list[dict[str, Any]]:
-    match = _QUERY.match(cypher)
-    if not match:
-        raise UserError(
-            "the networkx graph answers read queries of the form MATCH (a)-[r:TYPE]->(b) WHERE ... RETURN ... [LIMIT n]; "
-            "use a Neo4j graph (neo4j://...) for full Cypher"
-        )
-    a, a_name, r, r_type, b, b_name = match.group(1, 2, 3, 4, 5, 6)
-    rows: list[dict[str, Any]] = []
-    if b is None:  # MATCH (n) RETURN n.name
-        names = sorted({x for f in facts for x in (f.subject, f.object)})
-        candidates = [{a: {"name": n}} for n in names if a_name is None or n == _value(a_name, params)]
-    else:
-        candidates = []
-        for f in facts:
-            if r_type and f.predicate != r_type.upper():
-                continue
-            if a_name and f.subject != _value(a_name, params) or b_name and f.object != _value(b_name, params):
-                continue
-            binding: dict[str, Any] = {a: {"name": f.subject}, b: {"name": f.object}}
-            if r:
-                binding[r] = {"type": f.predicate, **f.provenance, "valid_from": f.valid_from}
-            candidates.append(binding)
-    for binding in candidates:
-        if match.group("where") and not _where(match.group("where"), binding, params):
-            continue
-        rows.append(_project(match.group("ret"), binding))
-    limit = match.group("limit")
-    return rows[: int(limit)] if limit else rows
-
-
-def _get(expr: str, binding: dict[str, Any]) -> Any:
-    expr = expr.strip()
-    typed = re.fullmatch(r"type\((\w+)\)", expr, re.IGNORECASE)
-    if typed:
-        return binding[typed.group(1)]["type"]
-    var, _, prop = expr.partition(".")
-    if var not in binding:
-        raise UserError(f"the query returns {expr!r}, but {var!r} is not in its MATCH pattern")
-    return binding[var].get(prop) if prop else binding[var]
-
-
-_CLAUSE = re.compile(
-    r"^(?P<not>NOT\s+)?(?P<left>type\(\w+\)|\w+(?:\.\w+)?)\s*"
-    r"(?P<op>IS\s+NOT\s+NULL|IS\s+NULL|STARTS\s+WITH|ENDS\s+WITH|CONTAINS|IN|=~|<>|<=|>=|=|<|>)\s*(?P<right>.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
-_SUPPORTED_WHERE = "=, <>, <, >, <=, >=, CONTAINS, STARTS WITH, ENDS WITH, IN [...], IS [NOT] NULL, NOT, joined by AND"
-
-
-def _where(where: str, binding: dict[str, Any], params: dict[str, Any]) -> bool:
-    if re.search(r"\s+OR\s+|\s+XOR\s+", where, re.IGNORECASE):
-        raise UserError(
-            f"the networkx graph's WHERE does not support OR ({where!r}); it supports {_SUPPORTED_WHERE}. "
-            "Run two queries, or use a Neo4j graph (neo4j://...) for full Cypher"
-        )
-    for clause in re.split(r"\s+AND\s+", where.strip(), flags=re.IGNORECASE):
-        found = _CLAUSE.match(clause.strip())
-        op = re.sub(r"\s+", " ", found.group("op").upper()) if found else ""
-        if not found or op == "=~":
-            raise UserError(
-                f"the networkx graph's WHERE does not support {clause.strip()!r}; it supports {_SUPPORTED_WHERE}. "
-                "Use a Neo4j graph (neo4j://...) for full Cypher"
-            )
-        got = _get(found.group("left"), binding)
-        right = found.group("right").strip()
-        if op in ("IS NULL", "IS NOT NULL"):
-            ok = (got is None) == (op == "IS NULL")
-        else:
-            want = _value(right, params)
-            if op == "IN":
-                ok = isinstance(want, list) and got in want
-            elif op in ("CONTAINS", "STARTS WITH", "ENDS WITH"):
-                test = {"CONTAINS": str.__contains__, "STARTS WITH": str.startswith, "ENDS WITH": str.endswith}[op]
-                ok = isinstance(got, str) and isinstance(want, str) and test(got, want)
-            elif op in ("=", "<>"):
-                ok = (got == want) == (op == "=")
-            else:
-                try:
-                    ok = {"<": got < want, ">": got > want, "<=": got <= want, ">=": got >= want}[op]
-                except TypeError:
-                    ok = False
-        if bool(found.group("not")) == ok:
-            return False
-    return True
-
-
-def _project(ret: str, binding: dict[str, Any]) -> dict[str, Any]:
-    row = {}
-    for item in ret.split(","):
-        parts = re.split(r"\s+AS\s+", item.strip(), maxsplit=1, flags=re.IGNORECASE)
-        alias = parts[1].strip() if len(parts) > 1 else parts[0].strip()
-        row[alias] = _get(parts[0], binding)
-    return row
-
-
 # -- Neo4j ---------------------------------------------------------------------------------------
 
 
 # A superseded fact stops being a relationship: it becomes a `_Past` node holding the fact, so a
-# query's patterns see current facts only, as on the embedded graph; history on request.
+# query's patterns see current facts only, as on the embedded graph; history on request. An
+# entity is there while it takes part in a current fact (as on the embedded graph): an object
+# left without any is deleted (its history stays in the `_Past` nodes).
 _PAST = "_Past"
 _CLOSE = (
     f"CREATE (:{_PAST} {{subject: a.name, predicate: type(old), object: x.name, id: old.id, valid_from: old.valid_from, "
-    "valid_to: $now, provenance: old.provenance}) DELETE old"
+    "valid_to: $now, provenance: old.provenance}) DELETE old "
+    "WITH DISTINCT a, x WHERE x <> a AND NOT (x)--() DELETE x"
 )
+_ORPHANS = "MATCH (e:Entity) WHERE NOT (e)--() DELETE e"
 
 
 class Neo4jGraph(GraphStore):
@@ -649,7 +535,7 @@ class Neo4jGraph(GraphStore):
         import neo4j
 
         try:
-            return [dict(row) for row in self._read(cypher, **(params or {}))]
+            return [{key: _plain(value) for key, value in row.items()} for row in self._read(cypher, **(params or {}))]
         except neo4j.exceptions.ClientError as exc:
             if "write" in str(exc).lower() or "not allowed" in str(exc).lower():
                 raise UserError(f"the graph query tool is read-only: {exc.message}") from None
@@ -657,16 +543,23 @@ class Neo4jGraph(GraphStore):
 
     def forget(self, subject: str | None = None, predicate: str | None = None, object: str | None = None) -> int:
         predicate = normalize_predicate(predicate) if predicate else None
-        rows = self._write(
-            "MATCH (a:Entity)-[r]->(b:Entity) WHERE ($s IS NULL OR a.name = $s) AND ($o IS NULL OR b.name = $o) "
-            "AND ($p IS NULL OR type(r) = $p) DELETE r RETURN count(r) AS n "
-            f"UNION ALL MATCH (r:{_PAST}) WHERE ($s IS NULL OR r.subject = $s) AND ($o IS NULL OR r.object = $o) "
-            "AND ($p IS NULL OR r.predicate = $p) DELETE r RETURN count(r) AS n",
-            s=subject,
-            o=object,
-            p=predicate,
-        )
-        return sum(int(row["n"]) for row in rows)
+
+        def work(tx: Any) -> int:
+            rows = tx.run(
+                "MATCH (a:Entity)-[r]->(b:Entity) WHERE ($s IS NULL OR a.name = $s) AND ($o IS NULL OR b.name = $o) "
+                "AND ($p IS NULL OR type(r) = $p) DELETE r RETURN count(r) AS n "
+                f"UNION ALL MATCH (r:{_PAST}) WHERE ($s IS NULL OR r.subject = $s) AND ($o IS NULL OR r.object = $o) "
+                "AND ($p IS NULL OR r.predicate = $p) DELETE r RETURN count(r) AS n",
+                s=subject,
+                o=object,
+                p=predicate,
+            )
+            removed = sum(int(row["n"]) for row in rows)
+            tx.run(_ORPHANS).consume()
+            return removed
+
+        with self.driver.session(database=self.database) as session:
+            return int(session.execute_write(work))
 
     def entities(self) -> list[str]:
         return [row["n"] for row in self._read("MATCH (e:Entity) WHERE (e)--() RETURN e.name AS n ORDER BY n")]
@@ -679,6 +572,22 @@ class Neo4jGraph(GraphStore):
 
     def close(self) -> None:
         self.driver.close()
+
+
+def _plain(value: Any) -> Any:
+    """A query result as plain data, as the embedded graph gives it.
+
+    An entity is {"name": ...}; a fact is {"type", "id", "valid_from", "provenance" (JSON)}.
+    """
+    import neo4j.graph
+
+    if isinstance(value, neo4j.graph.Node):
+        return dict(value.items())
+    if isinstance(value, neo4j.graph.Relationship):
+        return {**dict(value.items()), "type": value.type}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _fact(row: Any) -> Fact:
