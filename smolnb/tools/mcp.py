@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import re
 import threading
+from pathlib import Path
 from typing import Any
 
 from ..errors import BackendError, MissingExtraError, ToolError
@@ -38,9 +40,17 @@ class MCPConnection:
         self.thread.start()
         self._stack = contextlib.AsyncExitStack()
         params = StdioServerParameters(command=command[0], args=command[1:], env=env)
+        # The server's own log and tracebacks go to a file, not to this process's stderr (in a
+        # notebook, the cell): a failing tool's error names the file.
+        from ..config import home
+
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(command[-1]).stem or command[0])[:40]
+        self.log_path = home() / "logs" / f"mcp-{name}.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("a", encoding="utf-8")
 
         async def connect() -> Any:
-            read, write = await self._stack.enter_async_context(stdio_client(params))
+            read, write = await self._stack.enter_async_context(stdio_client(params, errlog=self._log))
             self.session = await self._stack.enter_async_context(ClientSession(read, write))
             await self.session.initialize()
             return (await self.session.list_tools()).tools
@@ -60,7 +70,7 @@ class MCPConnection:
         texts = [getattr(part, "text", None) for part in result.content]
         text = "\n".join(t for t in texts if t is not None)
         if getattr(result, "is_error", None) or getattr(result, "isError", None):
-            raise ToolError(f"MCP tool {name!r} failed: {text or 'no message'}")
+            raise ToolError(f"MCP tool {name!r} failed: {text or 'no message'} (server log: {self.log_path})")
         structured = getattr(result, "structured_content", None) or getattr(result, "structuredContent", None)
         if structured is not None:
             return (
@@ -78,6 +88,7 @@ class MCPConnection:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
+        self._log.close()
 
 
 _connections: list[MCPConnection] = []

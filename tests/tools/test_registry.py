@@ -266,3 +266,18 @@ def test_builtin_tools_are_registered_and_work_offline(tmp_path):
     assert registry.get("current_datetime")()[:2] == "20"
     model = TestModel([py(f"final_answer(read_text({str(note)!r}, max_chars=5))")])
     assert CodeAgent(model=model, tools=["read_text>=1"]).run("t").output.startswith("xxxxx")
+
+
+def test_a_failing_mcp_tool_leaves_the_cell_clean(capfd, monkeypatch, tmp_path):
+    """The MCP server's own log and tracebacks went to this process's stderr (a notebook cell:
+    130 lines of rich output when one tool failed); they go to its log file, named in the error."""
+    pytest.importorskip("mcp")
+    monkeypatch.setenv("SMOLNB_HOME", str(tmp_path))
+    tools = {t.name: t for t in ToolRegistry().load(f"mcp:{sys.executable} {MCP_SERVER}")}
+    with pytest.raises(ToolError, match=r"MCP tool 'explode' failed: .*server log: .*mcp-mcp_server.log"):
+        tools["explode"]()
+    assert tools["add_numbers"](a=1, b=2) == 3
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "kaboom" not in err, err[-2000:]
+    [log] = (tmp_path / "logs").glob("mcp-*.log")
+    assert "kaboom" in log.read_text()
