@@ -103,7 +103,7 @@ class SentenceTransformerEmbedder(Embedder):
             self.relevance_floor = 0.35
         else:
             self.name = model
-        self.model = SentenceTransformer(model, device=device)
+        self.model = _quietly(lambda: SentenceTransformer(model, device=device))
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dimension())
         self._lock = threading.Lock()
@@ -188,6 +188,21 @@ class VectorStore(ABC):
     @abstractmethod
     def get(self, ids: list[str], query: str | None = None, *, vector: list[float] | None = None) -> list[MemoryItem]:
         """The items with these ids (those that exist); with `query` (or its embedding, `vector`), each with its relevance to it."""
+
+
+def _quietly(load: Callable[[], Any]) -> Any:
+    """Load a model without transformers' progress bar ("Loading weights", on stderr: the cell)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return load()
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return load()
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 def _check_text(text: str) -> str:

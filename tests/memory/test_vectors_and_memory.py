@@ -307,3 +307,15 @@ def test_recall_embeds_the_query_once(tmp_path):
     assert Counting.calls == 1
     heron = next(item for item in found if "Heron" in item.text)
     assert "graph" in heron.via and heron.relevance > 0  # reached through the graph, with its relevance
+
+
+def test_loading_the_embedder_prints_nothing(minilm, capfd):
+    """The "Loading weights" bar of the embedding model appeared above the first trace of every
+    kernel (stderr, so the cell)."""
+    from smolnb.memory import SentenceTransformerEmbedder
+
+    capfd.readouterr()
+    embedder = SentenceTransformerEmbedder()
+    assert embedder.embed(["a note"])
+    out, err = capfd.readouterr()
+    assert "Loading weights" not in err + out and "%|" not in err, err[-500:]
