@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 EXTRAS ?= all,dev
 TASK ?= How many prime numbers are there below 1000?
 
-NEO4J_SERVER := tests/neo4j_server/target/neo4j-test-server-1.0.jar
+NEO4J_SERVER := services/neo4j/target/smolnb-neo4j-1.0.jar
 
-.PHONY: help install demo test test-fast check lint bench bench-quality clean neo4j-server
+.PHONY: help install demo test test-fast check lint bench bench-quality clean neo4j-server neo4j
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -30,10 +30,13 @@ demo:  ## set up the local model and run an agent on TASK
 	$(BIN)/smolnb run -v "$(TASK)"
 
 # The Neo4j test server: embedded Neo4j 5.26 from Maven Central (~/.m2 caches it).
-$(NEO4J_SERVER): tests/neo4j_server/pom.xml tests/neo4j_server/src/main/java/dev/smolnb/Neo4jTestServer.java
-	cd tests/neo4j_server && mvn -q -B -DskipTests package dependency:copy-dependencies -DoutputDirectory=target/lib
+$(NEO4J_SERVER): services/neo4j/pom.xml services/neo4j/src/main/java/dev/smolnb/Neo4jServer.java
+	cd services/neo4j && mvn -q -B -DskipTests package dependency:copy-dependencies -DoutputDirectory=target/lib
 
-neo4j-server: $(NEO4J_SERVER)  ## build the embedded Neo4j the tests start
+neo4j-server: $(NEO4J_SERVER)  ## build the embedded Neo4j (Java 17 and Maven)
+
+neo4j: install neo4j-server  ## start a local Neo4j with authentication and print its URI (Ctrl-C stops it)
+	$(BIN)/smolnb services neo4j
 
 test: install neo4j-server  ## every test, real services included
 	$(BIN)/python -m pytest -q

@@ -7,7 +7,7 @@ neighbourhood queries on networkx and on Neo4j. Plots the curves to bench/memory
     python bench/memory_speed.py [--sizes 1000,10000,100000] [--million] [--no-neo4j]
 
 Real all-MiniLM-L6-v2 embeddings on the CPU; LanceDB and the networkx graph in a temp folder;
-Neo4j is the embedded test server (`make neo4j-server`), started and stopped here.
+Neo4j is the embedded server (`make neo4j-server`), started and stopped here.
 """
 
 from __future__ import annotations
@@ -305,7 +305,7 @@ def main() -> None:
             f"graph neighbourhood (depth 2, 5,000 facts) p50 on networkx: {neighbourhood_p50(f'networkx://{tmp}/nx/kg.json'):.2f} ms"
         )
         if not args.no_neo4j:
-            from tests.neo4j_server.launcher import neo4j_server
+            from smolnb.services import neo4j_server
 
             with neo4j_server(Path(tmp) / "neo4j") as uri:
                 print(f"graph neighbourhood (depth 2, 5,000 facts) p50 on Neo4j 5.26: {neighbourhood_p50(uri):.2f} ms")

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from .errors import SmolnbError
@@ -147,6 +148,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_services(args: argparse.Namespace) -> int:
+    from .services import serve_neo4j
+
+    serve_neo4j(Path(args.data) if args.data else None, port=args.port)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `smolnb` command."""
     parser = argparse.ArgumentParser(prog="smolnb", description="Agents that think in Python code.")
@@ -193,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--plot", help="report: write the plot to this PNG")
     ev.add_argument("--compare", nargs=2, metavar=("MODEL_A", "MODEL_B"), help="report: which tasks only one model solved")
     ev.set_defaults(fn=_cmd_eval)
+    services = sub.add_parser("services", help="start a service beside the notebook (neo4j) until Ctrl-C")
+    services.add_argument("service", choices=["neo4j"])
+    services.add_argument("--port", type=int, default=7687, help="Bolt port on 127.0.0.1 (default 7687)")
+    services.add_argument("--data", default=None, help="its data folder (default: SMOLNB_HOME/services/neo4j)")
+    services.set_defaults(fn=_cmd_services)
     args = parser.parse_args(argv)
     from .logs import configure
 

@@ -9,14 +9,17 @@ import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 
 /**
- * Embedded Neo4j serving Bolt on 127.0.0.1:PORT until its stdin closes or it is terminated.
- * Arguments: HOME PORT [PASSWORD]; with a password, authentication is on and the user neo4j has it.
+ * Embedded Neo4j 5.26 serving Bolt on 127.0.0.1:PORT until its stdin closes or it is terminated.
+ * Arguments: HOME PORT. With SMOLNB_NEO4J_PASSWORD in the environment (not on the command line,
+ * where other users could read it), authentication is on and the user neo4j has that password.
+ * Started by `smolnb services neo4j` and by the test suite (smolnb/services.py).
  */
-public final class Neo4jTestServer {
+public final class Neo4jServer {
     public static void main(String[] args) throws Exception {
         Path home = Path.of(args[0]);
         int port = Integer.parseInt(args[1]);
-        String password = args.length > 2 ? args[2] : null;
+        String password = System.getenv("SMOLNB_NEO4J_PASSWORD");
+        if (password != null && password.isEmpty()) password = null;
         DatabaseManagementService service = new DatabaseManagementServiceBuilder(home)
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
@@ -33,7 +36,7 @@ public final class Neo4jTestServer {
         System.out.println("READY " + port);
         System.out.flush();
         while (System.in.read() != -1) {
-            // the test suite holds our stdin; when it goes away, so do we
+            // whoever started us holds our stdin; when it goes away, so do we
         }
         service.shutdown();
     }
