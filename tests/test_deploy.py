@@ -34,3 +34,58 @@ def test_dockerfile_installs_with_the_ci_target_and_runs_as_non_root():
     # `make test` (what .ci/run calls) installs the same `all` extras through the same target
     assert re.search(r"^EXTRAS \?= all,dev$", makefile, re.M) and re.search(r"^test: install ", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """Docker's rule for one path: a pattern matches the path or one of its parent folders."""
+    from fnmatch import fnmatchcase
+
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in patterns:
+        if pattern.startswith("**/"):
+            tail = pattern[3:]
+            if any(fnmatchcase("/".join(parts[i : j + 1]), tail) for i in range(len(parts)) for j in range(i, len(parts))):
+                return True
+        elif any(fnmatchcase(prefix, pattern) for prefix in prefixes):
+            return True
+    return False
+
+
+def test_the_build_context_is_the_sources_only():
+    """No .dockerignore sent .venv (8.2 GB after `make demo`), .git and the Neo4j jars to the build."""
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    sent, size = [], 0
+    for path in ROOT.rglob("*"):
+        rel = path.relative_to(ROOT).as_posix()
+        if path.is_file() and not _ignored(rel, patterns):
+            sent.append(rel)
+            size += path.stat().st_size
+    for kept in ("smolnb/agent/base.py", "smolnb/executor/_speedups.c", "evals/local.yaml", "datasets/basics.jsonl", "Makefile"):
+        assert kept in sent, kept
+    for left in (".venv/", ".git/", "services/neo4j/target/", "__pycache__/", ".pytest_cache/"):
+        assert not any(rel.startswith(left) or f"/{left}" in rel for rel in sent), left
+    assert size < 40 * 2**20, f"{size / 2**20:.0f} MB"
+
+
+def test_the_image_runs_without_compilers_and_carries_the_evals():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    build, run = dockerfile.split("\nFROM python:3.11-slim\n")
+    assert "AS build" in build and "build-essential" in build
+    assert "build-essential" not in run and "cmake" not in run  # the final image keeps no build tools
+    assert "COPY --from=build" in run and "COPY --chown=smolnb:smolnb evals ./evals" in run  # evals/local.yaml runs in it
+
+
+def test_compose_runs_neo4j_phoenix_and_smolnb_on_loopback():
+    yaml = pytest.importorskip("yaml")
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"neo4j", "phoenix", "smolnb"}
+    assert services["neo4j"]["image"].startswith("neo4j:5.26")
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), (name, port)  # published on loopback only
+    env = services["smolnb"]["environment"]
+    assert env["NEO4J_URI"] == "bolt://neo4j:7687" and env["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://phoenix:")
+    assert "NEO4J_PASSWORD:?" in (ROOT / "compose.yaml").read_text()  # no default password
