@@ -2,7 +2,7 @@
 #   docker build -t smolnb .
 #   docker run --rm -v smolnb-data:/data -e SMOLNB_MODEL=openai/gpt-4o-mini -e OPENAI_API_KEY smolnb run "..."
 #   docker run --rm -v smolnb-data:/data smolnb eval run evals/local.yaml
-# `docker compose up` (compose.yaml) runs it beside Neo4j and the Phoenix trace viewer.
+# deploy/compose.yaml runs it as JupyterLab beside Neo4j, the Phoenix trace viewer and a Ray head.
 # The install step is the one CI runs (`make install`), so it is known to work. The build
 # context is what .dockerignore leaves: no .venv, .git or build outputs.
 #

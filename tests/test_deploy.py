@@ -77,15 +77,22 @@ def test_the_image_runs_without_compilers_and_carries_the_evals():
     assert "COPY --from=build" in run and "COPY --chown=smolnb:smolnb evals ./evals" in run  # evals/local.yaml runs in it
 
 
-def test_compose_runs_neo4j_phoenix_and_smolnb_on_loopback():
+def test_compose_runs_the_team_setup_on_loopback():
+    """deploy/compose.yaml: JupyterLab with smolnb, Neo4j, Phoenix and a Ray head; Docker does not
+    run here, so its structure is what is checked."""
     yaml = pytest.importorskip("yaml")
-    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    services = compose["services"]
-    assert set(services) == {"neo4j", "phoenix", "smolnb"}
+    text = (ROOT / "deploy" / "compose.yaml").read_text()
+    services = yaml.safe_load(text)["services"]
+    assert set(services) == {"jupyter", "smolnb", "neo4j", "phoenix", "ray"}
     assert services["neo4j"]["image"].startswith("neo4j:5.26")
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), (name, port)  # published on loopback only
-    env = services["smolnb"]["environment"]
-    assert env["NEO4J_URI"] == "bolt://neo4j:7687" and env["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://phoenix:")
-    assert "NEO4J_PASSWORD:?" in (ROOT / "compose.yaml").read_text()  # no default password
+        if "build" in service:
+            assert (ROOT / "deploy" / service["build"] / "Dockerfile").exists(), name
+    for name in ("jupyter", "smolnb", "ray"):
+        env = services[name]["environment"]
+        assert env["NEO4J_URI"] == "bolt://neo4j:7687" and env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://phoenix:6006"
+    assert "NEO4J_PASSWORD:?" in text and "NEO4J_PASSWORD=" in (ROOT / "deploy" / ".env.example").read_text()
+    assert "deploy/.env" in (ROOT / ".gitignore").read_text() and "deploy/.env" in (ROOT / ".dockerignore").read_text()
+    assert "jupyterlab" in (ROOT / "pyproject.toml").read_text().split("notebook = [")[1].split("]")[0]
