@@ -6,8 +6,10 @@ EXTRAS ?= all,dev
 TASK ?= How many prime numbers are there below 1000?
 
 NEO4J_SERVER := services/neo4j/target/smolnb-neo4j-1.0.jar
+PHOENIX_VERSION := 20.26.1
+PHOENIX := .venv-phoenix/bin/phoenix
 
-.PHONY: help install demo test test-fast check lint bench bench-quality clean neo4j-server neo4j
+.PHONY: help install demo test test-fast check lint bench bench-quality clean neo4j-server neo4j phoenix-env phoenix
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -38,7 +40,18 @@ neo4j-server: $(NEO4J_SERVER)  ## build the embedded Neo4j (Java 17 and Maven)
 neo4j: install neo4j-server  ## start a local Neo4j with authentication and print its URI (Ctrl-C stops it)
 	$(BIN)/smolnb services neo4j
 
-test: install neo4j-server  ## every test, real services included
+# The Phoenix trace viewer, in its own environment (its dependencies stay out of the project's).
+$(PHOENIX):
+	$(PYTHON) -m venv .venv-phoenix
+	.venv-phoenix/bin/pip install -q arize-phoenix==$(PHOENIX_VERSION)
+
+phoenix-env: $(PHOENIX)
+
+phoenix: $(PHOENIX)  ## start the Phoenix trace viewer on 127.0.0.1:6006 (Ctrl-C stops it)
+	@echo "then: SMOLNB_PHOENIX_URL=http://127.0.0.1:6006 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:6006"
+	PHOENIX_HOST=127.0.0.1 PHOENIX_PORT=6006 PHOENIX_TELEMETRY_ENABLED=false $(PHOENIX) serve
+
+test: install neo4j-server phoenix-env  ## every test, real services included
 	$(BIN)/python -m pytest -q
 
 test-fast: install  ## the tests that need no local model
@@ -61,5 +74,5 @@ bench: install neo4j-server  ## every speed bench, outputs in bench/out/
 bench-quality: install  ## agent quality on the local models (long)
 	$(BIN)/python bench/agent_quality.py 2>&1 | tee bench/out/agent_quality.txt
 
-clean:  ## remove the virtual environment
-	rm -rf $(VENV) .pytest_cache
+clean:  ## remove the virtual environments
+	rm -rf $(VENV) .venv-phoenix .pytest_cache

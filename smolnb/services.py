@@ -4,7 +4,7 @@
 (`services/neo4j`, built by `make neo4j-server` from Maven Central; Java 17 is the only
 prerequisite to run it), with authentication on, on 127.0.0.1, and prints the URI to give
 `Memory(graph=...)` or `%agent config graph=...`. The test suite starts the same server.
-The compose file (`compose.yaml`) runs the official Neo4j image instead.
+`deploy/compose.yaml` runs the official Neo4j image instead.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def neo4j_server(
         missing = "java (install Java 17)" if java is None else str(jar)
         raise NotBuiltError(
             f"the Neo4j launcher needs {missing}: run `make neo4j-server` in a smolnb checkout (Java 17 and Maven), "
-            "set SMOLNB_NEO4J_JAR to a built jar, or run the official image: `docker compose up neo4j`"
+            "set SMOLNB_NEO4J_JAR to a built jar, or run the official image: `docker compose -f deploy/compose.yaml up neo4j`"
         )
     folder = folder or home() / "services" / "neo4j"
     folder.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,8 @@ string goes through `smolnb.redact` first.
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import json
 import os
 import threading
@@ -28,7 +30,7 @@ from .errors import MissingExtraError
 from .events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall
 from .redact import redact
 
-__all__ = ["disable", "enable", "hooks", "span", "tracer"]
+__all__ = ["disable", "enable", "hooks", "span", "trace_id", "trace_url", "tracer"]
 
 # Listeners every agent calls with each event it emits itself (not the ones it forwards from a
 # managed agent, which that agent already emitted). Empty when tracing is off.
@@ -80,7 +82,15 @@ class SpanBuilder:
 
     def _on_run_start(self, e: RunStart) -> None:
         context = self._parent(e.parent_run_id)
-        span = self.tracer.start_span(
+        token = _trace_seed.set(e.run_id if context is None else None)  # a top-level run: its trace id comes from its run id
+        try:
+            span = self._start_run_span(e, context)
+        finally:
+            _trace_seed.reset(token)
+        self.runs[e.run_id] = span
+
+    def _start_run_span(self, e: RunStart, context: Any) -> Any:
+        return self.tracer.start_span(
             f"{e.agent or e.agent_type or 'agent'}",
             context=context,
             start_time=_ns(e.ts),
@@ -95,7 +105,6 @@ class SpanBuilder:
                 **({"smolnb.parent_run_id": e.parent_run_id} if e.parent_run_id else {}),
             },
         )
-        self.runs[e.run_id] = span
 
     def _on_step_start(self, e: StepStart) -> None:
         run = self.runs.get(e.run_id)
@@ -215,6 +224,35 @@ class SpanBuilder:
         span.add_event("exception", {"exception.type": kind or "error", "exception.message": text})
 
 
+_trace_seed: contextvars.ContextVar[str | None] = contextvars.ContextVar("smolnb_trace_seed", default=None)
+
+
+def trace_id(run_id: str) -> str:
+    """The trace id of a top-level run (32 hex digits), derived from its run id.
+
+    A trace viewer can so be opened on any stored run, in this process or a later one, and a
+    resumed run goes on in the same trace.
+    """
+    return hashlib.sha256(run_id.encode()).hexdigest()[:32]
+
+
+def trace_url(run_id: str, viewer: str | None = None) -> str | None:
+    """The run's trace in the viewer at `viewer` (default SMOLNB_PHOENIX_URL), or None without one."""
+    base = viewer or os.environ.get("SMOLNB_PHOENIX_URL")
+    return f"{base.rstrip('/')}/redirects/traces/{trace_id(run_id)}" if base else None
+
+
+def _id_generator() -> Any:
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    class RunIds(RandomIdGenerator):
+        def generate_trace_id(self) -> int:
+            seed = _trace_seed.get()
+            return int(trace_id(seed), 16) if seed else int(super().generate_trace_id())
+
+    return RunIds()
+
+
 def enable(
     exporter: Any = None, *, endpoint: str | None = None, service_name: str | None = None, batch: bool | None = None
 ) -> Any:
@@ -241,7 +279,9 @@ def enable(
     with _lock:
         disable()
         name = service_name or os.environ.get("OTEL_SERVICE_NAME") or "smolnb"
-        provider = TracerProvider(resource=Resource.create({"service.name": name}))
+        # Phoenix files spans by `openinference.project.name`: one project per service
+        resource = Resource.create({"service.name": name, "openinference.project.name": name})
+        provider = TracerProvider(resource=resource, id_generator=_id_generator())
         provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
         builder = SpanBuilder(provider.get_tracer("smolnb"))
         _state.update(tracer=builder.tracer, provider=provider, listener=builder)

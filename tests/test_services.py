@@ -62,6 +62,8 @@ def test_the_command_starts_neo4j_prints_its_uri_and_stops_on_ctrl_c(tmp_path):
 
 def test_a_missing_launcher_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("SMOLNB_NEO4J_JAR", str(tmp_path / "nowhere.jar"))
-    with pytest.raises(UserError, match=r"make neo4j-server.*SMOLNB_NEO4J_JAR.*docker compose up neo4j"):
-        with neo4j_server(tmp_path):
-            pass
+    with (
+        pytest.raises(UserError, match=r"make neo4j-server.*SMOLNB_NEO4J_JAR.*deploy/compose.yaml up neo4j"),
+        neo4j_server(tmp_path),
+    ):
+        pass

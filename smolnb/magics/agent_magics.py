@@ -51,6 +51,7 @@ Where the agent's code runs (executor):
 %agent tools remove NAME   unload a tool
 %agent runs [N] [--table]  recent runs (in JupyterLab a browser: choose one to open its trace)
 %agent show RUN_ID         the trace of a run
+%agent trace RUN_ID        a link to the run's trace in the trace viewer (SMOLNB_PHOENIX_URL)
 %agent resume RUN_ID       continue a run that stopped (max steps, error, interrupt)
 %agent fork RUN_ID STEP [TASK]  keep a run's first STEP steps and go on from there (a new run)
 %agent code RUN_ID [STEP]  a run's code (all steps, or one) into a new cell below
@@ -167,6 +168,19 @@ def _forget(memory: Any, what: str) -> str:
         return f"nothing in memory holds {what!r} (nothing forgotten)"
     gone = memory.forget_ids([i.id for i in items])
     return f"forgot {gone} memor{'y' if gone == 1 else 'ies'}: " + "; ".join(i.text[:80] for i in items)
+
+
+class _Link:
+    """A link in the notebook (and the URL as text elsewhere)."""
+
+    def __init__(self, url: str, label: str) -> None:
+        self.url, self.label = url, label
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {
+            "text/plain": f"{self.label}: {self.url}",
+            "text/html": f"<a href='{html.escape(self.url)}' target='_blank'>{html.escape(self.label)}</a>",
+        }
 
 
 class _Table:
@@ -564,7 +578,21 @@ class AgentMagics(Magics):
         if handler is None:
             from ..errors import did_you_mean
 
-            commands = ["models", "tools", "runs", "show", "resume", "fork", "code", "undo", "config", "memory", "queue", "help"]
+            commands = [
+                "models",
+                "tools",
+                "runs",
+                "show",
+                "trace",
+                "resume",
+                "fork",
+                "code",
+                "undo",
+                "config",
+                "memory",
+                "queue",
+                "help",
+            ]
             raise UsageError(
                 f"%agent: unknown command {command!r}.{did_you_mean(command, commands)} Commands: {', '.join(commands)}"
             )
@@ -667,6 +695,24 @@ class AgentMagics(Magics):
         if not args:
             raise UsageError("%agent show needs a run id; `%agent runs` lists them")
         return TraceView(self._store().events(args[0]))
+
+    def _cmd_trace(self, args: list[str]) -> Any:
+        """`%agent trace RUN_ID`: a link to the run's trace in Phoenix (the top-level run's trace)."""
+        from .. import tracing
+
+        if not args:
+            raise UsageError("%agent trace needs a run id; `%agent runs` lists them")
+        store = self._store()
+        record = store.get(args[0])
+        while record.parent_run_id:  # a managed agent's run is a branch of its manager's trace
+            record = store.get(record.parent_run_id)
+        url = tracing.trace_url(record.run_id)
+        if url is None:
+            return (
+                "no trace viewer is configured: start one (`make phoenix`), set SMOLNB_PHOENIX_URL=http://127.0.0.1:6006 "
+                "and OTEL_EXPORTER_OTLP_ENDPOINT to it (or call smolnb.tracing.enable(endpoint=...)) before the run"
+            )
+        return _Link(url, f"run {record.run_id} in the trace viewer")
 
     def _cmd_resume(self, args: list[str]) -> None:
         if not args:

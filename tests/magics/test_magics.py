@@ -265,6 +265,22 @@ def test_agent_code_puts_a_runs_code_in_the_next_cell_and_fork_reruns_from_a_ste
     assert forked.output == 63 and forked.run_id != run_id
 
 
+def test_agent_trace_links_a_run_to_the_trace_viewer(ip, model, tmp_path, monkeypatch):
+    from smolnb import tracing
+
+    monkeypatch.setenv("SMOLNB_HOME", str(tmp_path))
+    monkeypatch.delenv("SMOLNB_PHOENIX_URL", raising=False)
+    model.enqueue(py("final_answer(1)"))
+    run_cell(ip, "-m scripted", "One.")
+    run_id = ip.user_ns["_agent"].run_id
+    said = ip.run_line_magic("agent", f"trace {run_id}")
+    assert "no trace viewer is configured" in said and "make phoenix" in said
+    monkeypatch.setenv("SMOLNB_PHOENIX_URL", "http://127.0.0.1:6006/")
+    link = ip.run_line_magic("agent", f"trace {run_id}")
+    assert link.url == f"http://127.0.0.1:6006/redirects/traces/{tracing.trace_id(run_id)}"
+    assert link._repr_mimebundle_()["text/html"].startswith("<a href='http://127.0.0.1:6006/redirects/traces/")
+
+
 def test_approve_asks_under_the_cell_before_each_block(ip, model, monkeypatch):
     answers = iter(["", "e", "y = 5", "s", ""])
     prompts = []
