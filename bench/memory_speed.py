@@ -2,7 +2,8 @@
 embedding; ingest time per 5,000 notes as the store grows; recall p50 at 1k, 10k, 100k (and
 1M with --million: synthetic note vectors past 100k) against LanceDB's own hybrid search on
 the same table with the query embedding in both; the first recall in a new process; graph
-neighbourhood queries on networkx and on Neo4j. Plots the curves to bench/memory_speed.png.
+neighbourhood queries and recall with the networkx graph and with Neo4j (started here, as
+`smolnb services neo4j` starts it). Plots the curves to bench/memory_speed.png.
 
     python bench/memory_speed.py [--sizes 1000,10000,100000] [--million] [--no-neo4j]
 
@@ -309,6 +310,15 @@ def main() -> None:
 
             with neo4j_server(Path(tmp) / "neo4j") as uri:
                 print(f"graph neighbourhood (depth 2, 5,000 facts) p50 on Neo4j 5.26: {neighbourhood_p50(uri):.2f} ms")
+                # Memory.recall with each graph under the same 10,000 notes (1 fact each), same run
+                for label, graph in (("networkx", f"networkx://{tmp}/g10k/kg.json"), ("Neo4j 5.26", uri)):
+                    mem = Memory(graph=graph, vectors=f"lancedb://{tmp}/g10k-{label[:2]}/vec", embedder=CachedNotes(embedder))
+                    mem.graph.forget()
+                    for start in range(0, 10_000, 5000):
+                        texts, facts = notes(5000, start=start)
+                        mem.remember_many(texts, facts=facts, source="bench")
+                    p50, _ = recall_latency(mem, queries)
+                    print(f"recall at 10,000 memories with the {label} graph: p50 {p50:.1f} ms")
 
 
 if __name__ == "__main__":
