@@ -139,6 +139,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(f"{len(samples)} samples in {args.out} (runs.db holds every trace: smolnb eval report {args.out})", file=sys.stderr)
     result = report(args.out)
     print(result.table())
+    print()
+    print(result.confidence_table())
     if args.plot:
         result.plot(args.plot)
         print(f"plot: {args.plot}", file=sys.stderr)

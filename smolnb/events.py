@@ -176,6 +176,7 @@ class RunEnd(Event):
     usage: Usage = field(default_factory=Usage)
     duration: float = 0.0
     steps: int = 0
+    confidence: str = ""  # how the answer was reached: smolnb.agent.confidence
 
 
 @dataclass

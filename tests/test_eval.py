@@ -81,7 +81,13 @@ def test_full_eval_through_the_cli(tmp_path, capsys, smolnb_home):
     assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
     samples = load_samples(out)
     assert len(samples) == 10 and all(s.run_id and s.status == "success" for s in samples)
+    assert all(s.confidence in ("checked", "computed", "stated") for s in samples)  # how each answer was reached
+    capsys.readouterr()
     assert main(["eval", "report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "answer reached" in printed  # accuracy by how the answer was reached
+    rows = report(out).by_confidence()
+    assert sum(r["n"] for r in rows) == 10 and {r["model"] for r in rows} == {"scripted-a", "scripted-b"}
 
 
 def test_notebook_api_resume_after_interrupt_redoes_nothing(tmp_path, smolnb_home):

@@ -22,6 +22,7 @@ from ..scheduling import scheduler
 from ..tools import Tool, ToolSet
 from ..tools.tool import _CALL_KEY
 from . import prompts
+from .confidence import how_reached
 from .effects import Effects, pack_value
 from .result import RunResult, Status
 from .snapshots import whole_snapshot
@@ -534,6 +535,7 @@ class MultiStepAgent(ABC):
                 _runs_on_loop[loop] = left
             self._end_run(ctx)
         duration = time.perf_counter() - ctx.start
+        confidence = how_reached(ctx.steps, status, output)
         self._emit(
             ctx,
             RunEnd(
@@ -545,6 +547,7 @@ class MultiStepAgent(ABC):
                 usage=ctx.usage,
                 duration=duration,
                 steps=ctx.step,
+                confidence=confidence,
             ),
         )
         result = RunResult(
@@ -560,6 +563,7 @@ class MultiStepAgent(ABC):
             model_calls=ctx.model_calls,
             format_errors=ctx.format_errors,
             events=ctx.events,
+            confidence=confidence,
         )
         self.last_result = result
         if interrupted is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..events import Event, Step, Usage, calls_note, counted
+from .confidence import LABELS
 
 __all__ = ["RunResult", "Status"]
 
@@ -29,6 +30,7 @@ class RunResult:
     model_calls: int = 0
     format_errors: int = 0
     events: list[Event] = field(default_factory=list, repr=False)
+    confidence: str = "none"  # checked | computed | stated | forced | none: smolnb.agent.confidence
 
     @property
     def action_steps(self) -> list[Step]:
@@ -39,8 +41,10 @@ class RunResult:
 
     def summary(self) -> str:
         """One line: status, steps, model calls, tokens, time."""
+        reached = f" · {LABELS[self.confidence]}" if self.confidence in ("checked", "computed", "stated") else ""
         return (
-            f"{self.status} · {counted(len(self.action_steps), 'step')} · {calls_note(self.status, len(self.action_steps), self.model_calls)} · "
+            f"{self.status}{reached} · {counted(len(self.action_steps), 'step')} · "
+            f"{calls_note(self.status, len(self.action_steps), self.model_calls)} · "
             f"{self.usage.input_tokens:,} in / {self.usage.output_tokens:,} out tokens · {self.duration:.2f} s"
         )
 

@@ -67,6 +67,7 @@ class Sample:
     output_tokens: int = 0
     latency: float = 0.0
     run_id: str = ""
+    confidence: str = ""  # how the answer was reached: checked | computed | stated | forced | none
     attempts: int = 1
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -143,6 +144,7 @@ async def arun_sample(
             break
         await asyncio.sleep(min(2.0 * attempt, 10.0))
     sample.status, sample.run_id = result.status, result.run_id
+    sample.confidence = result.confidence
     sample.output = _jsonable(result.output)
     sample.steps, sample.model_calls = len(result.action_steps), result.model_calls
     sample.input_tokens, sample.output_tokens = result.usage.input_tokens, result.usage.output_tokens

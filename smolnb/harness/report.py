@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from ..agent.confidence import LABELS
 from ..errors import MissingExtraError, UserError
 from .evaluate import Sample, load_samples
 
@@ -62,6 +63,28 @@ class Report:
                     "errors": dict(errors),
                 }
             )
+
+    def by_confidence(self) -> list[dict[str, Any]]:
+        """Accuracy per model by how the answer was reached (smolnb.agent.confidence).
+
+        It shows whether "computed and checked" means right.
+        """
+        groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+        for s in self.samples:
+            groups[(s.model, s.confidence or "unknown")].append(s)
+        order = ["checked", "computed", "stated", "forced", "none", "unknown"]
+        rows = []
+        for (model, kind), group in sorted(groups.items(), key=lambda item: (item[0][0], order.index(item[0][1]))):
+            ok = sum(s.correct for s in group)
+            rows.append({"model": model, "confidence": kind, "n": len(group), "right": ok / len(group)})
+        return rows
+
+    def confidence_table(self) -> str:
+        lines = [f"{'model':32} {'answer reached':24} {'n':>4} {'right':>6}"]
+        for r in self.by_confidence():
+            label = LABELS.get(r["confidence"], r["confidence"])
+            lines.append(f"{r['model'][:32]:32} {label:24} {r['n']:4d} {r['right']:6.0%}")
+        return "\n".join(lines)
 
     def table(self) -> str:
         header = f"{'model':32} {'suite':16} {'n':>4} {'success (95% CI)':>22} {'steps':>6} {'calls':>6} {'tokens':>8} {'latency':>8}  errors"

@@ -244,6 +244,13 @@ def _clock(since: float) -> str:
     return f"<span class='snb-clock' data-since='{since:.3f}'>{max(0.0, time.time() - since):.1f} s</span>"
 
 
+def _reached(end: RunEnd) -> str:
+    """How the answer was reached, beside the status (smolnb.agent.confidence)."""
+    from ..agent.confidence import LABELS
+
+    return f" · {LABELS[end.confidence]}" if end.confidence in ("checked", "computed", "stated") else ""
+
+
 def _status_html(run: RunView) -> str:
     steps = sum(1 for s in run.steps if s.kind == "action")
     if run.end is None:
@@ -255,7 +262,8 @@ def _status_html(run: RunView) -> str:
     css = "snb-error-status" if end.status == "error" else f"snb-{end.status}"
     mark = {"success": "✔", "max_steps": "⚠", "error": "✖", "interrupted": "■"}.get(end.status, "")
     text = (
-        f"{mark} {end.status.replace('_', ' ')} · {counted(steps, 'step')} · {calls_note(end.status, steps, run.model_calls)} · "
+        f"{mark} {end.status.replace('_', ' ')}{_reached(end)} · {counted(steps, 'step')} · "
+        f"{calls_note(end.status, steps, run.model_calls)} · "
         f"{end.usage.input_tokens:,} in / {end.usage.output_tokens:,} out tokens · {end.duration:.2f} s"
     )
     out = f"<div class='snb-status {css}'>{html.escape(text)}</div>"
@@ -348,7 +356,7 @@ def _run_text(run: RunView, depth: int = 0) -> list[str]:
         end = run.end
         steps = sum(1 for s in run.steps if s.kind == "action")
         lines.append(
-            f"{pad}{end.status} · {counted(steps, 'step')} · {calls_note(end.status, steps, run.model_calls)} · "
+            f"{pad}{end.status}{_reached(end)} · {counted(steps, 'step')} · {calls_note(end.status, steps, run.model_calls)} · "
             f"{end.usage.input_tokens} in / {end.usage.output_tokens} out tokens · {end.duration:.2f} s"
         )
         if end.error:

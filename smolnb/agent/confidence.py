@@ -1,0 +1,85 @@
+"""How a run's answer was reached, so a reader can tell an answer that came from the work.
+
+The rule, for any model and any task:
+
+- **checked**: the answer's value was computed by code that ran and shown to the model in an
+  observation before it answered (it printed the value, then answered with it, or with the
+  variable that holds it);
+- **computed**: the answer is an expression the answering step's code evaluated, but the model
+  never saw its value before answering;
+- **stated**: the answer is a literal that no earlier output of the run showed (the model wrote
+  down a constant: the case where runs said `success` with a year for "which weekday");
+- **forced**: the step limit ran out and the model was made to answer without running code;
+- **none**: no answer (the run failed or was interrupted).
+
+A value is "shown" when its text appears in an earlier step's output as a whole token (`1` is
+not seen inside `16`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any, Literal
+
+from ..events import Step
+
+__all__ = ["LABELS", "Confidence", "how_reached"]
+
+Confidence = Literal["checked", "computed", "stated", "forced", "none"]
+
+LABELS = {
+    "checked": "computed and checked",
+    "computed": "computed",
+    "stated": "stated, not computed",
+    "forced": "forced at the step limit",
+    "none": "no answer",
+}
+
+
+def how_reached(steps: list[Step], status: str, output: Any) -> Confidence:
+    """Which of the classes above the run's answer falls in."""
+    if status == "max_steps":
+        return "forced"
+    if status != "success":
+        return "none"
+    final = next((s for s in reversed(steps) if s.is_final), None)
+    earlier = [s for s in steps if s is not final and s.kind == "action"]
+    seen = _shown(output, [s.observation or s.stdout for s in earlier])
+    argument = _answer_argument(final.code) if final is not None and final.code else None
+    if argument is not None and not _is_literal(argument):
+        return "checked" if seen else "computed"
+    return "checked" if seen else "stated"
+
+
+def _answer_argument(code: str) -> ast.expr | None:
+    """The expression given to the last `final_answer(...)` call of a code block."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "final_answer" and node.args
+    ]
+    return calls[-1].args[0] if calls else None
+
+
+def _is_literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _shown(value: Any, outputs: list[str]) -> bool:
+    texts = {str(value), repr(value)}
+    if isinstance(value, float) and value.is_integer():
+        texts.add(str(int(value)))
+    texts = {t for t in texts if t.strip()}
+    if not texts:
+        return False
+    pattern = re.compile("|".join(rf"(?<![\w.]){re.escape(t)}(?![\w]|\.\d)" for t in sorted(texts, key=len, reverse=True)))
+    return any(pattern.search(text) for text in outputs if text)

@@ -1,0 +1,60 @@
+"""How an answer was reached: every run says whether its answer came from the work.
+
+A run could end `success` with a constant the code never computed (a year for "which weekday");
+`RunResult.confidence` tells a reader: "checked" (the run computed the value and saw it before
+answering), "computed" (code computed it in the answering step), "stated" (a literal nothing
+computed), "forced" (the step limit made the model answer), "none" (no answer).
+"""
+
+import pytest
+
+from smolnb import CodeAgent
+from smolnb.agent.confidence import how_reached
+from smolnb.models import TestModel
+from smolnb.persistence import RunStore
+
+
+def py(code: str) -> str:
+    return f"```python\n{code}\n```"
+
+
+@pytest.mark.parametrize(
+    ("replies", "expected"),
+    [
+        ([py("final_answer(1914)")], "stated"),  # a literal, nothing computed it
+        ([py("final_answer(sum(range(5)))")], "computed"),  # computed in the answering step
+        ([py("n = sum(range(5))\nprint(n)"), py("final_answer(n)")], "checked"),  # computed, seen, answered
+        ([py("print(len('banana'))"), py("final_answer(6)")], "checked"),  # the literal is what the code printed
+        ([py("print(len('banana'))"), py("final_answer(7)")], "stated"),  # a literal the work never showed
+        ([py("x = 3"), py("final_answer(x * 2)")], "computed"),
+        ([py("print('Monday')"), py("final_answer('Monday')")], "checked"),
+        ([py("print(16)"), py("final_answer(1)")], "stated"),  # "1" inside "16" is not the value seen
+    ],
+)
+def test_how_an_answer_was_reached(replies, expected):
+    result = CodeAgent(model=TestModel(replies), max_steps=4, store=False).run("Answer.")
+    assert result.status == "success"
+    assert result.confidence == expected, [s.code for s in result.steps]
+
+
+def test_an_answer_forced_by_the_step_limit_says_so(tmp_path):
+    model = TestModel([py("x = 1"), "The answer is 41."])
+    result = CodeAgent(model=model, max_steps=1, store=False).run("Answer.")
+    assert result.status == "max_steps" and result.confidence == "forced"
+
+
+def test_confidence_goes_through_the_store_the_trace_and_the_summary(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    result = CodeAgent(model=TestModel([py("final_answer(1914)")]), store=store).run("Which year?")
+    [end] = [e for e in store.events(result.run_id) if e.type == "run_end"]
+    assert end.confidence == "stated"
+    assert "stated, not computed" in result.summary()
+    from smolnb.widgets.render import TraceState, render_html, render_text
+
+    state = TraceState(store.events(result.run_id))
+    assert "stated, not computed" in render_text(state) and "stated, not computed" in render_html(state)
+
+
+def test_how_reached_needs_no_agent():
+    assert how_reached([], "error", None) == "none"
+    assert how_reached([], "interrupted", None) == "none"
