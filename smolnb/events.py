@@ -150,6 +150,7 @@ class Step(Event):
     model_calls: int = 0
     approval: str | None = None  # with approve-before-run: "approved", "edited" or "skipped"
     proposed_code: str | None = None  # the model's code, when the user edited it
+    challenged: bool = False  # its final answer was a constant nothing computed, and was sent back once
 
 
 @dataclass

@@ -51,6 +51,8 @@ class RunContext:
     model_calls: int = 0
     format_errors: int = 0
     step: int = 0
+    limit: int = 0  # the run's step limit
+    challenged: bool = False  # a constant final answer was sent back once (CodeAgent(challenge=True))
     current: Step | None = None
     resumed: bool = False
     snapshot: Snapshot | None = None  # the latest stored variables, for resume (whole)
@@ -493,6 +495,7 @@ class MultiStepAgent(ABC):
         output: Any = None
         error: str | None = None
         interrupted: BaseException | None = None
+        ctx.limit = limit
         loop = asyncio.get_running_loop()
         _runs_on_loop[loop] = _runs_on_loop.get(loop, 0) + 1
         try:

@@ -17,6 +17,7 @@ from ..executor.base import ExecResult, short_repr, unpickle_variables
 from ..executor.policy import AGENT_MODULE
 from . import prompts
 from .base import MultiStepAgent, RunContext, alone_on_loop, run_in_thread
+from .confidence import is_stated
 from .parsing import extract_code, split_thought
 from .snapshots import changed_since
 
@@ -71,6 +72,7 @@ class CodeAgent(MultiStepAgent):
         approve: Callable[[int, str], str | None] | None = None,
         namespace: dict[str, Any] | None = None,
         snapshots: bool = True,
+        challenge: bool = False,
         **kwargs: Any,
     ) -> None:
         from ..executor import KINDS
@@ -86,6 +88,7 @@ class CodeAgent(MultiStepAgent):
         self.approve = approve
         self.namespace = namespace
         self.snapshots = snapshots
+        self.challenge = challenge
         self.executor: Executor | None = executor if isinstance(executor, Executor) else None
         self.journal: Any = None  # a NamespaceJournal: what each block may touch is saved first (the notebook's undo)
         self._tool_revision = -1
@@ -270,10 +273,16 @@ class CodeAgent(MultiStepAgent):
         ]
 
     def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult) -> Step:
+        is_final = result.is_final
         observation = self._observation(result)
+        if is_final and self._challenges(ctx, step, result):
+            # A constant nothing computed: sent back once, with the evidence, before the run ends.
+            ctx.challenged, is_final, step.challenged = True, False, True
+            shown = result.final_repr if result.final_repr is not None else short_repr(result.final_value)
+            observation = prompts.CHALLENGE.format(answer=shown)
         if step.approval == "edited":
             observation = prompts.EDITED.format(code=step.code) + "\n" + observation
-        if ctx.store is not None and not result.is_final and self.snapshots:
+        if ctx.store is not None and not is_final and self.snapshots:
             self._snapshot(ctx)  # written with the step, in one transaction
         if result.error and ctx.steps:
             previous = ctx.steps[-1]
@@ -290,10 +299,19 @@ class CodeAgent(MultiStepAgent):
             observation=observation,
             error=result.error,
             error_kind=result.error_kind,
-            is_final=result.is_final,
-            final_value=result.final_value,
+            is_final=is_final,
+            final_value=result.final_value if is_final else None,
             exec_duration=result.duration,
         )
+
+    def _challenges(self, ctx: RunContext, step: Step, result: ExecResult) -> bool:
+        """Whether to send a final answer back (once a run, with a step left for the reply).
+
+        Only when the agent asks for it and the answer is a constant nothing computed.
+        """
+        if not self.challenge or ctx.challenged or result.error or ctx.step >= ctx.limit:
+            return False
+        return is_stated(ctx.steps, step.code or "", result.final_value)
 
     def _observation(self, result: ExecResult) -> str:
         parts = []

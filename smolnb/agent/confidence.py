@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from ..events import Step
 
-__all__ = ["LABELS", "Confidence", "how_reached"]
+__all__ = ["LABELS", "Confidence", "how_reached", "is_stated"]
 
 Confidence = Literal["checked", "computed", "stated", "forced", "none"]
 
@@ -45,11 +45,24 @@ def how_reached(steps: list[Step], status: str, output: Any) -> Confidence:
         return "none"
     final = next((s for s in reversed(steps) if s.is_final), None)
     earlier = [s for s in steps if s is not final and s.kind == "action"]
-    seen = _shown(output, [s.observation or s.stdout for s in earlier])
+    seen = _shown(output, [_output(s) for s in earlier])
     argument = _answer_argument(final.code) if final is not None and final.code else None
     if argument is not None and not _is_literal(argument):
         return "checked" if seen else "computed"
     return "checked" if seen else "stated"
+
+
+def is_stated(earlier: list[Step], code: str, value: Any) -> bool:
+    """Whether answering `value` with `code` (after the steps `earlier`) would be "stated"."""
+    argument = _answer_argument(code)
+    if argument is not None and not _is_literal(argument):
+        return False
+    return not _shown(value, [_output(s) for s in earlier if s.kind == "action"])
+
+
+def _output(step: Step) -> str:
+    """What a step's executed code showed (a challenged answer's message quotes the answer: not that)."""
+    return step.stdout if step.challenged else (step.observation or step.stdout)
 
 
 def _answer_argument(code: str) -> ast.expr | None:

@@ -54,6 +54,10 @@ When you know the answer, call the final_answer tool with it. Do not answer in p
 
 TASK = "Task: {task}"
 
+CHALLENGE = """You answered {answer}, a constant: nothing the code ran computed or printed it.
+Compute the answer with code from the task's data, print it, and answer with the computed value.
+If {answer} is right, check it with code and answer again."""
+
 SKIPPED = "The user did not run this code (they skipped it at approval). Do something else, or answer with what you have."
 
 EDITED = "The user edited your code before it ran; this is what ran:\n```python\n{code}\n```"

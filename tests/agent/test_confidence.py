@@ -58,3 +58,41 @@ def test_confidence_goes_through_the_store_the_trace_and_the_summary(tmp_path):
 def test_how_reached_needs_no_agent():
     assert how_reached([], "error", None) == "none"
     assert how_reached([], "interrupted", None) == "none"
+
+
+def test_a_constant_answer_is_challenged_once_then_the_computed_one_ends_the_run():
+    model = TestModel(
+        [
+            py("final_answer(1914)"),
+            py("import datetime\nprint(datetime.date(2024, 7, 1).strftime('%A'))"),
+            py("final_answer('Monday')"),
+        ]
+    )
+    result = CodeAgent(model=model, max_steps=5, store=False, challenge=True).run("Which weekday was 1 July 2024?")
+    assert result.output == "Monday" and result.confidence == "checked"
+    first = result.steps[0]
+    assert first.challenged and not first.is_final and "You answered 1914, a constant" in first.observation
+    assert "nothing the code ran computed" in model.calls[1]["messages"][-1]["content"]
+    from smolnb.widgets.render import TraceState, render_html, render_text
+
+    state = TraceState(result.events)
+    assert "answer sent back" in render_html(state) and "answer sent back" in render_text(state)
+
+
+def test_a_challenged_answer_given_again_is_accepted_and_says_stated():
+    model = TestModel([py("final_answer(42)"), py("final_answer(42)")])
+    result = CodeAgent(model=model, max_steps=5, store=False, challenge=True).run("What is the answer?")
+    assert result.status == "success" and result.output == 42 and result.confidence == "stated"
+    assert len(model.calls) == 2  # challenged once, never twice
+
+
+def test_a_computed_answer_is_not_challenged():
+    model = TestModel([py("final_answer(sum(range(10)))")])
+    result = CodeAgent(model=model, store=False, challenge=True).run("Sum 0..9.")
+    assert result.output == 45 and len(model.calls) == 1 and not result.steps[0].challenged
+
+
+def test_no_challenge_on_the_last_step():
+    model = TestModel([py("x = 1"), py("final_answer(7)")])
+    result = CodeAgent(model=model, max_steps=2, store=False, challenge=True).run("t")
+    assert result.status == "success" and result.output == 7 and result.confidence == "stated"
