@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .config import setting
 from .errors import SmolnbError
 
 __all__ = ["main"]
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from .logs import configure
 
-    configure(level=os.environ.get("SMOLNB_LOG_LEVEL", "WARNING"))  # SMOLNB_LOG_FORMAT=json for JSON lines
+    configure(level=setting("SMOLNB_LOG_LEVEL"))  # SMOLNB_LOG_FORMAT=json for JSON lines
     if getattr(args, "action", None) in ("show", "delete") and not args.run_id:
         parser.error(f"runs {args.action} needs a run id")
     if args.command == "eval":

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json as _json
 import logging
-import os
 import time
 from typing import Any
 
+from .config import setting
 from .redact import redact
 
 __all__ = ["JsonFormatter", "RedactFilter", "configure", "logger"]
@@ -59,7 +59,7 @@ logger.addFilter(_filter)
 def configure(level: str | int = "INFO", json: bool | None = None, stream: Any = None) -> logging.Handler:
     """Send smolnb's logs to `stream` (stderr), as text or JSON lines; returns the handler."""
     if json is None:
-        json = os.environ.get("SMOLNB_LOG_FORMAT", "").lower() == "json"
+        json = setting("SMOLNB_LOG_FORMAT").lower() == "json"
     for old in [h for h in logger.handlers if getattr(h, "_smolnb", False)]:
         logger.removeHandler(old)
     handler = logging.StreamHandler(stream)

@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Any
 
+from .config import setting
+
 __all__ = [
     "MASK",
     "add_pattern",
@@ -77,7 +79,7 @@ def _rules() -> tuple[tuple[str, ...], re.Pattern[str] | None, Any]:
     if _cache["key"] is not None and now - _cache["checked"] < 1.0:  # the environment is read at most once a second
         return (*_cache["regex"], _cache["key"])
     env_secrets = tuple(sorted(v for k, v in os.environ.items() if len(v) >= 8 and _SECRET_NAME.search(k)))
-    configured = tuple(p.strip() for p in os.environ.get("SMOLNB_REDACT", "").split(",") if p.strip())
+    configured = tuple(p.strip() for p in setting("SMOLNB_REDACT").split(",") if p.strip())
     key = (env_secrets, configured, len(_extra), len(_secrets))
     _cache["checked"] = now
     if _cache["key"] != key:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .config import home
+from .config import home, setting
 from .errors import BackendError, UserError
 
 __all__ = ["NotBuiltError", "neo4j_jar", "neo4j_server"]
@@ -33,7 +33,7 @@ class NotBuiltError(UserError):
 
 def neo4j_jar() -> Path:
     """The launcher's jar: SMOLNB_NEO4J_JAR, else the one `make neo4j-server` built in this checkout."""
-    configured = os.environ.get("SMOLNB_NEO4J_JAR")
+    configured = setting("SMOLNB_NEO4J_JAR")
     return Path(configured) if configured else _CHECKOUT / "services" / "neo4j" / "target" / "smolnb-neo4j-1.0.jar"
 
 

@@ -26,6 +26,7 @@ import os
 import threading
 from typing import Any
 
+from .config import setting
 from .errors import MissingExtraError
 from .events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall
 from .redact import redact
@@ -238,7 +239,7 @@ def trace_id(run_id: str) -> str:
 
 def trace_url(run_id: str, viewer: str | None = None) -> str | None:
     """The run's trace in the viewer at `viewer` (default SMOLNB_PHOENIX_URL), or None without one."""
-    base = viewer or os.environ.get("SMOLNB_PHOENIX_URL")
+    base = viewer or setting("SMOLNB_PHOENIX_URL")
     return f"{base.rstrip('/')}/redirects/traces/{trace_id(run_id)}" if base else None
 
 

@@ -25,7 +25,7 @@ def _seccomp_layer() -> str | None:
     """Deny exec, new processes, sockets and tracing from here on; returns why not, or None."""
     import ctypes.util
 
-    libs = dict(x.split("=", 1) for x in os.environ.get("SMOLNB_SANDBOX_LIBS", "").split(",") if "=" in x)
+    libs = dict(x.split("=", 1) for x in os.environ.get("_SMOLNB_SANDBOX_LIBS", "").split(",") if "=" in x)
     find = ctypes.util.find_library
     ctypes.util.find_library = lambda name: libs.get(name) or find(name)  # no ldconfig in here
     try:
@@ -95,7 +95,7 @@ def main() -> None:
     sys.stdout = sys.stderr
     from smolnb.executor import local, wire  # noqa: F401 - loaded before "ready": the first step pays nothing
 
-    layers = dict(x.split("=", 1) for x in os.environ.get("SMOLNB_SANDBOX_LAYERS", "").split(",") if "=" in x)
+    layers = dict(x.split("=", 1) for x in os.environ.get("_SMOLNB_SANDBOX_LAYERS", "").split(",") if "=" in x)
     why = _seccomp_layer()
     layers["seccomp-worker"] = "on" if why is None else f"off: {why}"
     wire.write_message(_OUT, {"op": "ready", "layers": layers, "pid": os.getpid()})
@@ -356,5 +356,5 @@ def _final_answer(value: Any) -> None:
 
 
 if __name__ == "__main__":
-    sys.path[:0] = [p for p in os.environ.get("SMOLNB_SANDBOX_PATH", "").split(os.pathsep) if p]
+    sys.path[:0] = [p for p in os.environ.get("_SMOLNB_SANDBOX_PATH", "").split(os.pathsep) if p]
     main()

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import setting
 from ..errors import BackendError, UserError
 from . import wire
 from .base import ExecResult, Executor, call_provided, pickle_variables
@@ -132,9 +133,9 @@ class _Worker:
             "PYTHONNOUSERSITE": "1",
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
-            "SMOLNB_SANDBOX_PATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),
-            "SMOLNB_SANDBOX_LIBS": ",".join(f"{k}={v}" for k, v in _libraries().items()),
-            "SMOLNB_SANDBOX_LAYERS": ",".join(
+            "_SMOLNB_SANDBOX_PATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),
+            "_SMOLNB_SANDBOX_LIBS": ",".join(f"{k}={v}" for k, v in _libraries().items()),
+            "_SMOLNB_SANDBOX_LAYERS": ",".join(
                 f"{k}={'on' if v == 'on' else 'off'}" for k, v in self.layers.items() if k != "seccomp-worker"
             ),
         }
@@ -328,7 +329,7 @@ class _Pool:
 
 
 DEFAULT_MEMORY_MB = 4096
-pool = _Pool(size=int(os.environ.get("SMOLNB_SANDBOX_POOL", "1")))
+pool = _Pool(size=int(setting("SMOLNB_SANDBOX_POOL")))
 atexit.register(pool.close)
 
 

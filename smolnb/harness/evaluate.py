@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._sync import run_sync
+from ..config import setting
 from ..errors import UserError
 from ..redact import redact
 from .scorers import score
@@ -187,7 +188,7 @@ def _scorer_options(task: Task) -> dict[str, Any]:
 def _preloaded_memory(setup: dict[str, Any], folder: str) -> Any:
     from ..memory import HashEmbedder, Memory
 
-    embedder = HashEmbedder() if os.environ.get("SMOLNB_EVAL_EMBEDDER") == "hash" else None
+    embedder = HashEmbedder() if setting("SMOLNB_EVAL_EMBEDDER") == "hash" else None
     memory = Memory(graph=f"networkx://{folder}/kg.json", vectors=f"lancedb://{folder}/vectors", embedder=embedder)
     notes = list(setup.get("notes") or [])
     if notes:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import setting
 from ..errors import UserError, did_you_mean
 
 __all__ = ["SCORERS", "Score", "score"]
@@ -117,12 +118,10 @@ Does the candidate give the same answer as the reference (ignore wording and for
 
 def judge(output: Any, target: Any, *, question: str = "", judge_model: Any = None, **_: Any) -> Score:
     """Model-graded: a judge model (default: SMOLNB_JUDGE_MODEL, else the default model) says YES or NO."""
-    import os
-
     from .._sync import run_sync
     from ..models import get_model
 
-    model = get_model(judge_model or os.environ.get("SMOLNB_JUDGE_MODEL") or None)
+    model = get_model(judge_model or setting("SMOLNB_JUDGE_MODEL") or None)
     prompt = JUDGE_PROMPT.format(question=question, target=target, output=output)
     reply = (
         run_sync(model.agenerate([{"role": "user", "content": prompt}], temperature=0.0, max_tokens=5)).content.strip().upper()

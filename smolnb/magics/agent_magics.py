@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
-import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 from traitlets import Bool, Int, Unicode
 
+from ..config import setting
 from ..errors import SmolnbError
 
 __all__ = ["AgentMagics"]
@@ -212,17 +212,15 @@ class AgentMagics(Magics):
     model = Unicode("", help="Default model for %%agent ('' means SMOLNB_MODEL or the local default).").tag(config=True)
     max_steps = Int(10, help="Default step limit for %%agent.").tag(config=True)
     memory = Bool(
-        os.environ.get("SMOLNB_MEMORY", "on").lower() not in ("0", "off", "false", "no"),
+        setting("SMOLNB_MEMORY").lower() not in ("0", "off", "false", "no"),
         help="Give %%agent the session's long-term memory (SMOLNB_MEMORY=off turns it off by default).",
     ).tag(config=True)
-    graph = Unicode(
-        os.environ.get("SMOLNB_GRAPH", ""), help="Graph URI for the session's memory ('' = networkx under SMOLNB_HOME)."
-    ).tag(config=True)
-    vectors = Unicode(os.environ.get("SMOLNB_VECTORS", ""), help="Vector store URI ('' = LanceDB under SMOLNB_HOME).").tag(
+    graph = Unicode(setting("SMOLNB_GRAPH"), help="Graph URI for the session's memory ('' = networkx under SMOLNB_HOME).").tag(
         config=True
     )
+    vectors = Unicode(setting("SMOLNB_VECTORS"), help="Vector store URI ('' = LanceDB under SMOLNB_HOME).").tag(config=True)
     memory_scope = Unicode(
-        os.environ.get("SMOLNB_MEMORY_SCOPE", ""),
+        setting("SMOLNB_MEMORY_SCOPE"),
         help="Whose memory %%agent uses when graph/vectors are not set: '' = this project (the "
         "kernel's folder), or a name several projects share on purpose.",
     ).tag(config=True)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import setting
 from ..errors import BackendError, MissingExtraError, UserError
 
 __all__ = ["Fact", "GraphStore", "Neo4jGraph", "NetworkxGraph", "open_graph"]
@@ -634,7 +635,7 @@ def open_graph(uri: str | GraphStore | None) -> GraphStore:
     if isinstance(uri, GraphStore):
         return uri
     if uri is None:
-        uri = os.environ.get("SMOLNB_GRAPH") or os.environ.get("NEO4J_URI") or None
+        uri = setting("SMOLNB_GRAPH") or os.environ.get("NEO4J_URI") or None
     if uri is None or uri == "networkx://":
         from ..config import home
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import setting
 from ..errors import BackendError, MissingExtraError, UserError
 from ..logs import logger
 
@@ -473,7 +474,7 @@ def open_vectors(uri: str | VectorStore | None, embedder: Embedder | None = None
     if isinstance(uri, VectorStore):
         return uri
     if uri is None:
-        uri = os.environ.get("SMOLNB_VECTORS") or None
+        uri = setting("SMOLNB_VECTORS") or None
     if uri is None or uri == "lancedb://":
         from ..config import home
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import home
+from ..config import home, setting
 from ..errors import BackendError, MissingExtraError, ModelError, UserError, did_you_mean
 from ..events import Usage
 from .base import Message, Model, ModelResponse
@@ -93,7 +93,7 @@ KNOWN_MODELS: dict[str, WeightSpec] = {
 
 def models_dir() -> Path:
     """Where assembled models live: `SMOLNB_MODELS`, else `SMOLNB_HOME/models`."""
-    return Path(os.environ.get("SMOLNB_MODELS") or home() / "models").expanduser()
+    return Path(setting("SMOLNB_MODELS") or home() / "models").expanduser()
 
 
 # -- weights ---------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ class LlamaServer:
             importlib.import_module("llama_cpp.server")
         except ImportError as exc:
             raise MissingExtraError("local", "llama-cpp-python", "local models") from exc
-        wanted = self.requested_port or int(os.environ.get("SMOLNB_LOCAL_PORT", "0") or 0)
+        wanted = self.requested_port or int(setting("SMOLNB_LOCAL_PORT") or 0)
         if wanted and _port_taken(wanted):
             raise BackendError(
                 f"port {wanted} on 127.0.0.1 is already in use, so the local model server cannot start there. "

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import home
+from ..config import home, setting
 from ..errors import BackendError, UserError, did_you_mean
 from ..events import Event, ModelCall, RunEnd, RunStart, Step, ToolCall, event_from_dict
 from ..redact import redact, storable
@@ -114,7 +114,7 @@ class RunStore:
         # What earlier processes left in the WAL goes into the database now, off any hot path.
         self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         # Retention: the store keeps the newest `keep` runs (SMOLNB_KEEP_RUNS, default 10,000).
-        self.keep = keep if keep is not None else int(os.environ.get("SMOLNB_KEEP_RUNS", "10000"))
+        self.keep = keep if keep is not None else int(setting("SMOLNB_KEEP_RUNS"))
         if self.keep > 0:
             self.prune(keep=self.keep)
 
