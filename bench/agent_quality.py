@@ -22,11 +22,11 @@ from smolnb.harness import load_suite, score
 from smolnb.models.local import KNOWN_MODELS, LocalModel
 
 
-def run_smolnb(model: LocalModel, tasks, verbose: bool) -> list[dict]:
+def run_smolnb(model: LocalModel, tasks, verbose: bool, challenge: bool = False) -> list[dict]:
     rows = []
     for task in tasks:
         start = time.perf_counter()
-        result = CodeAgent(model=model, max_steps=6).run(task.input)
+        result = CodeAgent(model=model, max_steps=6, challenge=challenge).run(task.input)
         verdict = score(task.scorer, result.output, task.target)
         rows.append(
             {
@@ -39,11 +39,24 @@ def run_smolnb(model: LocalModel, tasks, verbose: bool) -> list[dict]:
                 "s": time.perf_counter() - start,
                 "format_errors": result.format_errors,
                 "output": repr(result.output)[:60],
+                "confidence": result.confidence,
             }
         )
         if verbose:
             print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def by_confidence(rows: list[dict]) -> str:
+    """Accuracy by how the answer was reached: does "checked" mean right?"""
+    parts = []
+    for kind in ("checked", "computed", "stated", "forced", "none"):
+        group = [r for r in rows if r.get("confidence") == kind]
+        if group:
+            parts.append(f"{kind} {sum(r['ok'] for r in group)}/{len(group)}")
+        else:
+            parts.append(f"{kind} 0/0")
+    return "    by how the answer was reached: " + ", ".join(parts)
 
 
 def run_smolagents(model: LocalModel, tasks, verbose: bool) -> list[dict] | None:
@@ -106,6 +119,7 @@ def main() -> None:
     parser.add_argument("--suite", default="basics")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--no-smolagents", action="store_true")
+    parser.add_argument("--challenge", action="store_true", help="also run with CodeAgent(challenge=True), same tasks")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     tasks = load_suite(args.suite)[: args.limit]
@@ -117,8 +131,13 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - e.g. the 1.5B packages are not installed
             print(f"skipping {name}: {exc}")
             continue
-        lines.append(summary(f"smolnb CodeAgent     {name}", run_smolnb(model, tasks, args.verbose)))
-        print(lines[-1], flush=True)
+        rows = run_smolnb(model, tasks, args.verbose)
+        lines += [summary(f"smolnb CodeAgent     {name}", rows), by_confidence(rows)]
+        print("\n".join(lines[-2:]), flush=True)
+        if args.challenge:
+            rows = run_smolnb(model, tasks, args.verbose, challenge=True)
+            lines += [summary(f"  with challenge=True {name}", rows), by_confidence(rows)]
+            print("\n".join(lines[-2:]), flush=True)
         if not args.no_smolagents:
             rows = run_smolagents(model, tasks, args.verbose)
             if rows is not None:
