@@ -1,8 +1,17 @@
 """Memory: a knowledge graph (networkx or Neo4j) and a LanceDB vector store."""
 
-from .graph import Fact, GraphStore, Neo4jGraph, NetworkxGraph, open_graph
+from .graph import Fact, GraphStore, Neo4jGraph, NetworkxGraph, open_graph, register_graph_scheme
 from .memory import Memory
-from .vectors import Embedder, HashEmbedder, LanceVectorStore, MemoryItem, SentenceTransformerEmbedder, VectorStore, open_vectors
+from .vectors import (
+    Embedder,
+    HashEmbedder,
+    LanceVectorStore,
+    MemoryItem,
+    SentenceTransformerEmbedder,
+    VectorStore,
+    open_vectors,
+    register_vector_scheme,
+)
 
 __all__ = [
     "Embedder",
@@ -18,4 +27,6 @@ __all__ = [
     "VectorStore",
     "open_graph",
     "open_vectors",
+    "register_graph_scheme",
+    "register_vector_scheme",
 ]

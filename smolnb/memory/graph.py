@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 from ..config import setting
 from ..errors import BackendError, MissingExtraError, UserError
 
-__all__ = ["Fact", "GraphStore", "Neo4jGraph", "NetworkxGraph", "open_graph"]
+__all__ = ["Fact", "GraphStore", "Neo4jGraph", "NetworkxGraph", "open_graph", "register_graph_scheme"]
 
 _PREDICATE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
@@ -630,6 +630,18 @@ def _split_credentials(uri: str) -> tuple[str, str | None, str | None]:
     return urlunsplit(parts._replace(netloc=hostport)), unquote(user) or None, unquote(password) if password else None
 
 
+# Graph URI schemes and what opens them; `register_graph_scheme` adds one.
+_GRAPH_SCHEMES: dict[str, Callable[[str, str], GraphStore]] = {
+    "networkx": lambda uri, rest: NetworkxGraph(rest),
+    **{scheme: (lambda uri, rest: Neo4jGraph(uri)) for scheme in ("neo4j", "bolt", "neo4j+s", "bolt+s")},
+}
+
+
+def register_graph_scheme(scheme: str, factory: Callable[[str, str], GraphStore]) -> None:
+    """Graph URIs `scheme://...` are opened by `factory(uri, rest_after_scheme)` from now on."""
+    _GRAPH_SCHEMES[scheme] = factory
+
+
 def open_graph(uri: str | GraphStore | None) -> GraphStore:
     """A graph by URI: `networkx://PATH` (default under SMOLNB_HOME) or `neo4j://` / `bolt://`."""
     if isinstance(uri, GraphStore):
@@ -643,8 +655,8 @@ def open_graph(uri: str | GraphStore | None) -> GraphStore:
     scheme, sep, rest = uri.partition("://")
     if not sep:
         raise UserError(f"a graph is named by a URI such as 'networkx://./kg.json' or 'neo4j://127.0.0.1:7687', got {uri!r}")
-    if scheme == "networkx":
-        return NetworkxGraph(rest)
-    if scheme in ("neo4j", "bolt", "neo4j+s", "bolt+s"):
-        return Neo4jGraph(uri)
-    raise UserError(f"unknown graph URI scheme {scheme!r} in {uri!r}: use networkx:// or neo4j:// (bolt://)")
+    factory = _GRAPH_SCHEMES.get(scheme)
+    if factory is None:
+        known = ", ".join(f"{s}://" for s in _GRAPH_SCHEMES)
+        raise UserError(f"unknown graph URI scheme {scheme!r} in {uri!r}: use one of {known}")
+    return factory(uri, rest)

@@ -27,6 +27,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "VectorStore",
     "open_vectors",
+    "register_vector_scheme",
 ]
 
 MAX_TEXT = 20_000
@@ -469,6 +470,17 @@ def _fuse(rankings: list[list[dict[str, Any]]], k: int, query_vector: list[float
     return [_item(rows[i], scores[i], query_vector, " and ".join(sorted(found[i]))) for i in best]
 
 
+# Vector store URI schemes and what opens them; `register_vector_scheme` adds one.
+_VECTOR_SCHEMES: dict[str, Callable[[str, Embedder | None], VectorStore]] = {
+    "lancedb": lambda rest, embedder: LanceVectorStore(rest, embedder),
+}
+
+
+def register_vector_scheme(scheme: str, factory: Callable[[str, Embedder | None], VectorStore]) -> None:
+    """Vector store URIs `scheme://PATH` are opened by `factory(PATH, embedder)` from now on."""
+    _VECTOR_SCHEMES[scheme] = factory
+
+
 def open_vectors(uri: str | VectorStore | None, embedder: Embedder | None = None) -> VectorStore:
     """A vector store by URI: `lancedb://PATH` (default under SMOLNB_HOME)."""
     if isinstance(uri, VectorStore):
@@ -480,6 +492,8 @@ def open_vectors(uri: str | VectorStore | None, embedder: Embedder | None = None
 
         return LanceVectorStore(home() / "vectors", embedder)
     scheme, sep, rest = uri.partition("://")
-    if scheme != "lancedb" or not sep:
-        raise UserError(f"unknown vector store URI {uri!r}: use lancedb://PATH")
-    return LanceVectorStore(rest, embedder)
+    factory = _VECTOR_SCHEMES.get(scheme) if sep else None
+    if factory is None:
+        known = ", ".join(f"{s}://PATH" for s in _VECTOR_SCHEMES)
+        raise UserError(f"unknown vector store URI {uri!r}: use {known}")
+    return factory(rest, embedder)
