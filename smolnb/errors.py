@@ -28,6 +28,7 @@ __all__ = [
     "TransientModelError",
     "UserError",
     "did_you_mean",
+    "final_answer",
 ]
 
 
@@ -84,6 +85,11 @@ class FinalAnswer(BaseException):
     def __init__(self, value: Any) -> None:
         super().__init__(value)
         self.value = value
+
+
+def final_answer(value: Any) -> None:
+    """Give the final answer and end the run (the function agent code calls, in every executor)."""
+    raise FinalAnswer(value)
 
 
 class ExecutionTimeout(BaseException):

@@ -10,7 +10,7 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..errors import FinalAnswer, UserError, did_you_mean
+from ..errors import UserError, did_you_mean, final_answer
 from ..events import Snapshot, Step
 from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
 from ..executor.base import ExecResult, short_repr, unpickle_variables
@@ -22,11 +22,6 @@ from .parsing import extract_code, split_thought
 from .snapshots import changed_since
 
 __all__ = ["CodeAgent"]
-
-
-def _final_answer(value: Any) -> None:
-    """Give the final answer and end the run."""
-    raise FinalAnswer(value)
 
 
 class CodeAgent(MultiStepAgent):
@@ -180,7 +175,7 @@ class CodeAgent(MultiStepAgent):
 
         self.policy.authorize(ToolRegistry.import_names(self.tools))  # packages the tools declare
         functions: dict[str, Callable[..., Any]] = self._functions(ctx)
-        functions["final_answer"] = _final_answer
+        functions["final_answer"] = final_answer
         self.executor.set_functions(functions)
         self._tool_revision = self.tools.revision
 

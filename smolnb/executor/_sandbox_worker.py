@@ -145,11 +145,15 @@ class Worker:
             self.executor = LocalExecutor(Policy(**message["policy"]), timeout=message["timeout"])
         else:  # the OS boundary alone: plain Python inside the box
             self.executor = _Unguarded(timeout=message["timeout"])
-        self.executor.set_functions({"final_answer": _final_answer})
+        from smolnb.errors import final_answer
+
+        self.executor.set_functions({"final_answer": final_answer})
 
     def op_functions(self, message: dict[str, Any], blobs: list[Any]) -> None:
         functions = {n: self._remote(n) for n in message["names"]}
-        self.executor.set_functions({"final_answer": _final_answer, **functions})
+        from smolnb.errors import final_answer
+
+        self.executor.set_functions({"final_answer": final_answer, **functions})
 
     def op_variables(self, message: dict[str, Any], blobs: list[Any]) -> None:
         values = {}
@@ -347,12 +351,6 @@ def _touched_names(code: str) -> tuple[set[str], set[str]]:
         if isinstance(target, ast.Name):
             into.add(target.id)
     return stored, called
-
-
-def _final_answer(value: Any) -> None:
-    from smolnb.errors import FinalAnswer
-
-    raise FinalAnswer(value)
 
 
 if __name__ == "__main__":

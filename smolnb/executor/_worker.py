@@ -9,7 +9,7 @@ import signal
 import sys
 from typing import Any
 
-from ..errors import ExecutionTimeout, FinalAnswer, ToolError
+from ..errors import ExecutionTimeout, FinalAnswer, ToolError, final_answer
 from .local import LocalExecutor
 from .policy import Policy
 from .subprocess import receive, send
@@ -53,11 +53,11 @@ def main() -> None:
             limit = message["memory_mb"] * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             executor = LocalExecutor(Policy(**message["policy"]), timeout=message["timeout"])
-            executor.set_functions({"final_answer": _final_answer})
+            executor.set_functions({"final_answer": final_answer})
             send(proto_out, {"op": "ready"})
         elif op == "functions":
             assert executor is not None
-            executor.set_functions({"final_answer": _final_answer, **{n: call(n) for n in message["names"]}})
+            executor.set_functions({"final_answer": final_answer, **{n: call(n) for n in message["names"]}})
         elif op == "variables":
             assert executor is not None
             executor.set_variables(message["values"])
@@ -73,10 +73,6 @@ def main() -> None:
             send(proto_out, {"op": "snapshot", "blob": blob, "missing": missing})
         elif op == "close":
             return
-
-
-def _final_answer(value: Any) -> None:
-    raise FinalAnswer(value)
 
 
 def _picklable(result: Any) -> Any:
