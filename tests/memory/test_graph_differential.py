@@ -75,6 +75,8 @@ QUERIES = [
     (f"{E} RETURN a.name, type(r), b.name", {}, False),
     ("MATCH (a)-[r:LED_BY]->(b) RETURN a.name AS project, b.name AS lead", {}, False),
     ("MATCH (a {name: 'Heron'})-[:LED_BY]->(b) RETURN b.name", {}, False),
+    # the failing shape ("not enough values to unpack" on the embedded graph)
+    ("MATCH (a {name:'Heron'})-[r:LED_BY]->(b) WHERE b.name <> 'Priya' RETURN b.name AS lead, type(r) AS rel", {}, False),
     ("MATCH (a {name: $p})-[:LED_BY]->(b) RETURN b.name AS lead", {"p": "Lima"}, False),
     ("MATCH (a)-[:WORKS_ON]->(p {name: 'Heron'}) RETURN a.name ORDER BY a.name", {}, True),
     ("MATCH (p)<-[:WORKS_ON]-(a) RETURN p.name, a.name", {}, False),
