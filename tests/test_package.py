@@ -36,7 +36,9 @@ def test_every_setting_is_read_in_config_and_listed_there():
     for path in package.rglob("*.py"):
         text = path.read_text()
         if path.name != "config.py":
-            direct += [f"{path.name}: {m}" for m in re.findall(r"(?:environ(?:\.get)?\(|environ\[|getenv\()\s*[\"']SMOLNB_\w+", text)]
+            direct += [
+                f"{path.name}: {m}" for m in re.findall(r"(?:environ(?:\.get)?\(|environ\[|getenv\()\s*[\"']SMOLNB_\w+", text)
+            ]
         named |= set(re.findall(r"setting\([\"'](SMOLNB_\w+)[\"']\)", text))
     assert direct == []
     assert named <= set(SETTINGS), named - set(SETTINGS)
