@@ -13,6 +13,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -102,7 +103,11 @@ def neo4j_server(
 
 
 def serve_neo4j(folder: Path | None = None, port: int = 7687, password: str | None = None) -> None:
-    """Run a Neo4j until Ctrl-C, printing how to use it (the CLI's `smolnb services neo4j`)."""
+    """Run a Neo4j until Ctrl-C or SIGTERM, printing how to use it (the CLI's `smolnb services neo4j`)."""
+    # Ctrl-C and a service manager's SIGTERM both stop it, even when this process was started with
+    # SIGINT ignored (a shell's background job), which Python would otherwise keep.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     folder = folder or home() / "services" / "neo4j"
     secret = folder / "password"
     if password is None and secret.exists():

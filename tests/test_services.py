@@ -53,7 +53,7 @@ def test_the_command_starts_neo4j_prints_its_uri_and_stops_on_ctrl_c(tmp_path):
         with pytest.raises(BackendError, match="rejected the credentials"):
             open_graph(uri.replace(secret.read_text(), "wrong-password"))
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C (the suite may run with SIGINT ignored: the command sets its own)
         out, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0 and "stopping Neo4j" in out
     with pytest.raises(ConnectionRefusedError):  # nothing listens there now: the server went with the command
