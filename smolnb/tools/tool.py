@@ -8,7 +8,7 @@ import re
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, ClassVar, Union, get_args, get_origin, overload
+from typing import Any, ClassVar, TypedDict, Union, Unpack, get_args, get_origin, overload
 
 from ..errors import ToolError, UserError
 
@@ -250,44 +250,29 @@ class FunctionTool(Tool):
         return self.fn(**kwargs)
 
 
-@overload
-def tool(
-    fn: Callable[..., Any],
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    version: str = "0.1.0",
-    requires: list[str] | tuple[str, ...] = (),
-    uses: list[str] | tuple[str, ...] = (),
-    side_effects: bool = True,
-    idempotent: bool = False,
-) -> FunctionTool: ...
+class ToolOptions(TypedDict, total=False):
+    """What `@tool(...)` takes besides the function (the defaults are `FunctionTool`'s)."""
+
+    name: str | None
+    description: str | None
+    version: str
+    requires: list[str] | tuple[str, ...]
+    uses: list[str] | tuple[str, ...]
+    side_effects: bool
+    idempotent: bool
 
 
 @overload
-def tool(
-    fn: None = None,
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    version: str = "0.1.0",
-    requires: list[str] | tuple[str, ...] = (),
-    uses: list[str] | tuple[str, ...] = (),
-    side_effects: bool = True,
-    idempotent: bool = False,
-) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+def tool(fn: Callable[..., Any], **options: Unpack[ToolOptions]) -> FunctionTool: ...
+
+
+@overload
+def tool(fn: None = None, **options: Unpack[ToolOptions]) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
 def tool(
     fn: Callable[..., Any] | None = None,
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    version: str = "0.1.0",
-    requires: list[str] | tuple[str, ...] = (),
-    uses: list[str] | tuple[str, ...] = (),
-    side_effects: bool = True,
-    idempotent: bool = False,
+    **options: Unpack[ToolOptions],
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a tool from a typed function with a Google-style docstring.
 
@@ -309,16 +294,7 @@ def tool(
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:
-        return FunctionTool(
-            f,
-            name=name,
-            description=description,
-            version=version,
-            requires=requires,
-            uses=uses,
-            side_effects=side_effects,
-            idempotent=idempotent,
-        )
+        return FunctionTool(f, **options)
 
     return wrap(fn) if fn is not None else wrap
 
