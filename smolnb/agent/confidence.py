@@ -44,20 +44,23 @@ def how_reached(steps: list[Step], status: str, output: Any) -> Confidence:
     if status != "success":
         return "none"
     final = next((s for s in reversed(steps) if s.is_final), None)
-    earlier = [s for s in steps if s is not final and s.kind == "action"]
-    seen = _shown(output, [_output(s) for s in earlier])
-    argument = _answer_argument(final.code) if final is not None and final.code else None
-    if argument is not None and not _is_literal(argument):
-        return "checked" if seen else "computed"
-    return "checked" if seen else "stated"
+    literal, seen = _evidence([s for s in steps if s is not final], final.code if final is not None else None, output)
+    if seen:
+        return "checked"
+    return "stated" if literal else "computed"
 
 
 def is_stated(earlier: list[Step], code: str, value: Any) -> bool:
     """Whether answering `value` with `code` (after the steps `earlier`) would be "stated"."""
-    argument = _answer_argument(code)
-    if argument is not None and not _is_literal(argument):
-        return False
-    return not _shown(value, [_output(s) for s in earlier if s.kind == "action"])
+    literal, seen = _evidence(earlier, code, value)
+    return literal and not seen
+
+
+def _evidence(earlier: list[Step], code: str | None, value: Any) -> tuple[bool, bool]:
+    """(the answer is a literal, or given without code; an earlier step's output showed its value)."""
+    argument = _answer_argument(code) if code else None
+    literal = argument is None or _is_literal(argument)
+    return literal, _shown(value, [_output(s) for s in earlier if s.kind == "action"])
 
 
 def _output(step: Step) -> str:

@@ -278,24 +278,14 @@ class _Parser:
 
     # conditions: OR < XOR < AND < NOT < comparison
     def condition(self) -> Any:
-        left = self.xor()
-        while self.word() == "OR":
-            self.take()
-            left = ("or", left, self.xor())
-        return left
+        return self._joined("OR", lambda: self._joined("XOR", lambda: self._joined("AND", self.negation)))
 
-    def xor(self) -> Any:
-        left = self.conj()
-        while self.word() == "XOR":
+    def _joined(self, word: str, operand: Callable[[], Any]) -> Any:
+        """`operand (WORD operand)*`, left to right."""
+        left = operand()
+        while self.word() == word:
             self.take()
-            left = ("xor", left, self.conj())
-        return left
-
-    def conj(self) -> Any:
-        left = self.negation()
-        while self.word() == "AND":
-            self.take()
-            left = ("and", left, self.negation())
+            left = (word.lower(), left, operand())
         return left
 
     def negation(self) -> Any:
