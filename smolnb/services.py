@@ -14,12 +14,12 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ._net import free_port
 from .config import home, setting
 from .errors import BackendError, UserError
 
@@ -36,12 +36,6 @@ def neo4j_jar() -> Path:
     """The launcher's jar: SMOLNB_NEO4J_JAR, else the one `make neo4j-server` built in this checkout."""
     configured = setting("SMOLNB_NEO4J_JAR")
     return Path(configured) if configured else _CHECKOUT / "services" / "neo4j" / "target" / "smolnb-neo4j-1.0.jar"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -62,7 +56,7 @@ def neo4j_server(
         )
     folder = folder or home() / "services" / "neo4j"
     folder.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
+    port = port or free_port()
     password = password or secrets.token_urlsafe(18)
     log_path = folder / "server.log"
     log = log_path.open("w")

@@ -1,3 +1,4 @@
+import contextlib
 import os
 from pathlib import Path
 
@@ -47,3 +48,32 @@ def neo4j_uri(tmp_path_factory):
     """A real Neo4j 5.26 for the session: embedded, Bolt on 127.0.0.1, started and stopped here
     (`make neo4j-server` builds it from Maven Central artifacts)."""
     yield from started_neo4j(tmp_path_factory.mktemp("neo4j"))
+
+
+@contextlib.contextmanager
+def serving(command, url: str, log_path: Path, *, env=None, what: str = "the server", timeout: float = 120.0):
+    """Start `command` (its output in `log_path`), wait until `url` answers, yield; stop it after."""
+    import subprocess
+    import time
+    import urllib.request
+
+    log = log_path.open("wb")
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"{what} did not start: {log_path.read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

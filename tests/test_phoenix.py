@@ -7,7 +7,6 @@ as a user runs it; this process only sends OTLP/HTTP to it.
 
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from smolnb import CodeAgent, Memory, tracing
+from smolnb._net import free_port
 from smolnb.memory import HashEmbedder
 from smolnb.models import TestModel
 from smolnb.tools import tool
-from tests.conftest import required
+from tests.conftest import required, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOENIX_ENV = Path(os.environ.get("SMOLNB_PHOENIX_ENV", ROOT / ".venv-phoenix"))
@@ -37,12 +37,6 @@ print(frame.to_json(orient="records", default_handler=str))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def phoenix(tmp_path_factory):
     folder = tmp_path_factory.mktemp("phoenix")
@@ -56,27 +50,10 @@ def phoenix(tmp_path_factory):
         "PHOENIX_TELEMETRY_ENABLED": "false",
         "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
     }
-    log = (folder / "phoenix.log").open("wb")
-    proc = subprocess.Popen([str(PHOENIX_ENV / "bin" / "phoenix"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=2)  # noqa: S310 - loopback
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"Phoenix did not start: {(folder / 'phoenix.log').read_text()[-2000:]}")
-                time.sleep(0.5)
+    command = [str(PHOENIX_ENV / "bin" / "phoenix"), "serve"]
+    with serving(command, f"{url}/healthz", folder / "phoenix.log", env=env, what="Phoenix"):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @tool

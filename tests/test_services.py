@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from smolnb._net import free_port
 from smolnb.errors import BackendError, UserError
 from smolnb.memory import open_graph
 from smolnb.services import neo4j_jar, neo4j_server
@@ -17,12 +18,6 @@ from tests.conftest import required
 pytestmark = pytest.mark.skipif(
     not neo4j_jar().exists() and not required("neo4j"), reason="the Neo4j launcher is not built (make neo4j-server)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_the_command_starts_neo4j_prints_its_uri_and_stops_on_ctrl_c(tmp_path):

@@ -18,7 +18,6 @@ import importlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._net import free_port, port_taken
 from ..config import home, setting
 from ..errors import BackendError, MissingExtraError, ModelError, UserError, did_you_mean
 from ..events import Usage
@@ -229,21 +229,6 @@ def list_local_models() -> list[dict[str, Any]]:
 # -- the server ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
 class LlamaServer:
     """One `llama_cpp.server` process on 127.0.0.1 serving one GGUF file."""
 
@@ -299,12 +284,12 @@ class LlamaServer:
         except ImportError as exc:
             raise MissingExtraError("local", "llama-cpp-python", "local models") from exc
         wanted = self.requested_port or int(setting("SMOLNB_LOCAL_PORT") or 0)
-        if wanted and _port_taken(wanted):
+        if wanted and port_taken(wanted):
             raise BackendError(
                 f"port {wanted} on 127.0.0.1 is already in use, so the local model server cannot start there. "
                 "Set SMOLNB_LOCAL_PORT to a free port, or unset it to pick one automatically."
             )
-        self.port = wanted or _free_port()
+        self.port = wanted or free_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own server module

@@ -9,16 +9,13 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import required
+from smolnb._net import free_port
+from tests.conftest import required, serving
 
 CHROMIUM = os.environ.get("SMOLNB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -42,27 +39,18 @@ if missing or not Path(CHROMIUM).exists():
 
 pytestmark = pytest.mark.local_model
 
-NOTEBOOK = {
-    "cells": [
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%load_ext smolnb"},
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "%%agent --max-steps 4\nHow many prime numbers are there below 1000?",
-        },
-    ],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+
+def notebook(*sources: str) -> dict:
+    """A notebook of code cells, one per source."""
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": src} for src in sources]
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    return {"cells": cells, "metadata": kernel, "nbformat": 4, "nbformat_minor": 5}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+NOTEBOOK = notebook(
+    "%load_ext smolnb",
+    "%%agent --max-steps 4\nHow many prime numbers are there below 1000?",
+)
 
 
 @pytest.fixture
@@ -77,47 +65,25 @@ def lab(tmp_path, smolnb_home):
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"),
     }
-    log = (tmp_path / "lab.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            "--ServerApp.token=",
-            "--ServerApp.password=",
-            "--ServerApp.disable_check_xsrf=True",
-            f"--ServerApp.root_dir={root}",
-            "--LabApp.expose_app_in_browser=True",
-            "--ServerApp.port_retries=0",
-            "--allow-root",
-            "--LabApp.extension_manager=readonly",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start: {(tmp_path / 'lab.log').read_text()[-2000:]}")
-                time.sleep(0.5)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.token=",
+        "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--ServerApp.port_retries=0",
+        "--allow-root",
+        "--LabApp.extension_manager=readonly",
+    ]
+    with serving(command, f"{base}/api/status", tmp_path / "lab.log", env=env, what="JupyterLab", timeout=90):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @contextlib.contextmanager
@@ -173,39 +139,16 @@ def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
             shutil.copy(shot, target)
 
 
-LIVE_NOTEBOOK = {
-    "cells": [
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%load_ext smolnb"},
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "from smolnb.models import TestModel, register_model\n"
-            "register_model('slow', TestModel([\n"
-            "    'Thought: set up.\\n```python\\nx = 41\\n```',\n"
-            "    'Thought: count slowly.\\n```python\\nimport time\\nfor i in range(100):\\n    print(\"tick\", i)\\n    time.sleep(0.25)\\n```',\n"
-            "], model_id='slow'))",
-        },
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "%%agent -m slow --max-steps 3\nCount slowly.",
-        },
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "print('kernel alive', _agent.status, x)",
-        },
-    ],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+LIVE_NOTEBOOK = notebook(
+    "%load_ext smolnb",
+    "from smolnb.models import TestModel, register_model\n"
+    "register_model('slow', TestModel([\n"
+    "    'Thought: set up.\\n```python\\nx = 41\\n```',\n"
+    "    'Thought: count slowly.\\n```python\\nimport time\\nfor i in range(100):\\n    print(\"tick\", i)\\n    time.sleep(0.25)\\n```',\n"
+    "], model_id='slow'))",
+    "%%agent -m slow --max-steps 3\nCount slowly.",
+    "print('kernel alive', _agent.status, x)",
+)
 
 
 def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
@@ -250,29 +193,12 @@ def test_live_trace_clock_output_copy_and_stop(lab, tmp_path):
                 shutil.copy(tmp_path / name, Path(target) / name)
 
 
-APPROVE_NOTEBOOK = {
-    "cells": [
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "%load_ext smolnb\n"
-            "from smolnb.models import TestModel, register_model\n"
-            "register_model('asks', TestModel(['```python\\nz = 1\\n```', '```python\\nfinal_answer(z)\\n```'], model_id='asks'))",
-        },
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "%%agent -m asks --approve\nSet z.",
-        },
-    ],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+APPROVE_NOTEBOOK = notebook(
+    "%load_ext smolnb\n"
+    "from smolnb.models import TestModel, register_model\n"
+    "register_model('asks', TestModel(['```python\\nz = 1\\n```', '```python\\nfinal_answer(z)\\n```'], model_id='asks'))",
+    "%%agent -m asks --approve\nSet z.",
+)
 
 
 def test_approve_edit_run_is_recorded(lab, tmp_path):
@@ -297,24 +223,13 @@ def test_approve_edit_run_is_recorded(lab, tmp_path):
             shutil.copy(tmp_path / "approve.png", Path(target) / "approve.png")
 
 
-FINISHED_NOTEBOOK = {
-    "cells": [
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "%load_ext smolnb\n"
-            "from smolnb.models import TestModel, register_model\n"
-            "register_model('quick', TestModel(['```python\\nx = 2\\n```', '```python\\nfinal_answer(x * 21)\\n```',"
-            " '```python\\nfinal_answer(x * 50)\\n```'], model_id='quick'))",
-        },
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "%%agent -m quick\nMake x."},
-    ],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+FINISHED_NOTEBOOK = notebook(
+    "%load_ext smolnb\n"
+    "from smolnb.models import TestModel, register_model\n"
+    "register_model('quick', TestModel(['```python\\nx = 2\\n```', '```python\\nfinal_answer(x * 21)\\n```',"
+    " '```python\\nfinal_answer(x * 50)\\n```'], model_id='quick'))",
+    "%%agent -m quick\nMake x.",
+)
 
 
 def test_finished_trace_copies_and_forks(lab, tmp_path):
