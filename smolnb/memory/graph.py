@@ -107,6 +107,10 @@ class GraphStore(ABC):
     @abstractmethod
     def entities(self) -> list[str]: ...
 
+    def degree(self, entity: str) -> int:
+        """How many current facts have `entity` at either end."""
+        return len(self.neighbors(entity))
+
     def find_entities(self, names: list[str]) -> list[str]:
         """The entities among `names` (case-insensitive), spelt as stored."""
         wanted = {n.lower() for n in names}
@@ -243,7 +247,7 @@ class NetworkxGraph(GraphStore):
     def _compact(self) -> None:
         tmp = self.path.with_suffix(f".tmp-{os.getpid()}-{threading.get_ident()}")
         with tmp.open("w") as f:
-            json.dump({"version": 1, "facts": [asdict(x) for x in self._facts.values()]}, f)
+            f.write(json.dumps({"version": 1, "facts": [vars(x) for x in self._facts.values()]}))  # dumps: the C encoder
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)  # atomic: readers see the old graph or the new one
@@ -271,9 +275,10 @@ class NetworkxGraph(GraphStore):
             return value
 
     def _add(self, subject: str, predicate: str, object: str, functional: bool, provenance: dict[str, Any] | None) -> Fact:
-        for fact in self._out(subject):
-            if (fact.predicate, fact.object) == (predicate, object):
-                return fact
+        for data in (self._g.get_edge_data(subject, object) or {}).values():  # only the edges between the two
+            known: Fact = data["fact"]
+            if known.predicate == predicate:
+                return known
         now = time.time()
         if functional:
             for fact in self._out(subject):
@@ -319,6 +324,10 @@ class NetworkxGraph(GraphStore):
                 frontier = {x for f in step for x in (f.subject, f.object)} - seen
                 seen |= frontier
             return found
+
+    def degree(self, entity: str) -> int:
+        with self._locked(write=False):
+            return int(self._g.degree(entity)) if entity in self._g else 0
 
     def find_entities(self, names: list[str]) -> list[str]:
         wanted = {n.lower() for n in names}
@@ -520,6 +529,10 @@ class Neo4jGraph(GraphStore):
             past=include_past,
         )
         return sorted((_fact(row) for row in rows), key=lambda f: f.valid_from)
+
+    def degree(self, entity: str) -> int:
+        rows = self._read("MATCH (e:Entity {name: $e})-[r]-(:Entity) RETURN count(r) AS n", e=entity)
+        return int(rows[0]["n"]) if rows else 0
 
     def neighbors(self, entity: str, depth: int = 1) -> list[Fact]:
         depth = max(1, min(int(depth), 5))
