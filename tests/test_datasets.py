@@ -37,3 +37,30 @@ def test_memory_recall_builder_reproduces_the_files():
     on_disk = [json.loads(line) for line in (DATA / "memory_recall" / "items.jsonl").open()]
     assert items == on_disk
     assert questions == [json.loads(line) for line in (DATA / "memory_recall" / "questions.jsonl").open()]
+
+
+def test_conversations_benchmark_shape_checksums_and_builder():
+    turns = [json.loads(line) for line in (DATA / "conversations" / "turns.jsonl").open()]
+    questions = [json.loads(line) for line in (DATA / "conversations" / "questions.jsonl").open()]
+    by_id = {t["id"]: t for t in turns}
+    conversations = {t["conversation"] for t in turns}
+    assert len(conversations) >= 5 and all(sum(t["conversation"] == c for t in turns) >= 300 for c in conversations)
+    assert len(questions) >= 400 and {q["kind"] for q in questions} == {
+        "single-hop",
+        "multi-hop",
+        "temporal",
+        "open-domain",
+        "adversarial",
+    }
+    for q in questions:
+        evidence = [by_id[e] for e in q["evidence"]]
+        assert evidence and all(t["conversation"] == q["conversation"] for t in evidence)
+        if q["kind"] == "multi-hop":
+            assert len({t["session"] for t in evidence}) == 2  # the answer spans sessions
+        if q["kind"] == "adversarial":
+            assert q["answer"] == "" and evidence[0]["speaker"] not in q["question"]  # asked about the other friend
+    card = (DATA / "conversations" / "README.md").read_text()
+    for name in ("turns.jsonl", "questions.jsonl"):
+        digest = hashlib.sha256((DATA / "conversations" / name).read_bytes()).hexdigest()
+        assert re.search(rf"`{name}` {digest}", card), f"the datacard's checksum of {name} is stale"
+    assert _load_builder("build_conversations").build() == (turns, questions)
