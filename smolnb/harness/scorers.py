@@ -133,12 +133,29 @@ def judge(output: Any, target: Any, *, question: str = "", judge_model: Any = No
     raise ValueError(f"the judge {model.model_id} answered {reply[:40]!r}, not YES or NO")
 
 
+_ABSTAINS = re.compile(
+    r"\b(i )?(do not|don't|cannot|can't|could not|couldn't) (know|tell|find|say|determine|answer)|\bno (information|record|"
+    r"mention|answer|evidence|data)\b|\bnot (mentioned|known|stated|in (the |my )?memory|available|found|recorded)|\bunknown\b|"
+    r"\bunanswerable\b|\bnothing (said|known|about)",
+    re.IGNORECASE,
+)
+
+
+def unanswerable(output: Any, target: Any = None, **_: Any) -> Score:
+    """For a question with no answer: right only when the output says it does not know; a confident answer is wrong."""
+    if output is None or not str(output).strip():
+        return Score(True, "no answer given")
+    ok = _ABSTAINS.search(str(output)) is not None
+    return Score(ok, "says it does not know" if ok else f"answered {str(output)[:80]!r} to a question with no answer")
+
+
 SCORERS: dict[str, Callable[..., Score]] = {
     "exact": exact,
     "numeric": numeric,
     "set": set_equal,
     "regex": regex,
     "check": check,
+    "unanswerable": unanswerable,
     "judge": judge,
 }
 

