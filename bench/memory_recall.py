@@ -114,6 +114,16 @@ def lab_notes(args: argparse.Namespace) -> None:
                     scores[name][f"@{k}"].append(recall_at(found, q["item_ids"], k))
                 by_kind[q["kind"]][name].append(recall_at(found, q["item_ids"], 10))
         floor_table = calibrate(memory, questions, by_text)
+        from smolnb.memory.recall import STAGES
+
+        ablation = {}
+        for stage in sorted(STAGES) if not args.no_ablation else []:
+            memory.stages = STAGES - {stage}
+            found = [[by_text.get(i.text, i.id) for i in memory.recall(q["question"], k=10)] for q in questions]
+            ablation[stage] = sum(recall_at(ids, q["item_ids"], 10) for ids, q in zip(found, questions, strict=True)) / len(
+                questions
+            )
+        memory.stages = STAGES
         memory.close()
 
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
@@ -132,6 +142,10 @@ def lab_notes(args: argparse.Namespace) -> None:
             f"Memory {mean(per_name['Memory.recall']):.3f}"
         )
 
+    if ablation:
+        print(
+            "  recall@10 with one stage of recall off: " + ", ".join(f"{stage} {value:.3f}" for stage, value in ablation.items())
+        )
     chosen = embedder.relevance_floor
     print(f"\nrelevance floor (cosine similarity; graph-reached notes always kept), {embedder.name}:")
     print(f"{'floor':>7}{'precision':>11}{'recall':>8}{'off-topic empty':>17}")

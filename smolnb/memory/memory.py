@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 from typing import Any
 
 from .. import tracing
@@ -19,6 +18,8 @@ from .recall import HUB, STAGES, Recalled, _mentions, mentions, notice_for, rank
 from .vectors import Embedder, MemoryItem, VectorStore, open_vectors
 
 __all__ = ["Memory"]
+
+Reached = tuple[str, list[str], dict[str, Fact]]  # (entity, keys of what it leads to, the facts by key)
 
 
 class Memory:
@@ -157,19 +158,17 @@ class Memory:
         return self._speakers[1]
 
     def items_about(
-        self,
-        entities: list[str],
-        vector: list[float] | Future[list[float]] | None,
-        *,
-        exclude: Sequence[str] = (),
-        limit: int = 10,
+        self, entities: list[str], vector: list[float] | None, *, exclude: Sequence[str] = (), limit: int = 10
     ) -> list[tuple[str, list[MemoryItem]]]:
         """For each entity: the texts its facts came from (then facts without a text), up to `limit`, with their relevance.
 
         Two hops, only through entities in at most `HUB` facts: a speaker or a common name leads nowhere in particular.
-        `vector` is the query's embedding (or its future: the graph is walked meanwhile).
         """
-        reached: list[tuple[str, list[str], dict[str, Fact]]] = []
+        return self.read_reached(self.walk(entities, exclude=exclude, limit=limit), vector)
+
+    def walk(self, entities: list[str], *, exclude: Sequence[str] = (), limit: int = 10) -> list[Reached]:
+        """The graph side of `items_about`: for each entity, the keys of what its facts lead to (text ids, `fact:ID`)."""
+        reached: list[Reached] = []
         for entity in entities:
             if self.graph.degree(entity) > HUB:
                 continue
@@ -181,9 +180,15 @@ class Memory:
                     facts.update((f.id, f) for f in self.graph.neighbors(other))
             keys = list(dict.fromkeys(str(f.provenance.get("item_id") or f"fact:{f.id}") for f in facts.values()))[:limit]
             reached.append((entity, keys, {f"fact:{f.id}": f for f in facts.values()}))
-        wanted = sorted({k for _, keys, _ in reached for k in keys if not k.startswith("fact:")})
-        embedding = vector.result() if isinstance(vector, Future) else vector
-        texts = {i.id: i for i in (self.vectors.get(wanted, vector=embedding or None) if wanted else [])}
+        return reached
+
+    def read_reached(
+        self, reached: list[Reached], vector: list[float] | None, known: dict[str, MemoryItem] | None = None
+    ) -> list[tuple[str, list[MemoryItem]]]:
+        """The texts and facts `walk` reached, read in one go (those in `known` are not read again)."""
+        texts = dict(known or {})
+        wanted = sorted({k for _, keys, _ in reached for k in keys if not k.startswith("fact:") and k not in texts})
+        texts.update((i.id, i) for i in (self.vectors.get(wanted, vector=vector or None) if wanted else []))
         return [
             (entity, [texts[key] if key in texts else _fact_item(by_key[key]) for key in keys if key in texts or key in by_key])
             for entity, keys, by_key in reached

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .vectors import MemoryItem, background
+from .words import STOP_WORDS
 
 if TYPE_CHECKING:
-    from .memory import Memory
+    from .memory import Memory, Reached
 
 __all__ = ["STAGES", "Cues", "Recalled", "mentions", "read_cues"]
 
@@ -34,16 +35,12 @@ DAY = 86_400.0
 HUB = 40  # an entity in more facts than this (a speaker, a common word) leads nowhere in particular
 
 # Capitalised words that open sentences or fill chat without naming anything.
-_COMMON_WORDS = """a about after again all also am an and any are as at back be because been before being best big both but by
-    can could did do does don't down each even ever every few finally first for from get go going good got great
-    had has have he her here hey hi his honestly how i i'm i've if in into is it it's just last let's like lol
-    maybe me more most my never next no not nothing now of oh ok okay on once one only or other our out over
-    please pretty really same she should so some still such sure tell thanks that that's the their them then there
-    these they this those through to today tomorrow too turns up us very was we we're we've well were what when
-    where which while who why will with would yes yesterday yet you you're your wow yeah congrats good luck big
-    news monday tuesday wednesday thursday friday saturday sunday january february march april may june july
-    august september october november december christmas"""
-COMMON = frozenset(_COMMON_WORDS.split())
+_CHAT_WORDS = """again also back best big congrats don't ever finally first get go going good got great hey hi honestly
+    i'm i've it's last let's like lol luck maybe never news next nothing ok okay please pretty really same still
+    sure tell thanks that's today tomorrow turns we're we've well wow yeah yes yesterday yet you're
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+    september october november december christmas"""
+COMMON = STOP_WORDS | frozenset(_CHAT_WORDS.split())
 _CAPITAL = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 _RECENCY = re.compile(r"\b(now|current(ly)?|latest|most recent(ly)?|these days|nowadays|at the moment|at present|today)\b", re.I)
 _ANCHOR = re.compile(
@@ -156,16 +153,26 @@ def rank(memory: Memory, query: str, k: int, stages: frozenset[str], floor: floa
     """The best `k` items for `query`, every stage in `stages` on (see the module's docstring), and the query's cues."""
     cues = read_cues(query, memory.speakers() if "speaker" in stages else ())
     wide = max(k * 3, 30)
-    embedded: Future[list[float]] = Future()
-    graph_side = None
+    named: Future[list[Reached]] | None = None
     if "graph" in stages:  # walked while the query is embedded and searched
-        named = [e for e in memory.graph.find_entities(_ngrams(query)) if len(e) > 2 and e not in cues.people]
-        graph_side = background(lambda: memory.items_about(named, embedded, exclude=cues.people))
-    try:
-        meaning, words, vector = memory.vectors.rankings(cues.content, wide, on_vector=embedded.set_result)
-    finally:
-        if not embedded.done():
-            embedded.set_result([])  # an empty store: the graph's texts get no relevance
+        entities = [e for e in memory.graph.find_entities(_ngrams(query)) if len(e) > 2 and e not in cues.people]
+        named = background(lambda: memory.walk(entities, exclude=cues.people))
+    hops: Future[list[tuple[MemoryItem, list[Reached]]]] | None = None
+
+    def expand(nearest: list[MemoryItem]) -> None:  # multi-hop from the nearest hits, while the full-text search ends
+        nonlocal hops
+        if "multi-hop" in stages:
+            parents = [i for i in nearest[:3] if i.relevance >= floor]
+            hops = background(lambda: _hops(memory, parents, cues))
+
+    meaning, words, vector = memory.vectors.rankings(cues.content, wide, on_meaning=expand)
+    # what the graph reached, from the query's names and from the nearest hits' names, read in one go
+    reached_named = named.result() if named is not None else []
+    reached_hops = hops.result() if hops is not None else []
+    read = memory.read_reached(
+        reached_named + [r for _, rs in reached_hops for r in rs], vector, known={i.id: i for i in meaning + words}
+    )
+    from_named, from_hops = read[: len(reached_named)], read[len(reached_named) :]
     found: dict[str, MemoryItem] = {}
     lift: dict[str, float] = {}
 
@@ -181,9 +188,8 @@ def rank(memory: Memory, query: str, k: int, stages: frozenset[str], floor: floa
         best = max((item.score for item in words), default=0.0) or 1.0
         for item in words:  # BM25 against the best: a rare word (a run id, a name) lifts what holds it most
             add([item], 0.25 * (item.score / best) ** 2)
-    if graph_side is not None:
-        for entity, items in graph_side.result():
-            add(items, 0.1, f"graph: {entity}")
+    for entity, items in from_named:
+        add(items, 0.1, f"graph: {entity}")
     if "time" in stages and cues.anchor:
         _anchored(memory, cues, wide, vector, add)
     score = {i: found[i].relevance + lift.get(i, 0.0) for i in found}
@@ -191,8 +197,12 @@ def rank(memory: Memory, query: str, k: int, stages: frozenset[str], floor: floa
         for i, item in found.items():
             if (item.provenance or {}).get("speaker") in cues.people:
                 score[i] += 0.04
-    if "multi-hop" in stages:
-        _expand(memory, found, score, cues, vector, add, floor)
+    parents = [parent for parent, rs in reached_hops for _ in rs]
+    for parent, (entity, items) in zip(parents, from_hops, strict=True):
+        for item in items:
+            if item.id != parent.id:
+                add([item], 0.0, f"graph: {entity} (from a hit)")
+                score[item.id] = max(score.get(item.id, item.relevance), 0.5 * (score[parent.id] + item.relevance))
     if "time" in stages:
         _by_time(found, score, cues)
     ranked = sorted(found.values(), key=lambda i: -score[i.id]) if "rerank" in stages else _rrf(meaning, words, found)
@@ -240,23 +250,17 @@ def _by_time(found: dict[str, MemoryItem], score: dict[str, float], cues: Cues) 
                     score[i] += 0.12 * (t - first) / (last - first)
 
 
-def _expand(
-    memory: Memory, found: dict[str, MemoryItem], score: dict[str, float], cues: Cues, vector: list[float], add: Any, floor: float
-) -> None:
-    """Multi-hop: the entities the best candidates (those relevant enough, over `floor`) mention lead to the other items about them."""
-    best = [i for i in sorted(found.values(), key=lambda i: -score[i.id])[:3] if i.relevance >= floor]
+def _hops(memory: Memory, parents: list[MemoryItem], cues: Cues) -> list[tuple[MemoryItem, list[Reached]]]:
+    """Multi-hop: the names the nearest hits mention (not the query's own) lead to the other texts about them."""
     query_words = set(cues.content.lower().split())
-    parents: dict[str, MemoryItem] = {}  # entity -> the best candidate that mentions it
-    for parent in best:
-        for name in memory.graph.find_entities(mentions(parent.text, memory.graph.find_entities(mentions(parent.text)))):
-            if name not in cues.people and name.lower() not in query_words:
-                parents.setdefault(name, parent)
-    for entity, items in memory.items_about(list(parents), vector, exclude=cues.people, limit=4):
-        parent = parents[entity]
-        for item in items:
-            if item.id != parent.id:
-                add([item], 0.0, f"graph: {entity} (from a hit)")
-                score[item.id] = max(score.get(item.id, item.relevance), 0.5 * (score[parent.id] + item.relevance))
+    seen: set[str] = set()
+    out = []
+    for parent in parents:
+        names = memory.graph.find_entities(mentions(parent.text, memory.graph.find_entities(mentions(parent.text))))
+        names = [n for n in names if n not in cues.people and n.lower() not in query_words and n not in seen]
+        seen.update(names)
+        out.append((parent, memory.walk(names, exclude=cues.people, limit=4)))
+    return out
 
 
 def _distinct(items: list[MemoryItem]) -> list[MemoryItem]:

@@ -18,6 +18,7 @@ from typing import Any
 from ..config import setting
 from ..errors import BackendError, MissingExtraError, UserError
 from ..logs import logger
+from .words import content_words
 
 __all__ = [
     "Embedder",
@@ -189,9 +190,13 @@ class VectorStore(ABC):
         where: str | None = None,
         embed: str | None = None,
         on_vector: Callable[[list[float]], None] | None = None,
+        on_meaning: Callable[[list[MemoryItem]], None] | None = None,
     ) -> tuple[list[MemoryItem], list[MemoryItem], list[float]]:
         """(nearest in meaning, best in words, the query's embedding); a store without separate rankings gives its search."""
-        return self.search(embed or query, k=limit, where=where, on_vector=on_vector), [], []
+        found = self.search(embed or query, k=limit, where=where, on_vector=on_vector)
+        if on_meaning is not None:
+            on_meaning(found)
+        return found, [], []
 
     @abstractmethod
     def delete(self, ids: list[str] | None = None, *, source: str | None = None) -> int: ...
@@ -389,8 +394,11 @@ class LanceVectorStore(VectorStore):
         where: str | None = None,
         embed: str | None = None,
         on_vector: Callable[[list[float]], None] | None = None,
+        on_meaning: Callable[[list[MemoryItem]], None] | None = None,
     ) -> tuple[list[MemoryItem], list[MemoryItem], list[float]]:
         """(nearest in meaning, best in words, the query's embedding): each ranking up to `limit` long.
+
+        `on_vector` gets the embedding as soon as it is made, `on_meaning` the nearest as soon as they are found.
 
         `embed` is the text embedded for the meaning search (`query` when None); the full-text search reads `query`.
         Every item carries its relevance (cosine similarity to the embedding).
@@ -408,12 +416,15 @@ class LanceVectorStore(VectorStore):
         if where:
             by_vector = by_vector.where(where, prefilter=True)
         meaning = [_item(r, 0.0, vector, "meaning") for r in by_vector.to_list()]
+        if on_meaning is not None:
+            on_meaning(meaning)
         words = [_item(r, float(r.get("_score", 0.0)), vector, "words") for r in by_text.result()]
         return meaning, words, vector
 
     def _text_search(self, query: str, limit: int, where: str | None) -> list[dict[str, Any]]:
         try:
-            by_text = self.table.search(query, query_type="fts").select([*COLUMNS, "_score"]).limit(limit)
+            # function words match nearly every row: dropping them keeps the same ranking, much sooner
+            by_text = self.table.search(content_words(query), query_type="fts").select([*COLUMNS, "_score"]).limit(limit)
             if where:
                 by_text = by_text.where(where, prefilter=True)
             return list(by_text.to_list())
