@@ -15,7 +15,8 @@ from smolnb import CodeAgent
 from smolnb.errors import BackendError, MissingExtraError, UserError
 from smolnb.harness import load_suite, score
 from smolnb.models import get_model
-from smolnb.models.local import KNOWN_MODELS, LocalModel, WeightSpec, _chunk_paths, ensure_weights
+from smolnb.models.local import KNOWN_MODELS, LocalModel, WeightSpec, ensure_weights
+from smolnb.models.local.weights import _chunk_paths
 from tests.conftest import required
 
 MODEL = "local/qwen2.5-coder-0.5b"
@@ -67,7 +68,7 @@ def test_the_local_model_streams_to_a_live_view_with_the_same_answer_and_counted
 def test_weights_are_verified_and_a_corrupt_file_is_rebuilt(home, private_models):
     path = ensure_weights("qwen2.5-coder-0.5b")
     assert path.stat().st_size == KNOWN_MODELS["qwen2.5-coder-0.5b"].size
-    from smolnb.models import local
+    from smolnb.models.local import weights as local
 
     local._verified.clear()
     with path.open("r+b") as f:  # flip bytes in the middle, keeping the size
@@ -124,7 +125,7 @@ def test_missing_weights_name_the_extra_of_that_model(monkeypatch):
     import importlib
 
     from smolnb.errors import MissingExtraError
-    from smolnb.models import local
+    from smolnb.models.local import weights as local
 
     spec = local.KNOWN_MODELS["qwen2.5-coder-1.5b"]
     packages = {package for package, _ in spec.chunks}
