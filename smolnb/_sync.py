@@ -11,7 +11,7 @@ import logging
 import queue
 import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from ._interrupt import clear_interrupt, interrupt_thread
@@ -202,3 +202,38 @@ class _Job:
 
 
 workers = _Workers()
+
+
+def run_in_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
+    """Run `fn` on a worker thread; cancelling the returned future interrupts it."""
+    done, interrupt = workers.submit(fn)
+    wrapped = asyncio.wrap_future(done)
+
+    def on_done(fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled():
+            interrupt()
+
+    wrapped.add_done_callback(on_done)
+    return wrapped
+
+
+_runs_on_loop: dict[asyncio.AbstractEventLoop, int] = {}
+
+
+def loop_run_started(loop: asyncio.AbstractEventLoop) -> None:
+    """An agent run began on `loop` (`alone_on_loop` counts them)."""
+    _runs_on_loop[loop] = _runs_on_loop.get(loop, 0) + 1
+
+
+def loop_run_ended(loop: asyncio.AbstractEventLoop) -> None:
+    left = _runs_on_loop.pop(loop, 1) - 1
+    if left:
+        _runs_on_loop[loop] = left
+
+
+def alone_on_loop() -> bool:
+    """True when nothing else runs on the caller's event loop, so its code may run inline.
+
+    Counting the loop's runs first spares the scan of every task when many runs share it.
+    """
+    return _runs_on_loop.get(asyncio.get_running_loop(), 0) <= 1 and len(asyncio.all_tasks()) <= 1

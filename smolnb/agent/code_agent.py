@@ -10,13 +10,14 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._sync import alone_on_loop, run_in_thread
 from ..errors import UserError, did_you_mean, final_answer
 from ..events import Snapshot, Step
 from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
 from ..executor.base import ExecResult, short_repr, unpickle_variables
 from ..executor.policy import AGENT_MODULE
 from . import prompts
-from .base import MultiStepAgent, RunContext, alone_on_loop, run_in_thread
+from .base import MultiStepAgent, RunContext
 from .confidence import is_stated
 from .parsing import extract_code, split_thought
 from .snapshots import changed_since

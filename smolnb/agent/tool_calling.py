@@ -7,10 +7,11 @@ import functools
 import json
 from typing import Any
 
+from .._sync import run_in_thread
 from ..errors import ToolError
 from ..events import Step
 from . import prompts
-from .base import MultiStepAgent, RunContext, run_in_thread
+from .base import MultiStepAgent, RunContext
 
 __all__ = ["ToolCallingAgent"]
 
