@@ -169,17 +169,9 @@ class Memory:
     def walk(self, entities: list[str], *, exclude: Sequence[str] = (), limit: int = 10) -> list[Reached]:
         """The graph side of `items_about`: for each entity, the keys of what its facts lead to (text ids, `fact:ID`)."""
         reached: list[Reached] = []
-        for entity in entities:
-            if self.graph.degree(entity) > HUB:
-                continue
-            first = self.graph.neighbors(entity)
-            facts = {f.id: f for f in first}
-            hops = {x for f in first for x in (f.subject, f.object) if not x.startswith("item:")} - {entity, *exclude}
-            for other in sorted(hops):
-                if self.graph.degree(other) <= HUB:
-                    facts.update((f.id, f) for f in self.graph.neighbors(other))
-            keys = list(dict.fromkeys(str(f.provenance.get("item_id") or f"fact:{f.id}") for f in facts.values()))[:limit]
-            reached.append((entity, keys, {f"fact:{f.id}": f for f in facts.values()}))
+        for entity, facts in self.graph.around(entities, exclude=exclude, hub=HUB).items():
+            keys = list(dict.fromkeys(str(f.provenance.get("item_id") or f"fact:{f.id}") for f in facts))[:limit]
+            reached.append((entity, keys, {f"fact:{f.id}": f for f in facts}))
         return reached
 
     def read_reached(

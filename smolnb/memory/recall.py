@@ -41,6 +41,7 @@ _CHAT_WORDS = """again also back best big congrats don't ever finally first get 
     monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
     september october november december christmas"""
 COMMON = STOP_WORDS | frozenset(_CHAT_WORDS.split())
+_CAPITAL_WORD = re.compile(r"[A-Z][\w'’-]*")
 _CAPITAL = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 _RECENCY = re.compile(r"\b(now|current(ly)?|latest|most recent(ly)?|these days|nowadays|at the moment|at present|today)\b", re.I)
 _ANCHOR = re.compile(
@@ -251,16 +252,24 @@ def _by_time(found: dict[str, MemoryItem], score: dict[str, float], cues: Cues) 
 
 
 def _hops(memory: Memory, parents: list[MemoryItem], cues: Cues) -> list[tuple[MemoryItem, list[Reached]]]:
-    """Multi-hop: the names the nearest hits mention (not the query's own) lead to the other texts about them."""
+    """Multi-hop: the names the nearest hits mention (not the query's own) lead to the other texts about them.
+
+    The graph is asked twice in all: which of the hits' capitalised words are entities, and what is around them.
+    """
     query_words = set(cues.content.lower().split())
-    seen: set[str] = set()
-    out = []
+    speakers = memory.speakers()  # whoever speaks is in every other text: a speaker leads nowhere in particular
+    candidates = {}
+    for parent in parents:  # every capitalised word and run of them, at a sentence's start too
+        words = [w.removesuffix("'s") for w in _CAPITAL_WORD.findall(parent.text) if w.lower() not in COMMON]
+        candidates[parent.id] = set(words) | set(mentions(parent.text, words))
+    entities = set(memory.graph.find_entities(sorted(set().union(*candidates.values())))) if candidates else set()
+    by_name: dict[str, MemoryItem] = {}  # name -> the nearest hit that mentions it
     for parent in parents:
-        names = memory.graph.find_entities(mentions(parent.text, memory.graph.find_entities(mentions(parent.text))))
-        names = [n for n in names if n not in cues.people and n.lower() not in query_words and n not in seen]
-        seen.update(names)
-        out.append((parent, memory.walk(names, exclude=cues.people, limit=4)))
-    return out
+        for name in sorted(candidates[parent.id] & entities):
+            if name not in speakers and name.lower() not in query_words:
+                by_name.setdefault(name, parent)
+    reached = memory.walk(list(by_name), exclude=sorted(speakers), limit=4)
+    return [(by_name[r[0]], [r]) for r in reached]
 
 
 def _distinct(items: list[MemoryItem]) -> list[MemoryItem]:

@@ -73,6 +73,21 @@ def test_neighbors_and_entities(graph):
     assert graph.entities() == ["A", "B", "C", "D"]
 
 
+def test_around_walks_two_hops_through_small_entities_only(graph):
+    graph.add_facts(
+        [("Heron", "LED_BY", "Priya", {}), ("Priya", "WORKS_IN", "Lisbon", {}), ("Lisbon", "IN", "Portugal", {})]
+        + [(f"Person{i}", "WORKS_IN", "Lisbon", {}) for i in range(5)]  # Lisbon: a hub at hub=4
+        + [("Heron", "MENTIONED_IN", "item:1", {}), ("Osprey", "MENTIONED_IN", "item:1", {})]
+    )
+    found = graph.around(["Heron", "Lisbon", "nobody"], exclude=["Priya"], hub=4)
+    assert set(found) == {"Heron"}  # Lisbon is over the hub size; an unknown name reaches nothing
+    assert {f.text() for f in found["Heron"]} == {"Heron led by Priya", "Heron mentioned in item:1"}  # not through Priya
+    found = graph.around(["Heron"], hub=4)
+    texts = {f.text() for f in found["Heron"]}
+    assert "Priya works in Lisbon" in texts and "Lisbon in Portugal" not in texts  # two hops, not three
+    assert "Osprey mentioned in item:1" not in texts  # a text's node is not a way through
+
+
 def test_forget(graph):
     graph.add_fact("X", "IS", "Y")
     graph.add_fact("X", "IS", "Z")

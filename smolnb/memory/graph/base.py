@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,25 @@ class GraphStore(ABC):
     def degree(self, entity: str) -> int:
         """How many current facts have `entity` at either end."""
         return len(self.neighbors(entity))
+
+    def around(self, entities: list[str], *, exclude: Sequence[str] = (), hub: int = 40) -> dict[str, list[Fact]]:
+        """For each entity in at most `hub` facts: its facts, and those of the entities next to it.
+
+        Only through entities that are small too, not in `exclude` and not a text's `item:` node: recall's walk
+        from the names a query or a hit gives.
+        """
+        found: dict[str, list[Fact]] = {}
+        for entity in entities:
+            if self.degree(entity) == 0 or self.degree(entity) > hub:
+                continue
+            first = self.neighbors(entity)
+            facts = {f.id: f for f in first}
+            nearby = {x for f in first for x in (f.subject, f.object) if not x.startswith("item:")} - {entity, *exclude}
+            for other in sorted(nearby):
+                if self.degree(other) <= hub:
+                    facts.update((f.id, f) for f in self.neighbors(other))
+            found[entity] = list(facts.values())
+        return found
 
     def find_entities(self, names: list[str]) -> list[str]:
         """The entities among `names` (case-insensitive), spelt as stored."""

@@ -6,6 +6,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from ...errors import BackendError, MissingExtraError, UserError
@@ -169,6 +170,24 @@ class Neo4jGraph(GraphStore):
     def degree(self, entity: str) -> int:
         rows = self._read("MATCH (e:Entity {name: $e})-[r]-(:Entity) RETURN count(r) AS n", e=entity)
         return int(rows[0]["n"]) if rows else 0
+
+    def around(self, entities: list[str], *, exclude: Sequence[str] = (), hub: int = 40) -> dict[str, list[Fact]]:
+        # one round trip for every name (the embedded graph's default asks per entity)
+        rows = self._read(
+            "UNWIND $names AS name MATCH (e:Entity {name: name}) WITH name, e WHERE COUNT { (e)--(:Entity) } <= $hub "
+            "MATCH (e)-[r]-(x:Entity) "
+            "OPTIONAL MATCH (x)-[r2]-(:Entity) WHERE x <> e AND NOT x.name STARTS WITH 'item:' AND NOT x.name IN $exclude "
+            "AND COUNT { (x)--(:Entity) } <= $hub "
+            "WITH name, collect(DISTINCT r) + collect(DISTINCT r2) AS rels UNWIND rels AS r "
+            "WITH DISTINCT name, r RETURN name, startNode(r).name AS s, type(r) AS p, endNode(r).name AS o, r AS r",
+            names=list(entities),
+            exclude=list(exclude),
+            hub=hub,
+        )
+        found: dict[str, list[Fact]] = {}
+        for row in rows:
+            found.setdefault(row["name"], []).append(_fact(row))
+        return found
 
     def neighbors(self, entity: str, depth: int = 1) -> list[Fact]:
         depth = max(1, min(int(depth), 5))
