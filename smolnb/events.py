@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Literal, cast
 
 __all__ = [
     "Event",
+    "Live",
+    "MemoryAccess",
     "ModelCall",
     "RunEnd",
     "RunStart",
@@ -21,6 +23,8 @@ __all__ = [
     "StepStart",
     "ToolCall",
     "Usage",
+    "calls_note",
+    "counted",
     "event_from_dict",
 ]
 

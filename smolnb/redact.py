@@ -29,6 +29,7 @@ __all__ = [
     "redact",
     "redact_messages",
     "redact_obj",
+    "storable",
 ]
 
 MASK = "[REDACTED]"

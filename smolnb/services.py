@@ -23,7 +23,7 @@ from ._net import free_port
 from .config import home, setting
 from .errors import BackendError, UserError
 
-__all__ = ["NotBuiltError", "neo4j_jar", "neo4j_server"]
+__all__ = ["NotBuiltError", "neo4j_jar", "neo4j_server", "serve_neo4j"]
 
 _CHECKOUT = Path(__file__).resolve().parents[1]  # a source checkout (an editable install) has services/ here
 

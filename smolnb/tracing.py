@@ -31,7 +31,7 @@ from .errors import MissingExtraError
 from .events import Event, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall
 from .redact import redact
 
-__all__ = ["disable", "enable", "hooks", "span", "trace_id", "trace_url", "tracer"]
+__all__ = ["SpanBuilder", "disable", "enable", "enable_from_env", "hooks", "span", "trace_id", "trace_url", "tracer"]
 
 # Listeners every agent calls with each event it emits itself (not the ones it forwards from a
 # managed agent, which that agent already emitted). Empty when tracing is off.

@@ -22,7 +22,7 @@ from .confidence import is_stated
 from .parsing import extract_code, split_thought
 from .snapshots import changed_since
 
-__all__ = ["CodeAgent"]
+__all__ = ["CodeAgent", "describe_variables"]
 
 
 class CodeAgent(MultiStepAgent):

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from ..events import Step
 
-__all__ = ["LABELS", "Confidence", "how_reached", "is_stated"]
+__all__ = ["Confidence", "LABELS", "how_reached", "is_stated"]
 
 Confidence = Literal["checked", "computed", "stated", "forced", "none"]
 

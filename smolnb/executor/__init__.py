@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_IMPORTS",
-    "FORBIDDEN_MODULES",
     "ExecResult",
     "Executor",
+    "FORBIDDEN_MODULES",
     "LocalExecutor",
     "Policy",
     "SandboxExecutor",

@@ -15,7 +15,17 @@ from ..errors import FinalAnswer, ToolError
 from ..redact import holds_secret
 from .policy import FILENAME, Policy
 
-__all__ = ["ExecResult", "Executor", "ErrorKind", "format_exception"]
+__all__ = [
+    "ErrorKind",
+    "ExecResult",
+    "Executor",
+    "call_provided",
+    "format_exception",
+    "format_syntax_error",
+    "pickle_variables",
+    "short_repr",
+    "unpickle_variables",
+]
 
 ErrorKind = Literal["syntax", "policy", "timeout", "exception", "tool", "crash"]
 

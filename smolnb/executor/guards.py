@@ -20,10 +20,23 @@ from typing import Any
 from ..errors import PolicyError
 
 __all__ = [
+    "Empty",
+    "Full",
+    "LifoQueue",
     "MAX_ITEMS",
+    "PriorityQueue",
+    "Queue",
+    "SimpleQueue",
+    "agent_class",
     "agent_function",
     "checked_mul",
+    "created_by_agent",
     "match_class",
+    "range64",
+    "safe_iter",
+    "safe_range",
+    "safe_type",
+    "special_view",
     "writable",
 ]
 

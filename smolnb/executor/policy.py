@@ -34,7 +34,23 @@ from typing import Any
 from ..errors import ExecutionTimeout, PolicyError, UserError
 from . import guards
 
-__all__ = ["AGENT_MODULE", "DEFAULT_IMPORTS", "FORBIDDEN_MODULES", "Policy"]
+__all__ = [
+    "AGENT_MODULE",
+    "DEFAULT_IMPORTS",
+    "FORBIDDEN_MODULES",
+    "Policy",
+    "PolicyAbort",
+    "checked_handler",
+    "guarded_format",
+    "private_getattr",
+    "re_split_field",
+    "safe_delattr",
+    "safe_getattr",
+    "safe_hasattr",
+    "safe_lshift",
+    "safe_pow",
+    "safe_setattr",
+]
 
 AGENT_MODULE = "__smolnb_agent__"
 """`__name__` of the namespace generated code runs in; classes it defines carry it."""

@@ -21,7 +21,7 @@ from ..errors import BackendError
 from .base import ExecResult, Executor, call_provided
 from .policy import Policy
 
-__all__ = ["SubprocessExecutor"]
+__all__ = ["SubprocessExecutor", "receive", "send"]
 
 _HEADER = struct.Struct("!Q")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .codec import decode, encode
 
-__all__ = ["enlarge_pipe", "read_message", "write_message"]
+__all__ = ["enlarge_pipe", "pack_value", "read_message", "unpack_value", "write_message"]
 
 _HEAD = struct.Struct("!QI")
 _LEN = struct.Struct("!Q")

@@ -6,9 +6,9 @@ from .scorers import SCORERS, Score, score
 from .suite import Task, load_suite, suite_path
 
 __all__ = [
-    "SCORERS",
     "EvalBrowser",
     "Report",
+    "SCORERS",
     "Sample",
     "Score",
     "Task",

@@ -27,7 +27,7 @@ from ..redact import redact
 from .scorers import score
 from .suite import Task, load_suite, suite_path
 
-__all__ = ["Sample", "evaluate", "evaluate_config", "load_samples"]
+__all__ = ["Sample", "arun_sample", "evaluate", "evaluate_config", "load_samples", "run_sample"]
 
 CONFIG_KEYS = {
     "suites",

@@ -11,7 +11,7 @@ from typing import Any
 from ..config import setting
 from ..errors import UserError, did_you_mean
 
-__all__ = ["SCORERS", "Score", "score"]
+__all__ = ["SCORERS", "Score", "check", "exact", "judge", "numeric", "regex", "score", "set_equal", "unanswerable"]
 
 _NUMBER = re.compile(r"-?\d[\d,_]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
 

@@ -12,7 +12,7 @@ from ..errors import SmolnbError
 from .cell_options import CELL_HELP
 from .views import Link, Table
 
-__all__ = ["COMMANDS", "HELP", "LineCommands"]
+__all__ = ["COMMANDS", "Command", "HELP", "LineCommands"]
 
 
 @dataclass(frozen=True)

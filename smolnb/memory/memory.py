@@ -17,7 +17,7 @@ from .graph import Fact, GraphStore, open_graph
 from .recall import HUB, STAGES, Recalled, _mentions, mentions, notice_for, rank
 from .vectors import Embedder, MemoryItem, VectorStore, open_vectors
 
-__all__ = ["Memory"]
+__all__ = ["Memory", "is_knowledge"]
 
 Reached = tuple[str, list[str], dict[str, Fact]]  # (entity, keys of what it leads to, the facts by key)
 

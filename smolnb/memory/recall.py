@@ -28,7 +28,7 @@ from .words import STOP_WORDS
 if TYPE_CHECKING:
     from .memory import Memory, Reached
 
-__all__ = ["STAGES", "Cues", "Recalled", "mentions", "read_cues"]
+__all__ = ["Cues", "Recalled", "STAGES", "mentions", "notice_for", "rank", "read_cues", "time_of"]
 
 STAGES = frozenset({"words", "graph", "multi-hop", "speaker", "time", "rerank"})
 DAY = 86_400.0

@@ -25,6 +25,7 @@ __all__ = [
     "MemoryItem",
     "SentenceTransformerEmbedder",
     "VectorStore",
+    "background",
     "open_vectors",
     "register_vector_scheme",
 ]

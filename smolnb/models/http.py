@@ -15,7 +15,7 @@ from ..errors import ModelError, TransientModelError
 from ..redact import add_secret
 from .base import Message, Model
 
-__all__ = ["RETRY_STATUS", "HTTPModel", "flatten_content", "retryable_status", "tool_arguments"]
+__all__ = ["HTTPModel", "RETRY_STATUS", "flatten_content", "retryable_status", "tool_arguments"]
 
 T = TypeVar("T")
 

@@ -25,7 +25,7 @@ from ..events import Usage
 from .base import Message, ModelResponse, ToolCallRequest
 from .http import HTTPModel, retryable_status, tool_arguments
 
-__all__ = ["OpenAIAPIModel"]
+__all__ = ["OpenAIAPIModel", "parse_spec"]
 
 PREFIX = "openai-api/"
 

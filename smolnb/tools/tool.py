@@ -12,7 +12,7 @@ from typing import Any, ClassVar, TypedDict, Union, Unpack, get_args, get_origin
 
 from ..errors import ToolError, UserError
 
-__all__ = ["Tool", "tool"]
+__all__ = ["FunctionTool", "Tool", "ToolOptions", "current_call_key", "tool"]
 
 _JSON_TYPES: dict[Any, str] = {
     str: "string",

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..events import Event, Live, MemoryAccess, ModelCall, RunEnd, RunStart, Step, StepStart, ToolCall, Usage, calls_note, counted
 
-__all__ = ["RunView", "TraceState", "render_html", "render_text"]
+__all__ = ["RunView", "StepView", "TraceState", "as_mimebundle", "render_html", "render_text"]
 
 FOLD = 1200  # characters of output shown before "show more"
 
