@@ -1,10 +1,11 @@
-"""Loopback ports for the servers smolnb starts (the local model, Neo4j)."""
+"""Loopback ports for the servers smolnb starts (the local model, Neo4j), and stopping them."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 
-__all__ = ["free_port", "port_taken"]
+__all__ = ["free_port", "port_taken", "stop_process"]
 
 
 def free_port() -> int:
@@ -22,3 +23,15 @@ def port_taken(port: int) -> bool:
         except OSError:
             return True
         return False
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Ask `proc` to stop (SIGTERM), and kill it if it has not within `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -57,6 +57,8 @@ def serving(command, url: str, log_path: Path, *, env=None, what: str = "the ser
     import time
     import urllib.request
 
+    from smolnb._net import stop_process
+
     log = log_path.open("wb")
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -71,9 +73,5 @@ def serving(command, url: str, log_path: Path, *, env=None, what: str = "the ser
                 time.sleep(0.5)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=30)
         log.close()

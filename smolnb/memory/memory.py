@@ -157,17 +157,11 @@ class Memory:
             self._speakers = (time.time(), {f.subject for f in self.graph.facts(predicate="SPEAKS_IN")})
         return self._speakers[1]
 
-    def items_about(
-        self, entities: list[str], vector: list[float] | None, *, exclude: Sequence[str] = (), limit: int = 10
-    ) -> list[tuple[str, list[MemoryItem]]]:
-        """For each entity: the texts its facts came from (then facts without a text), up to `limit`, with their relevance.
+    def walk(self, entities: list[str], *, exclude: Sequence[str] = (), limit: int = 10) -> list[Reached]:
+        """For each entity: the keys of what its facts lead to (text ids, `fact:ID`), up to `limit`.
 
         Two hops, only through entities in at most `HUB` facts: a speaker or a common name leads nowhere in particular.
         """
-        return self.read_reached(self.walk(entities, exclude=exclude, limit=limit), vector)
-
-    def walk(self, entities: list[str], *, exclude: Sequence[str] = (), limit: int = 10) -> list[Reached]:
-        """The graph side of `items_about`: for each entity, the keys of what its facts lead to (text ids, `fact:ID`)."""
         reached: list[Reached] = []
         for entity, facts in self.graph.around(entities, exclude=exclude, hub=HUB).items():
             keys = list(dict.fromkeys(str(f.provenance.get("item_id") or f"fact:{f.id}") for f in facts))[:limit]

@@ -22,13 +22,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .vectors import MemoryItem, background
+from .vectors import MemoryItem, background, time_of
 from .words import STOP_WORDS
 
 if TYPE_CHECKING:
     from .memory import Memory, Reached
 
-__all__ = ["Cues", "Recalled", "STAGES", "mentions", "notice_for", "rank", "read_cues", "time_of"]
+__all__ = ["Cues", "Recalled", "STAGES", "mentions", "notice_for", "rank", "read_cues"]
 
 STAGES = frozenset({"words", "graph", "multi-hop", "speaker", "time", "rerank"})
 DAY = 86_400.0
@@ -119,11 +119,9 @@ class Cues:
 
 def read_cues(query: str, speakers: Iterable[str]) -> Cues:
     """The people, recency and time anchor in `query` (speakers: the names that speak in memory)."""
-    named = [s for s in speakers if re.search(rf"\b{re.escape(s)}\b", query, re.I)]
-    content = query
-    for name in named:
-        content = re.sub(rf"\b{re.escape(name)}(?:'s|’s)?\b", " ", content, flags=re.I)
-    content = re.sub(r"\s+", " ", content).strip() or query
+    words = {w.lower().removesuffix("'s") for w in re.findall(r"[\w'’]+", query)}
+    named = [s for s in speakers if s.split()[0].lower() in words and re.search(rf"\b{re.escape(s)}\b", query, re.I)]
+    content = _without(query, named)
     anchor = _ANCHOR.search(query)
     direction = topic = window = None
     if anchor:
@@ -142,14 +140,6 @@ def read_cues(query: str, speakers: Iterable[str]) -> Cues:
     )
 
 
-def time_of(item: MemoryItem) -> float | None:
-    value = (item.provenance or {}).get("time")
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def rank(memory: Memory, query: str, k: int, stages: frozenset[str], floor: float = 0.0) -> tuple[list[MemoryItem], Cues]:
     """The best `k` items for `query`, every stage in `stages` on (see the module's docstring), and the query's cues."""
     cues = read_cues(query, memory.speakers() if "speaker" in stages else ())
@@ -158,7 +148,7 @@ def rank(memory: Memory, query: str, k: int, stages: frozenset[str], floor: floa
     if "graph" in stages:  # walked while the query is embedded and searched
         entities = [e for e in memory.graph.find_entities(_ngrams(query)) if len(e) > 2 and e not in cues.people]
         named = background(lambda: memory.walk(entities, exclude=cues.people))
-    hops: Future[list[tuple[MemoryItem, list[Reached]]]] | None = None
+    hops: Future[list[tuple[MemoryItem, Reached]]] | None = None
 
     def expand(nearest: list[MemoryItem]) -> None:  # multi-hop from the nearest hits, while the full-text search ends
         nonlocal hops
@@ -170,9 +160,7 @@ def rank(memory: Memory, query: str, k: int, stages: frozenset[str], floor: floa
     # what the graph reached, from the query's names and from the nearest hits' names, read in one go
     reached_named = named.result() if named is not None else []
     reached_hops = hops.result() if hops is not None else []
-    read = memory.read_reached(
-        reached_named + [r for _, rs in reached_hops for r in rs], vector, known={i.id: i for i in meaning + words}
-    )
+    read = memory.read_reached(reached_named + [r for _, r in reached_hops], vector, known={i.id: i for i in meaning + words})
     from_named, from_hops = read[: len(reached_named)], read[len(reached_named) :]
     found: dict[str, MemoryItem] = {}
     lift: dict[str, float] = {}
@@ -198,8 +186,7 @@ def rank(memory: Memory, query: str, k: int, stages: frozenset[str], floor: floa
         for i, item in found.items():
             if (item.provenance or {}).get("speaker") in cues.people:
                 score[i] += 0.04
-    parents = [parent for parent, rs in reached_hops for _ in rs]
-    for parent, (entity, items) in zip(parents, from_hops, strict=True):
+    for (parent, _), (entity, items) in zip(reached_hops, from_hops, strict=True):
         for item in items:
             if item.id != parent.id:
                 add([item], 0.0, f"graph: {entity} (from a hit)")
@@ -251,7 +238,7 @@ def _by_time(found: dict[str, MemoryItem], score: dict[str, float], cues: Cues) 
                     score[i] += 0.12 * (t - first) / (last - first)
 
 
-def _hops(memory: Memory, parents: list[MemoryItem], cues: Cues) -> list[tuple[MemoryItem, list[Reached]]]:
+def _hops(memory: Memory, parents: list[MemoryItem], cues: Cues) -> list[tuple[MemoryItem, Reached]]:
     """Multi-hop: the names the nearest hits mention (not the query's own) lead to the other texts about them.
 
     The graph is asked twice in all: which of the hits' capitalised words are entities, and what is around them.
@@ -269,7 +256,7 @@ def _hops(memory: Memory, parents: list[MemoryItem], cues: Cues) -> list[tuple[M
             if name not in speakers and name.lower() not in query_words:
                 by_name.setdefault(name, parent)
     reached = memory.walk(list(by_name), exclude=sorted(speakers), limit=4)
-    return [(by_name[r[0]], [r]) for r in reached]
+    return [(by_name[r[0]], r) for r in reached]
 
 
 def _distinct(items: list[MemoryItem]) -> list[MemoryItem]:
@@ -296,6 +283,7 @@ def _rrf(meaning: list[MemoryItem], words: list[MemoryItem], found: dict[str, Me
 
 
 def _without(text: str, names: Iterable[str]) -> str:
+    """`text` without `names` (and their possessives); `text` itself if nothing would be left."""
     for name in names:
         text = re.sub(rf"\b{re.escape(name)}(?:'s|’s)?\b", " ", text, flags=re.I)
     return re.sub(r"\s+", " ", text).strip() or text

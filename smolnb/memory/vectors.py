@@ -28,6 +28,7 @@ __all__ = [
     "background",
     "open_vectors",
     "register_vector_scheme",
+    "time_of",
 ]
 
 MAX_TEXT = 20_000
@@ -186,7 +187,7 @@ class LanceVectorStore(VectorStore):
                     "source": item.source,
                     "kind": item.kind,
                     "run_id": str(item.provenance.get("run_id", "")),
-                    "ts": _time_of(item),
+                    "ts": time.time() if (when := time_of(item)) is None else when,
                     "provenance": json.dumps(item.provenance, default=str),
                 }
             )
@@ -354,12 +355,13 @@ class LanceVectorStore(VectorStore):
         return [_item(r, 0.0, vector) for r in rows]
 
 
-def _time_of(item: MemoryItem) -> float:
-    """When the item happened or was said: its provenance's `time` (seconds since the epoch), else now."""
+def time_of(item: MemoryItem) -> float | None:
+    """When the item happened or was said: its provenance's `time` (seconds since the epoch), if it has one."""
+    value = (item.provenance or {}).get("time")
     try:
-        return float(item.provenance.get("time", time.time()))
+        return float(value) if value is not None else None
     except (TypeError, ValueError):
-        return time.time()
+        return None
 
 
 def _item(row: dict[str, Any], score: float, query_vector: list[float] | None = None, via: str = "") -> MemoryItem:

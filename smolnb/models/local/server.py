@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ..._net import free_port, port_taken
+from ..._net import free_port, port_taken, stop_process
 from ...config import home, setting
 from ...errors import BackendError, MissingExtraError, ModelError
 from .weights import _progress
@@ -119,13 +119,8 @@ class LlamaServer:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_process(proc)
 
 
 _servers: dict[Path, LlamaServer] = {}
