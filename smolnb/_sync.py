@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from ._interrupt import clear_interrupt, interrupt_thread
+from ._interrupt import close_section, interrupt, open_section
 
 T = TypeVar("T")
 
@@ -43,9 +43,14 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         holder["loop"] = loop
         task = loop.create_task(coro)
         holder["task"] = task
+        holder["section"] = section = open_section()  # the waiter's Ctrl-C reaches the run, not _close
         started.set()
         try:
-            result.set_result(loop.run_until_complete(task))
+            try:
+                outcome = loop.run_until_complete(task)
+            finally:
+                close_section(section)
+            result.set_result(outcome)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved here: it travels on through `result`
@@ -61,7 +66,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return result.result()
     except KeyboardInterrupt:
         loop, task = holder["loop"], holder["task"]
-        interrupt_thread(thread.ident)
+        interrupt(holder["section"])
         loop.call_soon_threadsafe(task.cancel)
         try:
             return result.result(timeout=5)
@@ -162,23 +167,21 @@ class _Job:
     def __init__(self, fn: Any) -> None:
         self.fn = fn
         self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.lock = threading.Lock()
-        self.thread_id: int | None = None
+        self.section: int | None = None
 
     def run(self) -> None:
         if not self.future.set_running_or_notify_cancel():
             return
-        with self.lock:
-            self.thread_id = threading.get_ident()
+        self.section = open_section()
         outcome: tuple[bool, Any] | None = None
-        while True:  # an interrupt can land anywhere until _finish() returns; after that, none can
+        while True:  # an interrupt can land anywhere until the section is closed; after that, none can
             try:
                 if outcome is None:
                     try:
                         outcome = (True, self.fn())
                     except BaseException as exc:  # noqa: BLE001 - handed to the waiting coroutine
                         outcome = (False, exc)
-                self._finish()
+                close_section(self.section)
                 break
             except BaseException as exc:  # noqa: BLE001 - an interrupt sent as the job ended
                 if outcome is None:
@@ -189,16 +192,10 @@ class _Job:
         else:
             self.future.set_exception(value)
 
-    def _finish(self) -> None:
-        with self.lock:
-            thread_id, self.thread_id = self.thread_id, None
-        if thread_id is not None:
-            clear_interrupt(thread_id)  # an interrupt sent just as the job ended must not hit the next one
-
     def interrupt(self) -> None:
-        with self.lock:
-            if self.thread_id is not None:
-                interrupt_thread(self.thread_id)
+        """Raise KeyboardInterrupt in the job while it runs; nothing once it has ended."""
+        if self.section is not None:
+            interrupt(self.section)
 
 
 workers = _Workers()

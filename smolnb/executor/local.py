@@ -137,9 +137,13 @@ class LocalExecutor(Executor):
         deadline.begin(_RUN_CODE, limit)
         budgeted = budget.enter(self.memory_mb)
         try:
-            # Everything the code's own objects do runs here, under the limit: the block, and
-            # the repr/str of its last value, final answer and exception.
-            self._guarded(compiled, ns, code, result)
+            try:
+                # Everything the code's own objects do runs here, under the limit: the block, and
+                # the repr/str of its last value, final answer and exception.
+                self._guarded(compiled, ns, code, result)
+            finally:
+                if token is not None:
+                    watchdog.disarm(token)  # first: no timeout may land in the cleanup below
         except ExecutionTimeout:
             sys.settrace(None)
             result.error = (
@@ -160,7 +164,7 @@ class LocalExecutor(Executor):
             deadline.end()
             guards.lazy_depths.clear()
             if token is not None:
-                watchdog.disarm(token)
+                watchdog.disarm(token)  # again, in case a timeout landed as the first disarm began
             for name, (original, stand_in) in shielded.items():
                 if ns.get(name) is stand_in:
                     if original is _UNSET:
@@ -250,11 +254,14 @@ class LocalExecutor(Executor):
         token = watchdog.arm(limit)
         deadline.begin(_CALL_CODE, limit)
         try:
-            return _call_guarded(fn)
+            try:
+                return _call_guarded(fn)
+            finally:
+                watchdog.disarm(token)  # first: no timeout may land in the cleanup below
         finally:
             sys.settrace(None)
             deadline.end()
-            watchdog.disarm(token)
+            watchdog.disarm(token)  # again, in case a timeout landed as the first disarm began
 
     def _shield(self, ns: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """While code runs, what the user put in a shared namespace is seen through the policy.

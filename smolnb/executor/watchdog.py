@@ -1,17 +1,18 @@
 """One thread that stops code blocks which run past their wall-clock limit.
 
 A timed-out block gets `ExecutionTimeout` raised inside its own thread, at its next bytecode
-(long-running C calls finish first), so the process and the notebook's kernel live on.
+(long-running C calls finish first), so the process and the notebook's kernel live on. Each
+clock is an interrupt section (`smolnb._interrupt`): once disarmed, no fire of it can land in
+what the thread runs next, even one sent as the block ended.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 import threading
 import time
 
-from .._interrupt import clear_interrupt, interrupt_thread
+from .._interrupt import close_section, interrupt, open_section
 from ..errors import ExecutionTimeout
 
 __all__ = ["Watchdog", "watchdog"]
@@ -22,16 +23,15 @@ class Watchdog:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._heap: list[tuple[float, int]] = []
-        self._armed: dict[int, int] = {}  # token -> thread id
+        self._armed: set[int] = set()  # open clocks: their interrupt sections
         self._fired: set[int] = set()
-        self._ids = itertools.count()
         self._thread: threading.Thread | None = None
 
     def arm(self, seconds: float) -> int:
         """Start the clock for the calling thread; returns a token for `disarm`."""
+        token = open_section()
         with self._lock:
-            token = next(self._ids)
-            self._armed[token] = threading.get_ident()
+            self._armed.add(token)
             entry = (time.monotonic() + seconds, token)
             heapq.heappush(self._heap, entry)
             if self._thread is None or not self._thread.is_alive():
@@ -42,13 +42,15 @@ class Watchdog:
             return token
 
     def disarm(self, token: int) -> bool:
-        """Stop the clock; returns True if it had fired. Clears a timeout not yet delivered."""
+        """Stop the clock from its own thread; returns True if it had fired.
+
+        A timeout sent but not yet raised is withdrawn; one raised while this runs is absorbed.
+        """
+        close_section(token)
         with self._lock:
-            thread_id = self._armed.pop(token, None)
+            self._armed.discard(token)
             fired = token in self._fired
             self._fired.discard(token)
-            if fired and thread_id is not None:
-                clear_interrupt(thread_id)
             return fired
 
     def _loop(self) -> None:
@@ -66,7 +68,9 @@ class Watchdog:
                     continue
                 heapq.heappop(self._heap)
                 self._fired.add(token)
-                interrupt_thread(self._armed[token], ExecutionTimeout)
+                if not interrupt(token, ExecutionTimeout):  # its block ended and closed it
+                    self._armed.discard(token)
+                    continue
                 # Fire again until disarmed: code may catch the first one in a `finally`.
                 heapq.heappush(self._heap, (time.monotonic() + 0.25, token))
 

@@ -148,16 +148,24 @@ class AgentMagics(LineCommands, Magics):
         agent.namespace = dict(shared)
         before = dict(agent.namespace)
 
+        from .._interrupt import close_section, interrupt, open_section
+
+        stop: list[int] = []  # the run's interrupt section: Stop reaches the run, nothing after it
+
         def work() -> None:
             try:
                 try:
+                    stop.append(open_section())
                     result = agent.run(task)
                 except KeyboardInterrupt:  # Stop: the run is stored as interrupted
                     result = agent.last_result
-                    if result is None:
-                        return
+                finally:
+                    if stop:
+                        close_section(stop[0])
             finally:
                 _merge_back(shared, agent.namespace, before)
+            if result is None:
+                return
             self.ns["_agent"] = result
             if output:
                 self.ns[output] = result.output
@@ -166,9 +174,7 @@ class AgentMagics(LineCommands, Magics):
 
         thread = threading.Thread(target=work, name="smolnb-agent-cell", daemon=True)
         if live is not None:
-            from .._interrupt import interrupt_thread
-
-            live.on_stop = lambda: interrupt_thread(thread.ident)
+            live.on_stop = lambda: stop and interrupt(stop[0])
         self.background.append(thread)
         thread.start()
 

@@ -297,3 +297,43 @@ def test_approve_asks_under_the_cell_before_each_block(ip, model, monkeypatch):
     assert result.output == 5 and ip.user_ns["y"] == 5  # the edit ran, the skipped block did not
     assert result.steps[1].proposed_code == "y = 99" and result.steps[1].code == "y = 5"
     assert "Enter runs it" in prompts[0] and "s skips it" in prompts[0] and len(prompts) == 5
+
+
+def test_stop_pressed_after_a_background_run_ended_reaches_nothing(ip, model, monkeypatch):
+    """Stop interrupts the run it belongs to, never a later thread (thread ids are reused)."""
+    import threading
+    import time
+
+    from smolnb.magics.agent_magics import AgentMagics
+
+    class Live:
+        widget = "live trace"
+        on_stop = None
+
+        def __call__(self, event):
+            pass
+
+    live = Live()
+    monkeypatch.setattr(AgentMagics, "_live_widget", lambda self: live)
+    model.enqueue(py("final_answer('quick')"))
+    assert run_cell(ip, "-m scripted -b -o quick", "Be quick.").success
+    magics = ip.magics_manager.registry[AgentMagics.__name__]
+    for thread in magics.background:
+        thread.join(timeout=10)
+    assert ip.user_ns["quick"] == "quick"
+    strays = []
+
+    def later_work():
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            try:
+                sum(range(1_000))
+            except KeyboardInterrupt:
+                strays.append(1)
+
+    later = threading.Thread(target=later_work)
+    later.start()
+    time.sleep(0.1)
+    live.on_stop()
+    later.join()
+    assert strays == []
