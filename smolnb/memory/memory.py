@@ -348,6 +348,7 @@ class Memory:
         return "\n\nRelevant memories:\n" + "\n".join(f"- {i.text}" for i in items), items
 
     def close(self) -> None:
+        self.vectors.settle()
         self.graph.close()
 
 
