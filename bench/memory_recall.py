@@ -103,7 +103,7 @@ def lab_notes(args: argparse.Namespace) -> None:
         by_text = {i["text"]: i["id"] for i in items}
 
         scores: dict[str, dict[str, list[float]]] = {"vector search": defaultdict(list), "Memory.recall": defaultdict(list)}
-        by_kind: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        by_kind: dict[str, dict[str, list[list[float]]]] = defaultdict(lambda: defaultdict(list))  # kind -> name -> [r@1,5,10]
         for q in questions:
             runs = {
                 "vector search": [by_text[i.text] for i in plain.vector_search(q["question"], k=10)],
@@ -112,7 +112,7 @@ def lab_notes(args: argparse.Namespace) -> None:
             for name, found in runs.items():
                 for k in (1, 5, 10):
                     scores[name][f"@{k}"].append(recall_at(found, q["item_ids"], k))
-                by_kind[q["kind"]][name].append(recall_at(found, q["item_ids"], 10))
+                by_kind[q["kind"]][name].append([recall_at(found, q["item_ids"], k) for k in (1, 5, 10)])
         floor_table = calibrate(memory, questions, by_text)
         from smolnb.memory.recall import STAGES
 
@@ -136,11 +136,7 @@ def lab_notes(args: argparse.Namespace) -> None:
         print(f"{name:16}{mean(per_k['@1']):10.3f}{mean(per_k['@5']):10.3f}{mean(per_k['@10']):11.3f}")
     base, ours = mean(scores["vector search"]["@10"]), mean(scores["Memory.recall"]["@10"])
     print(f"recall@10: Memory.recall / vector search = {ours / base:.2f} ({(ours / base - 1) * 100:+.0f}%; target >= +20%)")
-    for kind, per_name in sorted(by_kind.items()):
-        print(
-            f"  {kind:10} ({len(per_name['vector search'])} q) recall@10: vector {mean(per_name['vector search']):.3f}, "
-            f"Memory {mean(per_name['Memory.recall']):.3f}"
-        )
+    print_by_kind({kind: dict(per_name) for kind, per_name in by_kind.items()})
 
     if ablation:
         print(
@@ -167,6 +163,18 @@ def calibrate(memory: Memory, questions: list[dict], by_text: dict[str, str]) ->
         empty = sum(not memory.recall(q, k=10, min_relevance=floor) for q in OFF_TOPIC)
         table.append((floor, found / max(kept, 1), found / gold, empty / len(OFF_TOPIC)))
     return table
+
+
+def print_by_kind(by_kind: dict[str, dict[str, list[list[float]]]]) -> None:
+    """Recall@1/5/10 of each kind of question, for each retriever."""
+    names = list(next(iter(by_kind.values())))
+    print(f"  {'kind':14}{'questions':>10}" + "".join(f"{name + ' @1/@5/@10':>34}" for name in names))
+    for kind, per_name in sorted(by_kind.items()):
+        cells = []
+        for name in names:
+            rows = per_name[name]
+            cells.append("/".join(f"{sum(r[i] for r in rows) / len(rows):.3f}" for i in range(3)))
+        print(f"  {kind:14}{len(per_name[names[0]]):>10}" + "".join(f"{cell:>34}" for cell in cells))
 
 
 def conversations(ablation: bool) -> None:
@@ -225,6 +233,7 @@ def conversations(ablation: bool) -> None:
         overall = [sum(r[i] for r in every) / len(every) for i in range(3)]
         row = "".join(f"{sum(r[2] for r in by_kind[kind]) / len(by_kind[kind]):18.3f}" for kind in kinds)
         print(f"{name:24}{overall[0]:7.3f}{overall[1]:7.3f}{overall[2]:7.3f}{row}")
+    print_by_kind({kind: {name: found_at[name][kind] for name in ("vector search", "Memory.recall")} for kind in kinds})
     base = sum(r[2] for kind in kinds for r in found_at["vector search"][kind]) / len(questions)
     ours = sum(r[2] for kind in kinds for r in found_at["Memory.recall"][kind]) / len(questions)
     print(f"recall@10: Memory.recall / vector search = {ours / base:.2f} ({(ours / base - 1) * 100:+.0f}%; target >= +25%)")
