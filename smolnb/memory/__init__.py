@@ -1,5 +1,6 @@
 """Memory: a knowledge graph (networkx or Neo4j) and a LanceDB vector store."""
 
+from .extractors import ModelNames
 from .graph import Fact, GraphStore, Neo4jGraph, NetworkxGraph, open_graph, register_graph_scheme
 from .memory import Memory
 from .vectors import (
@@ -21,6 +22,7 @@ __all__ = [
     "LanceVectorStore",
     "Memory",
     "MemoryItem",
+    "ModelNames",
     "Neo4jGraph",
     "NetworkxGraph",
     "SentenceTransformerEmbedder",

@@ -6,7 +6,7 @@ Both are tools for the agent and memory that outlives the kernel.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import tracing
@@ -30,8 +30,9 @@ class Memory:
         vectors: `lancedb://PATH` (default under SMOLNB_HOME), or a VectorStore.
         embedder: how texts become vectors (all-MiniLM-L6-v2 by default).
         extract: keep the names each text mentions in the graph, as (name, MENTIONED_IN, item:ID) facts
-            (recall's multi-hop goes from a name to every text about it); a rule, no model. Worth it for
-            conversations and notes that name people and places; it costs about a third of ingest speed.
+            (recall's multi-hop goes from a name to every text about it). True: found by a rule, no model;
+            worth it for conversations and notes that name people and places, at about a third of ingest
+            speed. Or a function from texts to the names in each, such as `ModelNames(model)`.
 
     Example:
         >>> memory = Memory(graph="networkx://./kg.json", vectors="lancedb://./vectors")  # doctest: +SKIP
@@ -45,7 +46,7 @@ class Memory:
         vectors: str | VectorStore | None = None,
         embedder: Embedder | None = None,
         *,
-        extract: bool = False,
+        extract: bool | Callable[[list[str]], list[list[str]]] = False,
     ) -> None:
         self.graph = open_graph(graph)
         self.vectors = open_vectors(vectors, embedder)
@@ -134,16 +135,24 @@ class Memory:
 
         The graph then leads from a name to every text about it, and recall knows whose words are whose.
         """
-        batch: list[tuple[str, str, str, dict[str, Any]]] = []
-        if self.extract:
+        if callable(self.extract):
+            named = self.extract(texts)
+            if len(named) != len(texts):
+                raise UserError(
+                    f"the extract function gave names for {len(named)} texts of {len(texts)}: it must give one list a text"
+                )
+        elif self.extract:
             candidates = {n for text in texts for n in mentions(text)}  # named mid-sentence somewhere in the batch
             known = {n.lower() for n in [*self.graph.find_entities(sorted(candidates)), *candidates]}
-            batch = [
-                (name, "MENTIONED_IN", f"item:{item_id}", {**meta, "item_id": item_id})
-                for text, item_id, meta in zip(texts, ids, metas, strict=True)
-                for name in _mentions(text, known)
-                if name != meta.get("speaker")
-            ]
+            named = [_mentions(text, known) for text in texts]
+        else:
+            named = [[] for _ in texts]
+        batch: list[tuple[str, str, str, dict[str, Any]]] = [
+            (name, "MENTIONED_IN", f"item:{item_id}", {**meta, "item_id": item_id})
+            for names, item_id, meta in zip(named, ids, metas, strict=True)
+            for name in names
+            if name != meta.get("speaker")
+        ]
         speaking = {(str(m["speaker"]), str(m.get("source") or "memory")) for m in metas if m.get("speaker")}
         batch += [(who, "SPEAKS_IN", where, {"source": where}) for who, where in sorted(speaking)]
         if batch:
