@@ -16,7 +16,7 @@ from ..errors import ModelError
 from ..logs import logger
 from .recall import mentions
 
-__all__ = ["PROMPT", "ModelNames"]
+__all__ = ["ModelNames", "PROMPT"]
 
 PROMPT = """For each numbered line, list the names it mentions: people, pets, places, organisations, \
 products, events, works. Copy each name exactly as written. Leave out pronouns and common words.
