@@ -151,7 +151,7 @@ sys.path.insert(0, sys.argv[1])
 from smolnb.memory import Memory, SentenceTransformerEmbedder
 embedder = SentenceTransformerEmbedder()
 embedder.embed(["warm the model"])
-from smolnb.memory.vectors import _drop_shadowing_datasets
+from smolnb.memory.embedders import _drop_shadowing_datasets
 _drop_shadowing_datasets()  # this project's datasets/ folder would shadow Hugging Face's
 started = time.perf_counter()
 import lancedb

@@ -2,11 +2,11 @@
 
 from .extractors import ModelNames
 from .graph import Fact, GraphStore, Neo4jGraph, NetworkxGraph, open_graph, register_graph_scheme
+from .lance import LanceVectorStore
 from .memory import Memory
 from .vectors import (
     Embedder,
     HashEmbedder,
-    LanceVectorStore,
     MemoryItem,
     SentenceTransformerEmbedder,
     VectorStore,
