@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -79,7 +80,17 @@ def main() -> None:
     parser.add_argument("--graph", default=None, help="graph URI (default: networkx in a temp folder)")
     parser.add_argument("--no-ablation", action="store_true", help="conversations: skip turning stages off one by one")
     parser.add_argument("--only", choices=["notes", "conversations"], default=None)
+    parser.add_argument(
+        "--names-model",
+        default=None,
+        metavar="SPEC",
+        help="only compare names found by the rule and by this model (e.g. local/qwen2.5-coder-0.5b) on --conversations",
+    )
+    parser.add_argument("--conversations", type=int, default=1, help="with --names-model: how many conversations")
     args = parser.parse_args()
+    if args.names_model:
+        names_by_model(args.names_model, args.conversations)
+        return
     if args.only != "conversations":
         lab_notes(args)
     if args.only != "notes":
@@ -163,6 +174,67 @@ def calibrate(memory: Memory, questions: list[dict], by_text: dict[str, str]) ->
         empty = sum(not memory.recall(q, k=10, min_relevance=floor) for q in OFF_TOPIC)
         table.append((floor, found / max(kept, 1), found / gold, empty / len(OFF_TOPIC)))
     return table
+
+
+def names_by_model(spec: str, how_many: int) -> None:
+    """Recall@10 (every stage on) with the names of each turn found by the rule, by a model, and by both."""
+    import datetime as dt
+
+    from smolnb.memory import ModelNames
+    from smolnb.memory.recall import mentions
+    from smolnb.models import get_model
+
+    data = ROOT / "datasets" / "conversations"
+    turns = [json.loads(line) for line in (data / "turns.jsonl").open()]
+    questions = [json.loads(line) for line in (data / "questions.jsonl").open()]
+    embedder = SentenceTransformerEmbedder()
+    model_names = ModelNames(get_model(spec), batch=8)
+    names: dict[str, dict[str, list[str]]] = {"rule": {}, "model": {}}
+    seconds = 0.0
+    found: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    with tempfile.TemporaryDirectory() as tmp:
+        for conv in sorted({t["conversation"] for t in turns})[:how_many]:
+            mine = [t for t in turns if t["conversation"] == conv]
+            texts = [f"{t['speaker']}: {t['text']}" for t in mine]
+            started = time.perf_counter()
+            by_model = model_names(texts)
+            seconds += time.perf_counter() - started
+            names["model"].update(zip(texts, by_model, strict=True))
+            extractors: dict[str, Any] = {
+                "rule": True,
+                "model": lambda batch: [names["model"][t] for t in batch],
+                "rule + model": lambda batch: [list(dict.fromkeys([*mentions(t), *names["model"][t]])) for t in batch],
+            }
+            when = [dt.datetime.fromisoformat(t["date"]).replace(tzinfo=dt.UTC).timestamp() for t in mine]
+            by_text = {text: t["id"] for text, t in zip(texts, mine, strict=True)}
+            for label, extract in extractors.items():
+                memory = Memory(
+                    graph=f"networkx://{tmp}/{conv}-{label}.json",
+                    vectors=f"lancedb://{tmp}/{conv}-{label}",
+                    embedder=embedder,
+                    extract=extract,
+                )
+                memory.remember_many(
+                    texts,
+                    source="chat",
+                    provenance=[{"speaker": t["speaker"], "time": w} for t, w in zip(mine, when, strict=True)],
+                )
+                for q in (q for q in questions if q["conversation"] == conv):
+                    ids = [by_text.get(i.text, i.id) for i in memory.recall(q["question"], k=10, min_relevance=0.0)]
+                    found[label][q["kind"]].append(recall_at(ids, q["evidence"], 10))
+                memory.close()
+    kinds = sorted(next(iter(found.values())))
+    total = sum(len(found["rule"][k]) for k in kinds)
+    print(
+        f"\nnames by {spec} ({model_names.calls} calls of 8 turns, {model_names.fallbacks} fell back to the rule, "
+        f"{seconds / max(1, len(names['model'])):.2f} s a turn) on {how_many} conversation(s), {total} questions; recall@10"
+    )
+    print(f"  {'names':14}{'all':>7}" + "".join(f"{k:>13}" for k in kinds))
+    for label, by_kind in found.items():
+        every = [r for k in kinds for r in by_kind[k]]
+        print(
+            f"  {label:14}{sum(every) / len(every):7.3f}" + "".join(f"{sum(by_kind[k]) / len(by_kind[k]):13.3f}" for k in kinds)
+        )
 
 
 def print_by_kind(by_kind: dict[str, dict[str, list[list[float]]]]) -> None:

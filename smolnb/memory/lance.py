@@ -19,7 +19,8 @@ from .words import content_words
 
 __all__ = ["LanceVectorStore"]
 
-COLUMNS = ["id", "text", "source", "kind", "provenance", "vector"]  # what a search returns
+TEXT_COLUMNS = ["id", "text", "source", "kind", "provenance"]
+COLUMNS = [*TEXT_COLUMNS, "vector"]  # what a search returns when relevance is computed from the vectors
 _folds: set[threading.Thread] = set()  # index folds in flight: the process waits for them at exit
 
 
@@ -220,7 +221,7 @@ class LanceVectorStore(VectorStore):
         `embed` is the text embedded for the meaning search (`query` when None); the full-text search reads `query`.
         Every item carries its relevance (cosine similarity to the embedding).
         """
-        if not query.strip() or self.table.count_rows() == 0:
+        if not query.strip():
             return [], [], []
         if self._since_check >= 1 << 30:
             with self._lock:
@@ -229,32 +230,41 @@ class LanceVectorStore(VectorStore):
         [vector] = self.embedder.embed([embed or query])
         if on_vector is not None:
             on_vector(vector)
-        by_vector = self.table.search(vector).select([*COLUMNS, "_distance"]).limit(limit).nprobes(8).refine_factor(4)
+        # exact distances (re-ranked), so no vectors are read: for unit vectors, cosine = 1 - squared L2 / 2
+        by_vector = self.table.search(vector).select([*TEXT_COLUMNS, "_distance"]).limit(limit).nprobes(8).refine_factor(4)
         if where:
             by_vector = by_vector.where(where, prefilter=True)
-        meaning = [_item(r, 0.0, vector, "meaning") for r in by_vector.to_list()]
+        try:
+            meaning = _items(by_vector.to_arrow(), None, "meaning")
+        except Exception:  # noqa: BLE001 - an empty table has no vectors to search yet
+            if self.table.count_rows():
+                raise
+            meaning = []
         if on_meaning is not None:
             on_meaning(meaning)
-        words = [_item(r, float(r.get("_score", 0.0)), vector, "words") for r in by_text.result()]
+        words = _items(by_text.result(), vector, "words")
         return meaning, words, vector
 
-    def _text_search(self, query: str, limit: int, where: str | None) -> list[dict[str, Any]]:
+    def _text_search(self, query: str, limit: int, where: str | None) -> Any:
         try:
             # function words match nearly every row: dropping them keeps the same ranking, much sooner
             by_text = self.table.search(content_words(query), query_type="fts").select([*COLUMNS, "_score"]).limit(limit)
             if where:
                 by_text = by_text.where(where, prefilter=True)
-            return list(by_text.to_list())
+            return by_text.to_arrow()
         except Exception:  # noqa: BLE001 - a query FTS cannot parse still gets vector results
-            return []
+            return None
 
     def vector_search(self, query: str, k: int = 5) -> list[MemoryItem]:
         """Plain vector search (the baseline `Memory.recall` is measured against)."""
         if self.table.count_rows() == 0:
             return []
         [vector] = self.embedder.embed([query])
-        rows = self.table.search(vector).select([*COLUMNS, "_distance"]).limit(k).nprobes(8).refine_factor(4).to_list()
-        return [_item(r, 1.0 - float(r.get("_distance", 0.0)), vector, "meaning") for r in rows]
+        rows = self.table.search(vector).select([*TEXT_COLUMNS, "_distance"]).limit(k).nprobes(8).refine_factor(4).to_arrow()
+        items = _items(rows, None, "meaning")
+        for item, distance in zip(items, rows.column("_distance").to_pylist(), strict=True):
+            item.score = 1.0 - float(distance)
+        return items
 
     def delete(self, ids: list[str] | None = None, *, source: str | None = None) -> int:
         before = self.table.count_rows()
@@ -271,8 +281,7 @@ class LanceVectorStore(VectorStore):
     def by_run(self, run_id: str) -> list[MemoryItem]:
         """What the run `run_id` stored (its notes and its answer)."""
         quoted = run_id.replace("'", "''")
-        rows = self.table.search().select(COLUMNS).where(f"run_id = '{quoted}'").limit(10_000).to_list()
-        return [_item(r, 0.0) for r in rows]
+        return _items(self.table.search().select(TEXT_COLUMNS).where(f"run_id = '{quoted}'").limit(10_000).to_arrow(), None)
 
     def containing(self, words: str) -> list[MemoryItem]:
         """The items whose text contains `words` (case-insensitive)."""
@@ -285,35 +294,48 @@ class LanceVectorStore(VectorStore):
         if not ids:
             return []
         quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
-        rows = self.table.search().select(COLUMNS).where(f"id IN ({quoted})").limit(len(ids)).to_list()
-        if vector is None and query and rows:
+        rows = self.table.search().select(COLUMNS).where(f"id IN ({quoted})").limit(len(ids)).to_arrow()
+        if vector is None and query and rows.num_rows:
             vector = self.embedder.embed([query])[0]
-        return [_item(r, 0.0, vector) for r in rows]
+        return _items(rows, vector)
 
 
-def _item(row: dict[str, Any], score: float, query_vector: list[float] | None = None, via: str = "") -> MemoryItem:
+def _items(rows: Any, query_vector: list[float] | None, via: str = "") -> list[MemoryItem]:
+    """Items from an Arrow table of rows, their relevance computed in one go.
+
+    From the query's vector and the rows' vectors, or, without a query vector, from `_distance`
+    (squared L2 between unit vectors). A row's `_score` (BM25) becomes the item's score.
+    """
     import json
 
-    relevance = _cosine(row.get("vector"), query_vector)
-    return MemoryItem(
-        text=row["text"],
-        score=score,
-        source=row.get("source", ""),
-        id=row["id"],
-        kind=row.get("kind", "note"),
-        provenance=json.loads(row.get("provenance") or "{}"),
-        relevance=relevance,
-        via=via,
-    )
-
-
-def _cosine(a: Any, b: Any) -> float:
-    """The cosine similarity of two unit vectors, clipped to 0..1 (0 when either is missing)."""
-    if a is None or b is None:
-        return 0.0
     import numpy as np
 
-    return float(min(1.0, max(0.0, np.dot(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))))
+    if rows is None or rows.num_rows == 0:
+        return []
+    columns = rows.to_pydict()
+    n = rows.num_rows
+    if query_vector is not None and "vector" in columns:
+        flat = rows.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        relevance = flat.reshape(n, -1).astype(np.float32) @ np.asarray(query_vector, dtype=np.float32)
+    elif "_distance" in columns:
+        relevance = 1.0 - np.asarray(columns["_distance"], dtype=np.float32) / 2
+    else:
+        relevance = np.zeros(n, dtype=np.float32)
+    relevance = np.clip(relevance, 0.0, 1.0)
+    scores = columns.get("_score") or [0.0] * n
+    return [
+        MemoryItem(
+            text=columns["text"][i],
+            score=float(scores[i] or 0.0),
+            source=columns["source"][i] or "",
+            id=columns["id"][i],
+            kind=columns["kind"][i] or "note",
+            provenance=json.loads(columns["provenance"][i] or "{}"),
+            relevance=float(relevance[i]),
+            via=via,
+        )
+        for i in range(n)
+    ]
 
 
 def _fuse(rankings: list[list[MemoryItem]], k: int, c: int = 60) -> list[MemoryItem]:
