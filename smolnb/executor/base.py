@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from ..errors import FinalAnswer, ToolError
 from ..redact import holds_secret
-from .policy import FILENAME, Policy
+from .policy import Policy
+from .rules import FILENAME
 
 __all__ = [
     "ErrorKind",

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..errors import PolicyError
+from .rules import AGENT_MODULE, FILENAME
 
 __all__ = [
     "Empty",
@@ -40,8 +41,6 @@ __all__ = [
     "writable",
 ]
 
-AGENT_MODULE = "__smolnb_agent__"
-FILENAME = "<agent-code>"
 MAX_ITEMS = 50_000_000  # a sequence built by one `*` or consumed by one builtin call
 MAX_INT_BITS = 1 << 20
 
