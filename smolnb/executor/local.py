@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ExecutionTimeout, FinalAnswer, PolicyError, ToolError
-from . import deadline, guards
+from . import deadline
 from .base import ExecResult, Executor, format_exception, format_syntax_error, pickle_variables, short_repr
 from .budget import budget
+from .iterators import lazy_depths
 from .policy import AGENT_MODULE, FORBIDDEN_MODULES, Policy, PolicyAbort
 from .watchdog import watchdog
 
@@ -162,7 +163,7 @@ class LocalExecutor(Executor):
             if budgeted:
                 budget.leave()
             deadline.end()
-            guards.lazy_depths.clear()
+            lazy_depths.clear()
             if token is not None:
                 watchdog.disarm(token)  # again, in case a timeout landed as the first disarm began
             for name, (original, stand_in) in shielded.items():

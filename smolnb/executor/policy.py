@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import PolicyError, UserError
 from . import guards
+from .iterators import lazy_depths
 from .rewrite import _Guard
 from .rules import (
     AGENT_MODULE,
@@ -295,7 +296,7 @@ class Policy:
                 "type": guards.safe_type,
                 "range": guards.safe_range,
                 "__snb_range64__": guards.range64,
-                **{f.__name__: guards.lazy_depths.wrap(f) for f in (map, filter, zip, enumerate, reversed)},
+                **{f.__name__: lazy_depths.wrap(f) for f in (map, filter, zip, enumerate, reversed)},
             }
         )
         return safe
