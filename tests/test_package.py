@@ -104,16 +104,10 @@ def test_no_import_cycle_at_module_level():
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
 
 
-# Modules still over the size limit, with the size they may not grow past (#17 splits them).
-OVERSIZE = {
-    "smolnb/executor/sandbox.py": 647,
-}
-
-
 def test_no_module_over_450_lines():
     from pathlib import Path
 
     root = Path(smolnb.__file__).parent.parent
     sizes = {str(p.relative_to(root)): len(p.read_text().splitlines()) for p in _package_modules().values()}
-    too_big = {p: n for p, n in sizes.items() if n > OVERSIZE.get(p, 450)}
+    too_big = {p: n for p, n in sizes.items() if n > 450}
     assert not too_big, f"split these (450 lines at most): {too_big}"

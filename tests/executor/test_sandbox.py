@@ -184,10 +184,10 @@ def test_a_hang_in_c_code_is_killed_at_the_limit():
 
 
 def test_missing_layers_refuse_unless_told(monkeypatch):
-    from smolnb.executor import sandbox
+    from smolnb.executor import sandbox_process
 
     monkeypatch.setattr(
-        sandbox, "sandbox_layers", lambda: {"landlock": "off: no Landlock here", "seccomp": "on", "seccomp-worker": "on"}
+        sandbox_process, "sandbox_layers", lambda: {"landlock": "off: no Landlock here", "seccomp": "on", "seccomp-worker": "on"}
     )
     with pytest.raises(SandboxUnavailable, match="allow_weaker=True"):
         ex = SandboxExecutor(Policy(), timeout=2)
