@@ -25,7 +25,7 @@ from ..config import setting
 from ..errors import UserError
 from ..redact import redact
 from .scorers import score
-from .suite import Task, load_suite, suite_path
+from .suite import Task, builtin_suite, load_suite, suite_path
 
 __all__ = ["Sample", "arun_sample", "evaluate", "evaluate_config", "load_samples", "run_sample"]
 
@@ -78,7 +78,7 @@ class Sample:
 
 
 def _suite_name(suite: str | Path) -> str:
-    return suite_path(suite).stem
+    return str(suite) if builtin_suite(suite) else suite_path(suite).stem
 
 
 def load_samples(out: str | Path) -> list[Sample]:
@@ -182,7 +182,7 @@ def _jsonable(value: Any) -> Any:
 
 def _scorer_options(task: Task) -> dict[str, Any]:
     """What a scorer may take from the task's metadata (a check expression, a tolerance)."""
-    return {k: task.metadata[k] for k in ("check", "tolerance") if k in task.metadata}
+    return {k: task.metadata[k] for k in ("check", "tolerance", "prompt", "test", "entry_point") if k in task.metadata}
 
 
 def _preloaded_memory(setup: dict[str, Any], folder: str) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 from ..config import setting
 from ..errors import UserError, did_you_mean
 
-__all__ = ["SCORERS", "Score", "check", "exact", "judge", "numeric", "regex", "score", "set_equal", "unanswerable"]
+__all__ = ["SCORERS", "Score", "check", "exact", "humaneval", "judge", "numeric", "regex", "score", "set_equal", "unanswerable"]
 
 _NUMBER = re.compile(r"-?\d[\d,_]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
 
@@ -149,6 +149,13 @@ def unanswerable(output: Any, target: Any = None, **_: Any) -> Score:
     return Score(ok, "says it does not know" if ok else f"answered {str(output)[:80]!r} to a question with no answer")
 
 
+def humaneval(output: Any, target: Any = None, **options: Any) -> Score:
+    """HumanEval: the problem's official tests on the answer, in the sandbox (`smolnb.harness.humaneval`)."""
+    from .humaneval import run_tests
+
+    return run_tests(output, **options)
+
+
 SCORERS: dict[str, Callable[..., Score]] = {
     "exact": exact,
     "numeric": numeric,
@@ -157,6 +164,7 @@ SCORERS: dict[str, Callable[..., Score]] = {
     "check": check,
     "unanswerable": unanswerable,
     "judge": judge,
+    "humaneval": humaneval,
 }
 
 

