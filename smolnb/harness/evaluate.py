@@ -27,7 +27,7 @@ from ..redact import redact
 from .scorers import score
 from .suite import Task, builtin_suite, load_suite, suite_path
 
-__all__ = ["Sample", "arun_sample", "evaluate", "evaluate_config", "load_samples", "run_sample"]
+__all__ = ["Sample", "arun_sample", "evaluate", "evaluate_config", "load_samples", "run_sample", "scorer_options"]
 
 CONFIG_KEYS = {
     "suites",
@@ -163,7 +163,7 @@ async def arun_sample(
     # a run's answer is scored; at the step cap, the best answer it gave still counts
     if result.status == "success" or (result.status == "max_steps" and result.output is not None):
         verdict = score(
-            task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **_scorer_options(task)
+            task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **scorer_options(task)
         )
         sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
         if verdict.error and result.status == "success":
@@ -180,8 +180,8 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
-def _scorer_options(task: Task) -> dict[str, Any]:
-    """What a scorer may take from the task's metadata (a check expression, a tolerance)."""
+def scorer_options(task: Task) -> dict[str, Any]:
+    """What a scorer may take from the task's metadata (a check expression, a tolerance, HumanEval's tests)."""
     return {k: task.metadata[k] for k in ("check", "tolerance", "prompt", "test", "entry_point") if k in task.metadata}
 
 

@@ -15,10 +15,11 @@ import time
 from typing import Any
 
 from ..errors import MissingExtraError
+from .evaluate import scorer_options
 from .scorers import Score
 from .suite import Task
 
-__all__ = ["INSTRUCTION", "RAW_PROMPT", "problems", "raw_pass", "run_tests", "scorer_options", "tasks"]
+__all__ = ["INSTRUCTION", "RAW_PROMPT", "problems", "raw_pass", "run_tests", "tasks"]
 
 INSTRUCTION = """Write the Python function below so that it does what its docstring says.
 Define it, try it on the docstring's examples, fix it if they fail, then call final_answer with
@@ -33,7 +34,7 @@ RAW_PROMPT = """Complete the following Python function. Reply with the complete 
 {prompt}```"""
 
 _FENCE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.S)
-_OPTIONS = ("prompt", "test", "entry_point")
+_OPTIONS = ("prompt", "test", "entry_point")  # what a task keeps for the scorer
 
 
 def problems() -> dict[str, dict[str, Any]]:
@@ -63,11 +64,6 @@ def tasks(sample: int | None = None, seed: int = 0) -> list[Task]:
         )
         for i in ids
     ]
-
-
-def scorer_options(task: Task) -> dict[str, Any]:
-    """What the `humaneval` scorer takes from a task."""
-    return {k: task.metadata[k] for k in _OPTIONS if k in task.metadata}
 
 
 def run_tests(output: Any, *, prompt: str, test: str, entry_point: str, timeout: float = 10.0, **_: Any) -> Score:
