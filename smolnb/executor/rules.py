@@ -43,6 +43,7 @@ DEFAULT_IMPORTS = frozenset(
         "string",
         "textwrap",
         "time",
+        "typing",  # its string evaluators (get_type_hints, ForwardRef) are refused: guards.REFUSED_FUNCTIONS
         "unicodedata",
     }
 )

@@ -168,3 +168,15 @@ def test_output_of_an_interrupted_block_stays_with_it_not_the_next_block():
     assert ex.interrupted_stdout == "before\n"  # the interrupted step shows what it printed
     assert ex.run("print('after')").stdout == "after\n"  # and the next block starts clean
     ex.close()
+
+
+def test_typing_is_importable_by_default_and_its_string_evaluators_stay_refused(executor):
+    """Annotations are everyday code (a third of HumanEval's prompts import from typing); evaluating
+    annotation strings is not."""
+    result = executor.run(
+        "from typing import List, Optional\n\ndef f(xs: List[int]) -> Optional[int]:\n    return max(xs, default=None)\n\nprint(f([3, 1]))"
+    )
+    assert result.error is None and result.stdout == "3\n"
+    refused = executor.run("import typing\ntyping.get_type_hints(f)")
+    assert refused.error_kind == "policy" and "get_type_hints" in refused.error
+    assert executor.run("import typing\ntyping.ForwardRef('1')").error_kind == "policy"
