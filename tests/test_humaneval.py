@@ -54,3 +54,34 @@ def test_the_model_alone_is_scored_on_one_completion_each():
     rows = raw_pass(model, tasks)
     assert [r["ok"] for r in rows] == [True, False]
     assert rows[0]["id"] == "HumanEval/0" and rows[1]["in"] >= 0
+
+
+def test_the_function_the_run_defined_is_scored_when_the_answer_is_not_its_source():
+    """Answers come from the work: a run that wrote the function and answered with a value it
+    computed is scored on the last definition of the function its code ran."""
+    task = load_suite("humaneval")[0]
+    problem = _problem("HumanEval/0")
+    right = (
+        "import math\n\n" + problem["prompt"] + problem["canonical_solution"] + "\nprint(has_close_elements([1.0, 2.0], 0.5))\n"
+    )
+    wrong = "def has_close_elements(numbers, threshold):\n    return True\n"
+    work = [wrong, right, "final_answer(has_close_elements([1.0, 2.8], 0.3))"]
+    verdict = score(task.scorer, False, task.target, work=work, **scorer_options(task))
+    assert verdict.correct, verdict
+    verdict = score(task.scorer, False, task.target, work=[right, wrong, "final_answer(True)"], **scorer_options(task))
+    assert not verdict.correct  # the last definition is the one that counts
+    assert not score(task.scorer, "0", task.target, **scorer_options(task)).correct  # no work, no function
+
+
+def test_an_eval_run_hands_its_code_to_the_scorer(tmp_path):
+    from smolnb.harness import run_sample
+    from smolnb.models import register_model
+
+    task = load_suite("humaneval")[0]
+    problem = _problem("HumanEval/0")
+    answer = "Thought: done.\n```python\nfinal_answer(has_close_elements([1.0, 2.0], 0.5))\n```"
+    model = TestModel(model_id="writer", default=answer)  # the same answer if its value is challenged
+    register_model("writer", model)
+    model.enqueue(f"Thought: write it.\n```python\n{problem['prompt']}{problem['canonical_solution']}\n```", answer)
+    sample = run_sample(task, "humaneval", "writer", 0, runs_db=str(tmp_path / "runs.db"), max_steps=4)
+    assert sample.correct, sample

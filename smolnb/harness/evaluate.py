@@ -162,8 +162,15 @@ async def arun_sample(
         )
     # a run's answer is scored; at the step cap, the best answer it gave still counts
     if result.status == "success" or (result.status == "max_steps" and result.output is not None):
+        work = [s.code for s in result.action_steps if s.code and not s.error]  # the code the run ran, in order
         verdict = score(
-            task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **scorer_options(task)
+            task.scorer,
+            result.output,
+            task.target,
+            question=task.input,
+            judge_model=judge_model,
+            work=work,
+            **scorer_options(task),
         )
         sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
         if verdict.error and result.status == "success":

@@ -66,16 +66,30 @@ def tasks(sample: int | None = None, seed: int = 0) -> list[Task]:
     ]
 
 
-def run_tests(output: Any, *, prompt: str, test: str, entry_point: str, timeout: float = 10.0, **_: Any) -> Score:
+def run_tests(
+    output: Any,
+    *,
+    prompt: str,
+    test: str,
+    entry_point: str,
+    work: list[str] | None = None,
+    timeout: float = 10.0,
+    **_: Any,
+) -> Score:
     """Pass when the problem's own tests pass on the answer, run in the sandbox's child process.
 
     The answer may be the whole function (it replaces the prompt's stub) or only its body (it
     continues the prompt, as a raw completion does); a ```python block in it is taken out first.
+    An answer that is not the function (a value the run computed with it) is replaced by the
+    work: the last definition of the function in the code the run ran (`work`, its blocks in order).
     """
     from ..executor import Policy
     from ..executor.sandbox import SandboxExecutor
 
-    program = f"{prompt}{_code(output)}\n\n{test}\n\ncheck({entry_point})\n"
+    code = _code(output)
+    if not re.search(rf"^\s*def {re.escape(entry_point)}\b", code, re.M) and not code.startswith((" ", "\t")):
+        code = _last_definition(work or [], entry_point) or code
+    program = f"{prompt}{code}\n\n{test}\n\ncheck({entry_point})\n"
     executor = SandboxExecutor(Policy(), timeout=timeout, guard=False)
     try:
         result = executor.run(program)
@@ -113,3 +127,20 @@ def _code(output: Any) -> str:
     text = str(output) if output is not None else ""
     blocks = _FENCE.findall(text)
     return max(blocks, key=len) if blocks else text
+
+
+def _last_definition(blocks: list[str], name: str) -> str | None:
+    """The last block that defines function `name`, cut to its imports, functions and classes (no calls)."""
+    import ast
+
+    for block in reversed(blocks):
+        try:
+            tree = ast.parse(block)
+        except SyntaxError:
+            continue
+        if not any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body):
+            continue
+        kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        parts = [ast.get_source_segment(block, n) for n in tree.body if isinstance(n, kept)]
+        return "\n\n".join(p for p in parts if p) + "\n"
+    return None
