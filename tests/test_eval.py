@@ -299,3 +299,22 @@ def test_a_killed_eval_keeps_every_written_sample_and_resumes(tmp_path, smolnb_h
     assert len(samples) == 12 and all(s.correct for s in samples)
     assert len(calls) == 12 - len(kept)  # nothing written before the kill ran again
     assert not [t for t in threading.enumerate() if t.name == "smolnb-eval-fsync"]  # the writer closed
+
+
+def test_an_eval_retries_by_the_error_s_type_not_its_words(tmp_path):
+    """A transient failure is retried whatever it says; a permanent one is not, even if it says "timeout"."""
+    from smolnb.errors import ModelError, TransientModelError
+    from smolnb.harness import Task, run_sample
+    from smolnb.models import TestModel, register_model
+
+    task = Task(id="one", input="Answer 1.", target=1, scorer="numeric")
+    flaky = TestModel(
+        [TransientModelError("the server went away")], model_id="flaky", default="Thought: ok.\n```python\nfinal_answer(1)\n```"
+    )
+    register_model("flaky", flaky)
+    sample = run_sample(task, "tiny", "flaky", 0, runs_db=str(tmp_path / "a.db"), max_steps=2)
+    assert sample.attempts == 2 and sample.status == "success"
+    broken = TestModel([ModelError("400: the 'timeout' parameter is not supported")], model_id="broken")
+    register_model("broken", broken)
+    sample = run_sample(task, "tiny", "broken", 0, runs_db=str(tmp_path / "b.db"), max_steps=2)
+    assert sample.attempts == 1 and sample.status == "error" and sample.error_kind == "model"

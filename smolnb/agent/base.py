@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import tracing
 from .._sync import loop_run_ended, loop_run_started, run_sync
-from ..errors import BackendError, ModelError, UserError
+from ..errors import BackendError, ModelError, TransientModelError, UserError
 from ..events import Event, Live, ModelCall, RunEnd, Step, StepStart
 from ..logs import logger
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
@@ -23,7 +23,7 @@ from .confidence import how_reached
 from .configuration import Configurable
 from .delegation import Delegating
 from .remembering import Remembering
-from .result import RunResult, Status
+from .result import ErrorKind, RunResult, Status
 from .resuming import Resumable
 from .run_state import Listener, RunContext, new_run_id, normalize_task
 
@@ -175,6 +175,7 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
         status: Status = "max_steps"
         output: Any = None
         error: str | None = None
+        error_kind: ErrorKind | None = None
         interrupted: BaseException | None = None
         ctx.limit = limit
         loop = asyncio.get_running_loop()
@@ -197,10 +198,11 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
                 output = await self._final_step(ctx)
         except ModelError as exc:
             status, error = "error", redact(str(exc))  # a provider may quote the key it refused
+            error_kind = "transient" if isinstance(exc, TransientModelError) else "model"
             if ctx.current is not None:
                 self._close_step(ctx, ctx.current, error=error, error_kind="model")
         except (asyncio.CancelledError, KeyboardInterrupt) as exc:
-            status, error, interrupted = "interrupted", "the run was interrupted", exc
+            status, error, interrupted, error_kind = "interrupted", "the run was interrupted", exc, "interrupted"
             if ctx.current is not None:
                 executor = getattr(self, "executor", None)
                 printed = getattr(executor, "interrupted_stdout", "")
@@ -210,7 +212,7 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
                 self._close_step(ctx, ctx.current, error=error, error_kind="interrupted")
         except Exception as exc:  # noqa: BLE001 - the run ends as an error, stored, never left "running"
             logger.exception("run %s failed", ctx.run_id)
-            status, error = "error", redact(f"{type(exc).__name__}: {exc}")
+            status, error, error_kind = "error", redact(f"{type(exc).__name__}: {exc}"), "crash"
             if ctx.current is not None:
                 self._close_step(ctx, ctx.current, error=error, error_kind="crash")
         finally:
@@ -241,6 +243,7 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
             steps=ctx.steps,
             usage=ctx.usage,
             error=error,
+            error_kind=error_kind,
             duration=duration,
             model_calls=ctx.model_calls,
             format_errors=ctx.format_errors,

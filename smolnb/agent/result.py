@@ -9,9 +9,12 @@ from typing import Any, Literal
 from ..events import Event, Step, Usage, calls_note, counted
 from .confidence import LABELS
 
-__all__ = ["RunResult", "Status"]
+__all__ = ["ErrorKind", "RunResult", "Status"]
 
 Status = Literal["success", "max_steps", "error", "interrupted"]
+ErrorKind = Literal["model", "transient", "crash", "interrupted"]
+"""Why a run did not end well: the model refused for good, the model failed in a way a retry may fix
+(rate limit, time-out, a server gone), smolnb or a backend crashed, or the user stopped it."""
 
 
 @dataclass
@@ -26,6 +29,7 @@ class RunResult:
     steps: list[Step] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
+    error_kind: ErrorKind | None = None  # set with `error`: what kind of failure, for code that decides on it
     duration: float = 0.0
     model_calls: int = 0
     format_errors: int = 0

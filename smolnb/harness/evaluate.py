@@ -43,8 +43,6 @@ CONFIG_KEYS = {
     "judge_model",
 }
 
-TRANSIENT = ("timed out", "timeout", "connection", "rate limit", "429", "503", "502", "temporarily", "overloaded")
-
 
 @dataclass
 class Sample:
@@ -140,7 +138,7 @@ async def arun_sample(
             memory.close()
         if result.status == "interrupted":
             raise KeyboardInterrupt  # the eval stops; this sample is not recorded, so a resume runs it
-        transient = result.status == "error" and any(word in (result.error or "").lower() for word in TRANSIENT)
+        transient = result.error_kind == "transient"  # a retry may fix it: rate limit, time-out, a server gone
         if not transient or attempt == retries + 1:
             break
         await asyncio.sleep(min(2.0 * attempt, 10.0))
@@ -157,7 +155,7 @@ async def arun_sample(
             else "interrupted"
             if result.status == "interrupted"
             else "model"
-            if result.error and "model" in result.error.lower()
+            if result.error_kind in ("model", "transient")
             else "error"
         )
     # a run's answer is scored; at the step cap, the best answer it gave still counts

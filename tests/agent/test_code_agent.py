@@ -171,14 +171,14 @@ def test_permanent_model_error_ends_the_run_with_status_error():
     model = TestModel([ModelError("openai/x: 401 invalid api key")])
     result = CodeAgent(model=model).run("t")
     assert result.status == "error"
-    assert "invalid api key" in result.error
+    assert "invalid api key" in result.error and result.error_kind == "model"
     assert result.steps[0].error_kind == "model"
 
 
 def test_transient_model_error_after_retries_is_an_error_result():
     model = TestModel([TransientModelError("rate limited (gave up after 5 attempts)")])
     result = CodeAgent(model=model).run("t")
-    assert result.status == "error" and "gave up" in result.error
+    assert result.status == "error" and "gave up" in result.error and result.error_kind == "transient"
 
 
 def test_events_are_typed_and_serialisable():
