@@ -1,7 +1,9 @@
 """The eval harness: task suites, scorers, evals across models (local or on Ray), reports."""
 
+from typing import Any
+
 from .evaluate import Sample, evaluate, load_samples, run_sample, scorer_options
-from .report import EvalBrowser, Report, compare, report, wilson
+from .report import Report, compare, report, wilson
 from .scorers import SCORERS, Score, score
 from .suite import Task, load_suite, suite_path
 
@@ -23,3 +25,12 @@ __all__ = [
     "suite_path",
     "wilson",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`EvalBrowser` lives with the widgets (`smolnb.widgets`); it is still found here."""
+    if name == "EvalBrowser":
+        from ..widgets.eval_browser import EvalBrowser
+
+        return EvalBrowser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

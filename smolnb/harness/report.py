@@ -16,7 +16,7 @@ from ..agent.confidence import LABELS
 from ..errors import MissingExtraError, UserError
 from .evaluate import Sample, load_samples
 
-__all__ = ["EvalBrowser", "Report", "compare", "report", "wilson"]
+__all__ = ["Report", "compare", "report", "wilson"]
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -188,46 +188,3 @@ def compare(out: str | Path, model_a: str, model_b: str) -> dict[str, list[str]]
         "both": [name(k) for k in keys if verdict[model_a][k] and verdict[model_b][k]],
         "neither": [name(k) for k in keys if not verdict[model_a][k] and not verdict[model_b][k]],
     }
-
-
-class EvalBrowser:
-    """A widget to browse an eval: pick failed samples (or all), open a sample's trace."""
-
-    def __init__(self, out: str | Path, failed_only: bool = True) -> None:
-        import ipywidgets as w
-
-        from ..persistence import RunStore
-        from ..widgets import TraceView
-
-        self.out = Path(out)
-        self.samples = load_samples(out)
-        self.store = RunStore(self.out / "runs.db")
-        self.failed = w.Checkbox(value=failed_only, description="failed only")
-        self.model = w.Dropdown(options=["all", *sorted({s.model for s in self.samples})], description="model")
-        self.pick = w.Select(rows=8, layout=w.Layout(width="100%"))
-        self.trace = w.HTML()
-        self._view = TraceView
-        for control in (self.failed, self.model):
-            control.observe(lambda _: self._refresh(), names="value")
-        self.pick.observe(self._open, names="value")
-        self.widget = w.VBox([w.HBox([self.failed, self.model]), self.pick, self.trace])
-        self._refresh()
-
-    def _refresh(self) -> None:
-        chosen = [s for s in self.samples if (not self.failed.value or not s.correct) and self.model.value in ("all", s.model)]
-        self.pick.options = [
-            (
-                f"{'ok ' if s.correct else 'FAIL'} {s.model} {s.suite}/{s.task_id} e{s.epoch}: {str(s.output)[:40]!r} "
-                f"(target {s.target!r}{', ' + s.error_kind if s.error_kind else ''})",
-                s.run_id,
-            )
-            for s in chosen
-        ]
-
-    def _open(self, change: Any) -> None:
-        self.trace.value = self._view(self.store.events(change["new"]))._repr_mimebundle_()["text/html"] if change["new"] else ""
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
