@@ -32,6 +32,7 @@ DEFAULT_IMPORTS = frozenset(
         "decimal",
         "fractions",
         "functools",
+        "hashlib",  # digests of bytes only; file_digest needs a file, which the policy opens read-only
         "heapq",
         "itertools",
         "json",

