@@ -31,8 +31,7 @@ def run_smolnb(model: LocalModel, tasks, verbose: bool, challenge: bool = False)
     for task in tasks:
         start = time.perf_counter()
         result = CodeAgent(model=model, max_steps=6, challenge=challenge).run(task.input)
-        work = [s.code for s in result.action_steps if s.code and not s.error]
-        verdict = score(task.scorer, result.output, task.target, work=work, **scorer_options(task))
+        verdict = score(task.scorer, result.output, task.target, **scorer_options(task, result))
         rows.append(
             {
                 "id": task.id,

@@ -53,7 +53,6 @@ from .runtime import (
     checked_handler,
     guarded_format,
     private_getattr,
-    re_split_field,
     safe_delattr,
     safe_getattr,
     safe_hasattr,
@@ -62,23 +61,7 @@ from .runtime import (
     safe_setattr,
 )
 
-__all__ = [
-    "AGENT_MODULE",
-    "DEFAULT_IMPORTS",
-    "FORBIDDEN_MODULES",
-    "Policy",
-    "PolicyAbort",
-    "checked_handler",
-    "guarded_format",
-    "private_getattr",
-    "re_split_field",
-    "safe_delattr",
-    "safe_getattr",
-    "safe_hasattr",
-    "safe_lshift",
-    "safe_pow",
-    "safe_setattr",
-]
+__all__ = ["AGENT_MODULE", "DEFAULT_IMPORTS", "FORBIDDEN_MODULES", "Policy", "PolicyAbort"]
 
 
 _MISSING = object()

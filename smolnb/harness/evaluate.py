@@ -160,15 +160,8 @@ async def arun_sample(
         )
     # a run's answer is scored; at the step cap, the best answer it gave still counts
     if result.status == "success" or (result.status == "max_steps" and result.output is not None):
-        work = [s.code for s in result.action_steps if s.code and not s.error]  # the code the run ran, in order
         verdict = score(
-            task.scorer,
-            result.output,
-            task.target,
-            question=task.input,
-            judge_model=judge_model,
-            work=work,
-            **scorer_options(task),
+            task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **scorer_options(task, result)
         )
         sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
         if verdict.error and result.status == "success":
@@ -185,9 +178,15 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
-def scorer_options(task: Task) -> dict[str, Any]:
-    """What a scorer may take from the task's metadata (a check expression, a tolerance, HumanEval's tests)."""
-    return {k: task.metadata[k] for k in ("check", "tolerance", "prompt", "test", "entry_point") if k in task.metadata}
+def scorer_options(task: Task, result: Any = None) -> dict[str, Any]:
+    """What a scorer may take from the task (a check expression, a tolerance, HumanEval's tests).
+
+    With the run's `result`, also its `work`: the code blocks it ran without error, in order.
+    """
+    options = {k: task.metadata[k] for k in ("check", "tolerance", "prompt", "test", "entry_point") if k in task.metadata}
+    if result is not None:
+        options["work"] = [s.code for s in result.action_steps if s.code and not s.error]
+    return options
 
 
 def _preloaded_memory(setup: dict[str, Any], folder: str) -> Any:
