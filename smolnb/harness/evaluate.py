@@ -183,7 +183,9 @@ def scorer_options(task: Task, result: Any = None) -> dict[str, Any]:
 
     With the run's `result`, also its `work`: the code blocks it ran without error, in order.
     """
-    options = {k: task.metadata[k] for k in ("check", "tolerance", "prompt", "test", "entry_point") if k in task.metadata}
+    options: dict[str, Any] = {
+        k: task.metadata[k] for k in ("check", "tolerance", "prompt", "test", "entry_point") if k in task.metadata
+    }
     if result is not None:
         options["work"] = [s.code for s in result.action_steps if s.code and not s.error]
     return options
