@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .._retry import Backoff, aretry
 from .._sync import run_sync
 from ..config import setting
 from ..errors import UserError
@@ -117,19 +118,18 @@ async def arun_sample(
 
     Never raises for a failing run or scorer (an interrupt stops the eval).
     """
-    from ..agent import CodeAgent
+    from ..agent import CodeAgent, RunResult
     from ..persistence import RunStore
 
     sample = Sample(suite, task.id, model, epoch, target=task.target, metadata=task.metadata)
     options = dict(agent_options or {})
     store = _STORES.get(runs_db) or _STORES.setdefault(runs_db, RunStore(runs_db))
-    for attempt in range(1, retries + 2):
-        sample.attempts = attempt
-        memory_dir = None
+
+    async def attempt() -> RunResult:
+        sample.attempts += 1
         memory = None
         if task.setup.get("memory"):
-            memory_dir = tempfile.mkdtemp(prefix="smolnb-eval-memory-")
-            memory = _preloaded_memory(task.setup["memory"], memory_dir)
+            memory = _preloaded_memory(task.setup["memory"], tempfile.mkdtemp(prefix="smolnb-eval-memory-"))
         agent = CodeAgent(model=model, max_steps=max_steps, store=store, memory=memory, **options)
         started = time.perf_counter()
         result = await agent.arun(task.input, variables=dict(task.setup.get("variables") or {}))
@@ -138,10 +138,13 @@ async def arun_sample(
             memory.close()
         if result.status == "interrupted":
             raise KeyboardInterrupt  # the eval stops; this sample is not recorded, so a resume runs it
-        transient = result.error_kind == "transient"  # a retry may fix it: rate limit, time-out, a server gone
-        if not transient or attempt == retries + 1:
-            break
-        await asyncio.sleep(min(2.0 * attempt, 10.0))
+        return result
+
+    # A retry may fix a transient error (rate limit, time-out, a server gone), nothing else.
+    sample.attempts = 0
+    result = await aretry(
+        attempt, retry_result=lambda r: r.error_kind == "transient", backoff=Backoff(2.0, cap=10.0), retries=retries
+    )
     sample.status, sample.run_id = result.status, result.run_id
     sample.confidence = result.confidence
     sample.output = _jsonable(result.output)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import atexit
 import os
-import random
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._retry import Backoff, retry
 from ..errors import BackendError, MissingExtraError
 from ..logs import logger
 from .embedders import Embedder, _drop_shadowing_datasets, default_embedder
@@ -74,18 +74,17 @@ class LanceVectorStore(VectorStore):
                 pa.field("provenance", pa.string()),
             ]
         )
-        for attempt in range(10):
+
+        def create_or_open() -> Any:
             try:
-                self.table = self.db.create_table(table, schema=schema, exist_ok=True)
-                break
+                return self.db.create_table(table, schema=schema, exist_ok=True)
             except Exception:  # noqa: BLE001 - another process created it at the same moment: open theirs
-                try:
-                    self.table = self.db.open_table(table)
-                    break
-                except Exception:  # noqa: BLE001
-                    time.sleep(0.05 * (attempt + 1))
-        else:
-            raise BackendError(f"cannot create or open the LanceDB table {table!r} in {self.path}")
+                return self.db.open_table(table)
+
+        try:
+            self.table = retry(create_or_open, retry_if=lambda e: True, backoff=Backoff(0.05, cap=0.5), retries=9)
+        except Exception as exc:
+            raise BackendError(f"cannot create or open the LanceDB table {table!r} in {self.path}: {exc}") from exc
 
     def upsert(self, items: list[MemoryItem]) -> list[str]:
         import json
@@ -123,19 +122,21 @@ class LanceVectorStore(VectorStore):
 
         A failed commit wrote nothing, so trying again neither loses nor duplicates.
         """
-        for attempt in range(12):
-            try:
-                if fresh:
-                    _drop_shadowing_datasets()  # lancedb's add() probes sys.modules["datasets"]
-                    self.table.add(rows)
-                else:
-                    self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
-                return
-            except Exception as exc:
-                text = str(exc).lower()
-                if not any(word in text for word in ("commit", "conflict", "retry", "concurrent")) or attempt == 11:
-                    raise BackendError(f"writing to the LanceDB table at {self.path} failed: {exc}") from exc
-                time.sleep(min(0.02 * 2**attempt, 1.0) * (0.5 + random.random()))  # noqa: S311 - jitter
+
+        def commit() -> None:
+            if fresh:
+                _drop_shadowing_datasets()  # lancedb's add() probes sys.modules["datasets"]
+                self.table.add(rows)
+            else:
+                self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+
+        def lost_a_race(exc: Exception) -> bool:
+            return any(word in str(exc).lower() for word in ("commit", "conflict", "retry", "concurrent"))
+
+        try:
+            retry(commit, retry_if=lost_a_race, backoff=Backoff(0.02, cap=1.0), retries=11)
+        except Exception as exc:
+            raise BackendError(f"writing to the LanceDB table at {self.path} failed: {exc}") from exc
 
     def _indexes(self) -> dict[str, Any]:
         return {i.index_type: i for i in self.table.list_indices()}

@@ -5,12 +5,11 @@ Their settings, key-free pickling, retries of transient failures, and tool-call 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from .._retry import Backoff, aretry
 from ..errors import ModelError, TransientModelError
 from ..redact import add_secret
 from .base import Message, Model
@@ -100,21 +99,24 @@ class HTTPModel(Model):
         Retries wait with exponential backoff, or as the server's `Retry-After` says; any other
         failure is raised at once as a `ModelError`.
         """
-        attempt = 0
-        while True:
+
+        async def classified() -> T:
             try:
                 return await call()
             except Exception as exc:
                 error = classify(exc)
-                if not isinstance(error, TransientModelError):
-                    if error is exc:
-                        raise
-                    raise error from exc
-                if attempt >= self.max_retries:
-                    gave_up = f"{error} (gave up after {attempt + 1} attempts)"
-                    raise TransientModelError(gave_up, retry_after=error.retry_after) from exc
-                delay = error.retry_after
-                if delay is None:
-                    delay = self.backoff * (2**attempt) * (0.5 + random.random() / 2)  # noqa: S311 - jitter
-                attempt += 1
-                await asyncio.sleep(min(delay, 60.0))
+                if error is exc:
+                    raise
+                raise error from exc
+
+        try:
+            return await aretry(
+                classified,
+                retry_if=lambda e: isinstance(e, TransientModelError),
+                backoff=Backoff(self.backoff, cap=60.0),
+                retries=self.max_retries,
+                wait_of=lambda e: e.retry_after,
+            )
+        except TransientModelError as error:
+            gave_up = f"{error} (gave up after {self.max_retries + 1} attempts)"
+            raise TransientModelError(gave_up, retry_after=error.retry_after) from error.__cause__

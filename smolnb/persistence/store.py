@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._retry import Backoff, retry
 from ..config import home, setting
 from ..errors import BackendError, UserError, did_you_mean
 from ..events import Event, ModelCall, RunEnd, RunStart, Step, ToolCall, event_from_dict
@@ -127,15 +128,12 @@ class RunStore:
             try:
                 conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
                 # Switching to WAL takes a lock that SQLite's busy handler does not wait for: retry.
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        conn.execute("PRAGMA journal_mode=WAL")
-                        break
-                    except sqlite3.OperationalError as exc:
-                        if "locked" not in str(exc) or time.monotonic() > deadline:
-                            raise
-                        time.sleep(0.02)
+                retry(
+                    lambda: conn.execute("PRAGMA journal_mode=WAL"),
+                    retry_if=lambda e: isinstance(e, sqlite3.OperationalError) and "locked" in str(e),
+                    backoff=Backoff(0.02, factor=1.0),
+                    within=30,
+                )
                 conn.execute("PRAGMA synchronous=NORMAL")
                 # Checkpoints (copying the WAL into the database, with fsyncs) run on a thread of
                 # their own: left to a commit, one stalls the caller, often the event loop, ~20 ms.
