@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import reprlib
 import traceback
@@ -9,6 +10,7 @@ import types
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import FinalAnswer, ToolError
@@ -23,9 +25,11 @@ __all__ = [
     "call_provided",
     "format_exception",
     "format_syntax_error",
+    "package_root",
     "pickle_variables",
     "short_repr",
     "unpickle_variables",
+    "worker_pythonpath",
 ]
 
 ErrorKind = Literal["syntax", "policy", "timeout", "exception", "tool", "crash"]
@@ -48,6 +52,20 @@ class ExecResult:
     final_value: Any = None
     final_repr: str | None = None  # the final answer's repr, rendered where the code ran
     duration: float = 0.0
+
+
+def package_root() -> str:
+    """The folder that holds the `smolnb` this process runs (a checkout, or site-packages)."""
+    return str(Path(__file__).resolve().parents[2])
+
+
+def worker_pythonpath(current: str | None = None) -> str:
+    """PYTHONPATH for a worker process: this process's `smolnb` first, so the worker runs the same code.
+
+    Without it `python -m smolnb...` finds whatever the environment installed (an editable
+    install of another checkout), which may differ from the parent, or be out of the sandbox's reach.
+    """
+    return os.pathsep.join(p for p in (package_root(), current) if p)
 
 
 def short_repr(value: Any) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from ..config import setting
 from ..errors import BackendError, UserError
 from . import wire
+from .base import package_root, worker_pythonpath
 
 __all__ = ["DEFAULT_MEMORY_MB", "REQUIRED_LAYERS", "SandboxUnavailable", "pool", "sandbox_layers"]
 
@@ -56,12 +57,10 @@ def _read_paths() -> list[str]:
     import site
     import sysconfig
 
-    import smolnb
-
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent.parent)}
     paths |= set(site.getsitepackages()) | {site.getusersitepackages()}
     paths |= {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    paths.add(str(Path(smolnb.__file__).resolve().parent.parent))  # an editable install's source tree
+    paths.add(package_root())  # the smolnb the worker runs (a checkout's source tree)
     paths |= {"/usr/lib", "/usr/lib64", "/usr/share/zoneinfo", "/lib", "/lib64", "/etc/localtime", "/dev/null", "/dev/urandom"}
     return sorted(p for p in paths if p and os.path.exists(p))
 
@@ -110,6 +109,7 @@ class _Worker:
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONNOUSERSITE": "1",
+            "PYTHONPATH": worker_pythonpath(),
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "_SMOLNB_SANDBOX_PATH": os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)),

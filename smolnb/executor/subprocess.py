@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import BackendError
-from .base import ExecResult, Executor, call_provided
+from .base import ExecResult, Executor, call_provided, worker_pythonpath
 from .policy import Policy
 
 __all__ = ["SubprocessExecutor", "receive", "send"]
@@ -92,6 +92,7 @@ class SubprocessExecutor(Executor):
 
     def _start(self) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not any(s in k.upper() for s in ("KEY", "TOKEN", "SECRET", "PASSWORD"))}
+        env["PYTHONPATH"] = worker_pythonpath(env.get("PYTHONPATH"))
         proc = subprocess.Popen(
             [sys.executable, "-m", "smolnb.executor._worker"],
             stdin=subprocess.PIPE,

@@ -238,3 +238,33 @@ def test_tools_run_in_the_parent_and_the_policy_holds_inside():
         assert result.error_kind == "policy"
     finally:
         ex.close()
+
+
+def test_a_copy_of_the_package_elsewhere_starts_workers_that_run_that_copy(tmp_path):
+    """The workers import the smolnb their parent runs, not whatever the environment's install points at.
+
+    A checkout copied elsewhere (a second clone, a CI tree) beside an editable install of the
+    first: the sandbox may read only the copy, so a worker that imported the install died at start.
+    """
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import smolnb
+
+    copy = tmp_path / "checkout"
+    shutil.copytree(Path(smolnb.__file__).parent, copy / "smolnb", ignore=shutil.ignore_patterns("__pycache__"))
+    script = (
+        "import smolnb, sys\n"
+        f"assert smolnb.__file__.startswith({str(copy)!r}), smolnb.__file__\n"
+        "from smolnb.executor import Policy, make_executor\n"
+        "for kind in ('sandbox', 'subprocess'):\n"
+        "    ex = make_executor(kind, Policy(), timeout=30)\n"
+        "    r = ex.run('x = 6 * 7\\nprint(x)')\n"
+        "    assert r.error is None and r.stdout == '42\\n', (kind, r.error)\n"
+        "    ex.close()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=copy, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-3000:]
