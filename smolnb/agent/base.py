@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import tracing
 from .._sync import loop_run_ended, loop_run_started, run_sync
-from ..errors import BackendError, ModelError, TransientModelError, UserError
+from ..errors import ModelError, TransientModelError, UserError
 from ..events import Event, Live, ModelCall, RunEnd, Step, StepStart
 from ..logs import logger
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
@@ -148,7 +148,7 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
             self._check_tools()
             tracing.enable_from_env()
             ctx = RunContext(run_id=new_run_id(), task=task.strip(), priority=self.priority if priority is None else priority)
-            self._attach_store(ctx, None)
+            self._attach_bus(ctx, None)
             self._emit(ctx, self._run_start(ctx, parent_run_id, parent_step))
             return await self._drive(ctx, (max_steps or self.max_steps), variables or {})
         finally:
@@ -274,39 +274,23 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
 
     # -- shared machinery ---------------------------------------------------------------------
 
-    def _emit(self, ctx: RunContext, event: Event, *, store: bool = True) -> None:
+    def _emit(self, ctx: RunContext, event: Event) -> None:
+        """One event of the run: into its result, and to every sink of its bus."""
         ctx.events.append(event)
-        if store and ctx.store is not None:
-            try:
-                ctx.store(event)
-            except BackendError as exc:  # the store keeps the events and retries; the run goes on
-                logger.warning("%s", exc)
-        for listener in self.listeners:
-            listener(event)
-        if store and tracing.hooks:  # tracing is on; `store=False` marks a managed agent's forwarded event
-            for hook in tracing.hooks:
-                hook(event)
+        ctx.bus.publish(event)
 
     def _forward(self, ctx: RunContext, event: Event) -> None:
-        """A managed agent's event: the manager's listeners (and result) see it; live ones only its views."""
+        """A managed agent's event: the manager's result and the sinks that take forwarded events."""
         if event.run_id == ctx.run_id:
             return
-        if isinstance(event, Live):
-            for listener in self.listeners:
-                listener(event)
-        else:
-            self._emit(ctx, event, store=False)
+        if not isinstance(event, Live):
+            ctx.events.append(event)
+        ctx.bus.publish(event, forwarded=True)
 
     def _live(self, ctx: RunContext, what: str, text: str) -> None:
         """Tell live views what the step is doing now (not stored, not traced; never fails the run)."""
-        if not self.listeners:
-            return
-        event = Live(run_id=ctx.run_id, step=ctx.step, what=what, text=text)
-        for listener in self.listeners:
-            try:
-                listener(event)
-            except Exception:  # noqa: BLE001 - a view's failure is not the run's
-                logger.debug("a live view failed", exc_info=True)
+        if ctx.bus.live:
+            ctx.bus.publish(Live(run_id=ctx.run_id, step=ctx.step, what=what, text=text))
 
     def _messages(self, ctx: RunContext) -> list[Message]:
         messages: list[Message] = [
@@ -361,7 +345,7 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
                 # A live view gets the reply as it is generated (models that stream; not recorded as a parameter)
                 live: dict[str, Any] = (
                     {"on_text": lambda text: self._live(ctx, "model", text)}
-                    if self.listeners and getattr(self.model, "streams", False)
+                    if ctx.bus.live and getattr(self.model, "streams", False)
                     else {}
                 )
                 if timeout is not None:

@@ -188,7 +188,7 @@ class CodeAgent(MultiStepAgent):
         if self.journal is not None:
             self.journal.before(code)
         self._live(ctx, "code", code)
-        executor.on_output = (lambda text: self._live(ctx, "stdout", text)) if self.listeners else None
+        executor.on_output = (lambda text: self._live(ctx, "stdout", text)) if ctx.bus.live else None
         if alone_on_loop():
             # Alone on this loop: run inline, a thread hop would cost more than the step.
             return executor.run(code)
@@ -278,7 +278,7 @@ class CodeAgent(MultiStepAgent):
             observation = prompts.CHALLENGE.format(answer=shown)
         if step.approval == "edited":
             observation = prompts.EDITED.format(code=step.code) + "\n" + observation
-        if ctx.store is not None and not is_final and self.snapshots:
+        if ctx.bus.records and not is_final and self.snapshots:
             self._snapshot(ctx)  # written with the step, in one transaction
         if result.error and ctx.steps:
             previous = ctx.steps[-1]

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._sync import run_sync
-from ..errors import BackendError, ToolError, UserError
+from ..errors import ToolError, UserError
 from ..events import Event, ToolCall
-from ..logs import logger
 from ..redact import redact
 from ..tools import Tool
 from ..tools.tool import _CALL_KEY
@@ -30,7 +29,7 @@ class Delegating:
 
         def _all_tools(self) -> list[Tool]: ...
 
-        def _emit(self, ctx: RunContext, event: Event, *, store: bool = True) -> None: ...
+        def _emit(self, ctx: RunContext, event: Event) -> None: ...
 
         def _forward(self, ctx: RunContext, event: Event) -> None: ...
 
@@ -143,13 +142,10 @@ class Delegating:
         )
         if phase == "done":
             self._emit(ctx, event)
-        elif ctx.store is not None:
-            # "started" is for the store alone (written before the tool runs); the trace, the
-            # tracer and listeners see one event per call, when it is done.
-            try:
-                ctx.store(event)
-            except BackendError as exc:
-                logger.warning("the start of %s could not be recorded before it ran: %s", record["name"], exc)
+        else:
+            # "started" is for the run's record alone (written before the tool runs); the result,
+            # the tracer and listeners see one event per call, when it is done.
+            ctx.bus.publish(event, record_only=True)
 
     def _answer_recorded(self, ctx: RunContext, record: dict[str, Any], before: ToolCall) -> Any:
         """A call the crashed attempt of this step had made: answered from its record, not run."""

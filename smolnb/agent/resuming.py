@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import tracing
 from .._sync import run_sync
 from ..errors import UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, ToolCall
 from ..models import Message
 from . import prompts
-from .run_state import RunContext, new_run_id
+from .bus import EventBus, Sink
+from .run_state import Listener, RunContext, new_run_id
 from .snapshots import whole_snapshot
 
 if TYPE_CHECKING:
@@ -30,9 +32,10 @@ class Resumable:
         name: str | None
         max_steps: int
         store: Any
+        listeners: list[Listener]
         last_result: RunResult | None
 
-        def _emit(self, ctx: RunContext, event: Event, *, store: bool = True) -> None: ...
+        def _emit(self, ctx: RunContext, event: Event) -> None: ...
 
         async def _drive(self, ctx: RunContext, limit: int, variables: dict[str, Any]) -> RunResult: ...
 
@@ -58,7 +61,7 @@ class Resumable:
         if record.status == "success":
             raise UserError(f"run {record.run_id} already finished with an answer; start a new run instead")
         ctx = RunContext(run_id=record.run_id, task=record.task)
-        self._attach_store(ctx, source)
+        self._attach_bus(ctx, source)
         self._restore(ctx, source.events(record.run_id, with_children=False))
         ctx.resumed = True
         self._emit(ctx, self._run_start(ctx, record.parent_run_id, None))
@@ -84,7 +87,7 @@ class Resumable:
         if step < 0 or step > record.steps:
             raise UserError(f"run {record.run_id} has steps 1..{record.steps}: fork from one of them (0 starts afresh)")
         ctx = RunContext(run_id=new_run_id(), task=(task or record.task).strip())
-        self._attach_store(ctx, source)
+        self._attach_bus(ctx, source)
         kept = [
             e
             for e in source.events(record.run_id, with_children=False)
@@ -98,15 +101,18 @@ class Resumable:
         self._emit(ctx, start)
         return await self._drive(ctx, ctx.step + (max_steps or self.max_steps), {})
 
-    def _attach_store(self, ctx: RunContext, store: Any) -> None:
-        if store is not None:
-            ctx.store = store.listener
-        elif self.store is True:
+    def _attach_bus(self, ctx: RunContext, store: Any) -> None:
+        """The run's sinks, in the order they hear each event: the run store, listeners, the tracer."""
+        if store is None and self.store is True:
             from ..persistence import default_store
 
-            ctx.store = default_store().listener
-        elif self.store:
-            ctx.store = self.store.listener
+            store = default_store()
+        elif store is None and self.store:
+            store = self.store
+        sinks = [Sink(store.listener, "store", record=True)] if store is not None else []
+        sinks += [Sink(listener, "listener", forwarded=True, live=True) for listener in self.listeners]
+        sinks += [Sink(hook, "tracer") for hook in tracing.hooks]
+        ctx.bus = EventBus(sinks)
 
     def _run_start(self, ctx: RunContext, parent_run_id: str | None, parent_step: int | None) -> RunStart:
         return RunStart(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,11 +11,10 @@ from ..errors import UserError
 from ..events import Event, ModelCall, Snapshot, Step, Usage
 from ..models import Message
 from ..redact import storable
+from .bus import EventBus, Listener
 from .effects import Effects
 
 __all__ = ["Listener", "RunContext", "new_run_id", "normalize_task"]
-
-Listener = Callable[[Event], None]
 
 
 def new_run_id() -> str:
@@ -46,7 +44,7 @@ class RunContext:
     stored_vars: dict[str, int] | None = None  # name -> hash of its pickle in the last snapshot written
     replay: ModelCall | None = None  # a model reply recorded before a crash, used instead of asking again
     context: str = ""  # what the agent knows of its surroundings (e.g. the notebook's variables)
-    store: Listener | None = None
+    bus: EventBus = field(default_factory=EventBus)  # where the run's events go (set at its start)
     start: float = field(default_factory=time.perf_counter)
     priority: int = 0
     effects: Effects = field(default_factory=Effects)  # tool calls as recorded effects (exactly once across resume)
