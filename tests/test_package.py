@@ -153,3 +153,27 @@ def test_the_package_imports_and_runs_an_agent_with_no_extra_installed():
     assert lines[0] == "run: success 42"
     assert lines[1].startswith("MissingExtraError:") and "pip install 'smolnb[memory]'" in lines[1]
     assert lines[2].startswith("MissingExtraError:") and "pip install 'smolnb[evals]'" in lines[2]
+
+
+def test_the_shipped_parts_answer_the_protocols_agents_ask_for():
+    """Memory, RunStore and the store's records have every member the agent's Protocols name, with those parameters."""
+    import inspect
+
+    from smolnb.memory import Memory
+    from smolnb.memory.graph.base import GraphStore
+    from smolnb.persistence import RunStore
+    from smolnb.persistence.store import RunRecord
+    from smolnb.protocols import AgentMemory, FactStore, RunRecorder, StoredRun
+
+    for protocol, part in ((AgentMemory, Memory), (FactStore, GraphStore), (RunRecorder, RunStore), (StoredRun, RunRecord)):
+        members = [n for n in vars(protocol) if not n.startswith("_") or n == "__call__"]
+        assert members, protocol
+        for name in members:
+            wanted = vars(protocol)[name]
+            if isinstance(wanted, property):
+                held = name in getattr(part, "__annotations__", {}) or hasattr(part, name)
+                assert held or f"self.{name} = " in inspect.getsource(part), f"{part.__name__} lacks {name}"
+                continue
+            have = inspect.signature(getattr(part, name)).parameters
+            for param in list(inspect.signature(wanted).parameters)[1:]:
+                assert param in have, f"{part.__name__}.{name} lacks the parameter {param!r} that {protocol.__name__} names"

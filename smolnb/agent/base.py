@@ -15,6 +15,7 @@ from ..errors import ModelError, TransientModelError, UserError
 from ..events import Event, Live, ModelCall, RunEnd, Step, StepStart
 from ..logs import logger
 from ..models import Message, Model, ModelResponse, ToolCallRequest, get_model
+from ..protocols import AgentMemory, StoreOption
 from ..redact import add_secret, is_secret_name, redact, redact_messages
 from ..scheduling import scheduler
 from ..tools import Tool, ToolSet
@@ -24,7 +25,7 @@ from .configuration import Configurable
 from .delegation import Delegating
 from .remembering import Remembering
 from .result import ErrorKind, RunResult, Status
-from .resuming import Resumable
+from .resuming import Resumable, store_option
 from .run_state import Listener, RunContext, new_run_id, normalize_task
 
 __all__ = ["MultiStepAgent", "RunContext"]
@@ -53,7 +54,7 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
         self,
         model: str | Model | None = None,
         tools: Iterable[Tool | Callable[..., Any]] = (),
-        memory: Any = None,
+        memory: AgentMemory | None = None,
         max_steps: int = 10,
         planning_interval: int | None = None,
         managed_agents: Iterable[MultiStepAgent] = (),
@@ -64,7 +65,7 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
         max_observation_chars: int = 4000,
         model_params: dict[str, Any] | None = None,
         system_prompt: str | None = None,
-        store: Any = True,
+        store: StoreOption = "default",
         priority: int = 0,
         extract_facts: bool = False,
     ) -> None:
@@ -95,7 +96,7 @@ class MultiStepAgent(Remembering, Resumable, Configurable, Delegating, ABC):
             if is_secret_name(key) and isinstance(value, str):
                 add_secret(value)
         self.system_prompt = system_prompt
-        self.store = store
+        self.store = store_option(store)
         self.priority = priority
         self.extract_facts = extract_facts
         self.last_result: RunResult | None = None

@@ -16,6 +16,7 @@ from ..events import Snapshot, Step
 from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
 from ..executor.base import ExecResult, short_repr, unpickle_variables
 from ..executor.policy import AGENT_MODULE
+from ..protocols import AgentMemory
 from . import prompts
 from .base import MultiStepAgent, RunContext
 from .confidence import is_stated
@@ -55,7 +56,7 @@ class CodeAgent(MultiStepAgent):
         self,
         model: Any = None,
         tools: Iterable[Any] = (),
-        memory: Any = None,
+        memory: AgentMemory | None = None,
         max_steps: int = 10,
         planning_interval: int | None = None,
         authorized_imports: Iterable[str] = (),

@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import UserError
+from ..protocols import AgentMemory
 from ..redact import is_secret_name
 from ..tools import Tool
 
@@ -25,7 +26,7 @@ class Configurable:
     if TYPE_CHECKING:
         model: Model
         tools: ToolSet
-        memory: Any
+        memory: AgentMemory | None
         max_steps: int
         planning_interval: int | None
         name: str | None

@@ -9,6 +9,7 @@ from ..errors import BackendError, ModelError, UserError
 from ..events import Event, MemoryAccess, Step
 from ..logs import logger
 from ..models import Message, ModelResponse
+from ..protocols import AgentMemory
 from ..redact import redact
 from . import prompts
 from .run_state import RunContext
@@ -24,7 +25,7 @@ class Remembering:
     """Memory around a run: recalled before it, its answer and (optionally) its facts stored after it."""
 
     if TYPE_CHECKING:
-        memory: Any
+        memory: AgentMemory | None
         model: Model
         name: str | None
         _memory_tools: list[Tool]
@@ -78,6 +79,8 @@ class Remembering:
 
         A reply that is not the JSON asked for stores nothing and says so in the log.
         """
+        if self.memory is None:
+            return []
         messages: list[Message] = [
             {"role": "user", "content": prompts.EXTRACT_FACTS.format(task=ctx.task, answer=str(output)[:2000])}
         ]

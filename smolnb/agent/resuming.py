@@ -9,6 +9,7 @@ from .._sync import run_sync
 from ..errors import UserError
 from ..events import Event, ModelCall, RunEnd, RunStart, Snapshot, Step, ToolCall
 from ..models import Message
+from ..protocols import RunRecorder, StoreOption
 from . import prompts
 from .bus import EventBus, Sink
 from .run_state import Listener, RunContext, new_run_id
@@ -19,7 +20,21 @@ if TYPE_CHECKING:
     from ..tools import ToolSet
     from .result import RunResult
 
-__all__ = ["Resumable"]
+__all__ = ["Resumable", "store_option"]
+
+
+def store_option(store: object) -> StoreOption:
+    """Check an agent's `store=`: a run store, "default" or None (True and False: the old spelling of the last two)."""
+    if store is True:
+        return "default"
+    if store is None or store is False:
+        return None
+    if store == "default" or all(callable(getattr(store, name, None)) for name in ("listener", "get", "events")):
+        return store  # type: ignore[return-value]  # a RunRecorder, checked by its methods
+    raise UserError(
+        f"store= takes a RunStore, 'default' (the run store under SMOLNB_HOME) or None (keep nothing), not {store!r}; "
+        "for a file of your own use store=RunStore('runs.db')"
+    )
 
 
 class Resumable:
@@ -31,7 +46,7 @@ class Resumable:
         tools: ToolSet
         name: str | None
         max_steps: int
-        store: Any
+        store: StoreOption
         listeners: list[Listener]
         last_result: RunResult | None
 
@@ -48,15 +63,13 @@ class Resumable:
                 return self.last_result
             raise
 
-    async def aresume_run(self, run_id: str, *, max_steps: int | None = None, store: Any = None) -> RunResult:
+    async def aresume_run(self, run_id: str, *, max_steps: int | None = None, store: RunRecorder | None = None) -> RunResult:
         """Continue a stored run that stopped (max steps, error, interrupt, crash) where it stopped.
 
         Completed steps are not redone: their model replies and observations are read back
         from the store. `max_steps` more steps are allowed (the agent's own limit by default).
         """
-        from ..persistence import default_store
-
-        source = store or (self.store if self.store not in (True, None, False) else default_store())
+        source = self._source(store)
         record = source.get(run_id)
         if record.status == "success":
             raise UserError(f"run {record.run_id} already finished with an answer; start a new run instead")
@@ -68,7 +81,7 @@ class Resumable:
         return await self._drive(ctx, ctx.step + (max_steps or self.max_steps), {})
 
     def fork(
-        self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None
+        self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: RunRecorder | None = None
     ) -> RunResult:
         """Start a new run from step `step` of a stored run, with this agent's model and tools.
 
@@ -77,12 +90,10 @@ class Resumable:
         return run_sync(self.afork(run_id, step=step, task=task, max_steps=max_steps, store=store))
 
     async def afork(
-        self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: Any = None
+        self, run_id: str, *, step: int, task: str | None = None, max_steps: int | None = None, store: RunRecorder | None = None
     ) -> RunResult:
         """Async twin of `fork`."""
-        from ..persistence import default_store
-
-        source = store or (self.store if self.store not in (True, None, False) else default_store())
+        source = self._source(store)
         record = source.get(run_id)
         if step < 0 or step > record.steps:
             raise UserError(f"run {record.run_id} has steps 1..{record.steps}: fork from one of them (0 starts afresh)")
@@ -101,14 +112,20 @@ class Resumable:
         self._emit(ctx, start)
         return await self._drive(ctx, ctx.step + (max_steps or self.max_steps), {})
 
-    def _attach_bus(self, ctx: RunContext, store: Any) -> None:
-        """The run's sinks, in the order they hear each event: the run store, listeners, the tracer."""
-        if store is None and self.store is True:
-            from ..persistence import default_store
+    def _source(self, store: RunRecorder | None) -> RunRecorder:
+        """Where a stored run is read from: `store`, else the agent's, else the default store."""
+        if store is not None:
+            return store
+        if self.store is not None and self.store != "default":
+            return self.store
+        from ..persistence import default_store
 
-            store = default_store()
-        elif store is None and self.store:
-            store = self.store
+        return default_store()
+
+    def _attach_bus(self, ctx: RunContext, store: RunRecorder | None) -> None:
+        """The run's sinks, in the order they hear each event: the run store, listeners, the tracer."""
+        if store is None and self.store is not None:
+            store = self._source(None)
         sinks = [Sink(store.listener, "store", record=True)] if store is not None else []
         sinks += [Sink(listener, "listener", forwarded=True, live=True) for listener in self.listeners]
         sinks += [Sink(hook, "tracer") for hook in tracing.hooks]

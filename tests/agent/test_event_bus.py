@@ -95,3 +95,18 @@ def test_a_run_with_a_helper_a_tool_a_store_a_tracer_and_a_listener_feeds_each_f
     # each tool call is recorded once where the run's events are: the result, the listener, the tracer
     assert sum(isinstance(e, ToolCall) for e in result.events) == 2
     assert sum(isinstance(e, ToolCall) and e.run_id == result.run_id for e in seen) == 2
+
+
+def test_store_is_an_explicit_option(tmp_path, smolnb_home):
+    from smolnb.errors import UserError
+
+    model = TestModel([py("final_answer(1)")] * 3)
+    mine = RunStore(tmp_path / "mine.db")
+    assert CodeAgent(model=model, store=mine).run("t").run_id in {r.run_id for r in mine.runs()}
+    default = CodeAgent(model=model, store="default")
+    from smolnb.persistence import default_store
+
+    assert default.run("t").run_id in {r.run_id for r in default_store().runs()}
+    assert CodeAgent(model=model, store=None).run("t").output == 1
+    with pytest.raises(UserError, match=r"store= takes a RunStore.*'default'.*None.*RunStore\('runs.db'\)"):
+        CodeAgent(model=model, store="runs.db")
