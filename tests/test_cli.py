@@ -3,10 +3,7 @@ import pytest
 from smolnb import CodeAgent
 from smolnb.cli import main
 from smolnb.models import TestModel
-
-
-def py(code):
-    return f"```python\n{code}\n```"
+from tests.helpers import py
 
 
 def test_runs_list_show_delete_prune(capsys):

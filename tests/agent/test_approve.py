@@ -4,10 +4,7 @@ from smolnb import CodeAgent
 from smolnb.events import Step
 from smolnb.models import TestModel
 from smolnb.persistence import RunStore
-
-
-def py(code):
-    return f"Thought: go.\n```python\n{code}\n```"
+from tests.helpers import py
 
 
 def test_each_block_waits_for_run_edit_or_skip_and_the_trace_records_it(tmp_path):

@@ -6,10 +6,7 @@ from smolnb import CodeAgent, tool
 from smolnb.errors import ModelError, TransientModelError, UserError
 from smolnb.events import ModelCall, RunEnd, RunStart, Step, ToolCall
 from smolnb.models import FunctionModel, TestModel
-
-
-def py(code: str, thought: str = "I will compute it.") -> str:
-    return f"Thought: {thought}\n```python\n{code}\n```"
+from tests.helpers import py
 
 
 @tool

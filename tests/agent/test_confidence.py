@@ -12,10 +12,7 @@ from smolnb import CodeAgent
 from smolnb.agent.confidence import how_reached
 from smolnb.models import TestModel
 from smolnb.persistence import RunStore
-
-
-def py(code: str) -> str:
-    return f"```python\n{code}\n```"
+from tests.helpers import py
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,7 @@ from smolnb.errors import BackendError
 from smolnb.events import Live, RunStart, ToolCall
 from smolnb.models import TestModel
 from smolnb.persistence import RunStore
-
-
-def py(code):
-    return f"Thought: go.\n```python\n{code}\n```"
+from tests.helpers import py
 
 
 def start(run_id="r"):

@@ -9,10 +9,7 @@ pytest.importorskip("IPython")
 from IPython.core.interactiveshell import InteractiveShell
 
 from smolnb.models import TestModel, register_model
-
-
-def py(code: str) -> str:
-    return f"Thought: go.\n```python\n{code}\n```"
+from tests.helpers import py
 
 
 @pytest.fixture

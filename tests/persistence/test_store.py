@@ -8,10 +8,7 @@ from smolnb.errors import BackendError, UserError
 from smolnb.events import RunEnd, RunStart, Step
 from smolnb.models import TestModel
 from smolnb.persistence import RunStore
-
-
-def py(code):
-    return f"```python\n{code}\n```"
+from tests.helpers import py
 
 
 def test_every_run_is_stored_with_its_events():

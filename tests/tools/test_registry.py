@@ -10,10 +10,7 @@ from smolnb import CodeAgent, Tool, tool
 from smolnb.errors import ToolError, UserError
 from smolnb.models import TestModel
 from smolnb.tools import ToolRegistry, ToolResolutionError, ToolSet, registry
-
-
-def py(code):
-    return f"```python\n{code}\n```"
+from tests.helpers import py
 
 
 def make(name="geocode", version="1.0.0", **extra):

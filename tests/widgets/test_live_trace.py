@@ -7,10 +7,7 @@ from smolnb.events import Live
 from smolnb.models import TestModel
 from smolnb.persistence import RunStore
 from smolnb.widgets.render import TraceState, render_html
-
-
-def py(code):
-    return f"Thought: go.\n```python\n{code}\n```"
+from tests.helpers import py
 
 
 def test_a_running_step_shows_its_code_what_it_printed_so_far_and_a_clock(tmp_path):

@@ -20,8 +20,9 @@ from smolnb.memory import HashEmbedder
 from smolnb.models import TestModel
 from smolnb.tools import tool
 from tests.conftest import required, serving
+from tests.helpers import py
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PHOENIX_ENV = Path(os.environ.get("SMOLNB_PHOENIX_ENV", ROOT / ".venv-phoenix"))
 
 if not (PHOENIX_ENV / "bin" / "phoenix").exists():
@@ -64,10 +65,6 @@ def lookup(city: str) -> str:
         city: the city.
     """
     return {"Paris": "France"}.get(city, "unknown")
-
-
-def py(code: str) -> str:
-    return f"```python\n{code}\n```"
 
 
 def read_spans(url: str, project: str) -> list[dict]:

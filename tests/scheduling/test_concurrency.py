@@ -10,11 +10,8 @@ import pytest
 from smolnb import CodeAgent, run_many
 from smolnb.models import FunctionModel, LiteLLMModel, OpenAIAPIModel, TestModel
 from smolnb.scheduling import Scheduler, scheduler
+from tests.helpers import py
 from tests.openai_server import ScriptedOpenAIServer
-
-
-def py(code):
-    return f"Thought: go.\n```python\n{code}\n```"
 
 
 @pytest.fixture(autouse=True)

@@ -12,13 +12,10 @@ from smolnb.cli import main
 from smolnb.harness import EvalBrowser, evaluate, load_samples, load_suite, report
 from smolnb.models import FunctionModel, register_model
 from tests.conftest import required
+from tests.helpers import py
 from tests.openai_server import ScriptedOpenAIServer
 
-DATASETS = Path(__file__).resolve().parents[1] / "datasets"
-
-
-def py(code):
-    return f"Thought: go.\n```python\n{code}\n```"
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
 
 def answers_for(suite, wrong=()):
@@ -234,7 +231,7 @@ def test_an_eval_definition_runs_from_yaml(tmp_path, capsys, smolnb_home):
 def test_local_eval_definition_is_valid():
     import yaml
 
-    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "evals" / "local.yaml").read_text())
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "evals" / "local.yaml").read_text())
     from smolnb.harness.evaluate import CONFIG_KEYS
     from smolnb.models.local import list_local_models
 
@@ -256,7 +253,7 @@ import sys, time
 sys.path.insert(0, sys.argv[2])
 from smolnb.harness import evaluate
 from smolnb.models import FunctionModel, register_model
-from tests.test_eval import answers_for
+from tests.harness.test_eval import answers_for
 
 right = answers_for("basics")
 def slow(messages, **info):
@@ -279,7 +276,7 @@ def test_a_killed_eval_keeps_every_written_sample_and_resumes(tmp_path, smolnb_h
     import time
 
     out = tmp_path / "eval"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen([sys.executable, "-c", KILLED_EVAL, str(out), str(root)], env={**os.environ, "PYTHONPATH": str(root)})
     samples_file = out / "samples.jsonl"
     deadline = time.monotonic() + 120

@@ -22,11 +22,9 @@ if not importlib.util.find_spec("opentelemetry.sdk"):
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.helpers import py
+
 KEY = "sk-test-5f2b9c1e8a7d4f3b2c1a0e9d8c7b6a5f"
-
-
-def py(code):
-    return f"Thought: go.\n```python\n{code}\n```"
 
 
 @tool
