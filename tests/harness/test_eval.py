@@ -315,3 +315,28 @@ def test_an_eval_retries_by_the_error_s_type_not_its_words(tmp_path):
     register_model("broken", broken)
     sample = run_sample(task, "tiny", "broken", 0, runs_db=str(tmp_path / "b.db"), max_steps=2)
     assert sample.attempts == 1 and sample.status == "error" and sample.error_kind == "model"
+
+
+def test_the_judge_is_async_and_waits_its_turn_in_the_scheduler(smolnb_home):
+    """A judge's call is a model call like the agent's: it takes a scheduler slot (limits, priority, counts)."""
+    import asyncio
+
+    from smolnb.harness.scorers import ajudge
+    from smolnb.scheduling import scheduler
+
+    calls = []
+
+    def judge_reply(messages, **info):
+        calls.append(messages)
+        return "YES"
+
+    register_model("judge-slow", FunctionModel(judge_reply, model_id="judge-slow"))
+    scheduler.configure("judge-slow", concurrency=1)
+
+    async def main():
+        return await asyncio.gather(*(ajudge(f"{i}", f"{i}", question="Same?", judge_model="judge-slow") for i in range(3)))
+
+    verdicts = asyncio.run(main())
+    assert all(v.correct for v in verdicts) and len(calls) == 3
+    [row] = [r for r in scheduler.stats() if r["model"] == "judge-slow"]
+    assert row["started"] == 3
