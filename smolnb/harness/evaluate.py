@@ -25,7 +25,7 @@ from .._sync import run_sync
 from ..config import setting
 from ..errors import UserError
 from ..redact import redact
-from .scorers import score
+from .scorers import ascore
 from .suite import Task, builtin_suite, load_suite, suite_path
 
 __all__ = ["Sample", "arun_sample", "evaluate", "evaluate_config", "load_samples", "run_sample", "scorer_options"]
@@ -163,9 +163,8 @@ async def arun_sample(
         )
     # a run's answer is scored; at the step cap, the best answer it gave still counts
     if result.status == "success" or (result.status == "max_steps" and result.output is not None):
-        verdict = score(
-            task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **scorer_options(task, result)
-        )
+        options = scorer_options(task, result)
+        verdict = await ascore(task.scorer, result.output, task.target, question=task.input, judge_model=judge_model, **options)
         sample.correct, sample.explanation, sample.scorer_error = verdict.correct, verdict.explanation, verdict.error
         if verdict.error and result.status == "success":
             sample.error_kind = "scorer"

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import setting
 from ..errors import UserError, did_you_mean
 
-__all__ = ["SCORERS", "Score", "check", "exact", "humaneval", "judge", "numeric", "regex", "score", "set_equal", "unanswerable"]
+__all__ = [
+    "ASYNC_SCORERS",
+    "SCORERS",
+    "Score",
+    "ajudge",
+    "ascore",
+    "check",
+    "exact",
+    "humaneval",
+    "judge",
+    "numeric",
+    "regex",
+    "score",
+    "set_equal",
+    "unanswerable",
+]
 
 _NUMBER = re.compile(r"-?\d[\d,_]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
 
@@ -116,21 +131,32 @@ Candidate answer: {output}
 Does the candidate give the same answer as the reference (ignore wording and formatting)? Reply with one word: YES or NO."""
 
 
-def judge(output: Any, target: Any, *, question: str = "", judge_model: Any = None, **_: Any) -> Score:
-    """Model-graded: a judge model (default: SMOLNB_JUDGE_MODEL, else the default model) says YES or NO."""
-    from .._sync import run_sync
+async def ajudge(output: Any, target: Any, *, question: str = "", judge_model: Any = None, priority: int = 0, **_: Any) -> Score:
+    """Model-graded: a judge model (default: SMOLNB_JUDGE_MODEL, else the default model) says YES or NO.
+
+    The call waits its turn in the scheduler like every model call (the model's limits, `priority`).
+    """
     from ..models import get_model
+    from ..scheduling import scheduler
 
     model = get_model(judge_model or setting("SMOLNB_JUDGE_MODEL") or None)
     prompt = JUDGE_PROMPT.format(question=question, target=target, output=output)
-    reply = (
-        run_sync(model.agenerate([{"role": "user", "content": prompt}], temperature=0.0, max_tokens=5)).content.strip().upper()
-    )
+    async with scheduler.slot(model.model_id, priority=priority, tokens=len(prompt) // 4 + 5) as turn:
+        response = await model.agenerate([{"role": "user", "content": prompt}], temperature=0.0, max_tokens=5)
+        turn.used_tokens = response.usage.input_tokens + response.usage.output_tokens
+    reply = response.content.strip().upper()
     if reply.startswith("YES"):
         return Score(True, f"judge {model.model_id}: YES")
     if reply.startswith("NO"):
         return Score(False, f"judge {model.model_id}: NO")
     raise ValueError(f"the judge {model.model_id} answered {reply[:40]!r}, not YES or NO")
+
+
+def judge(output: Any, target: Any, **options: Any) -> Score:
+    """The sync twin of `ajudge`."""
+    from .._sync import run_sync
+
+    return run_sync(ajudge(output, target, **options))
 
 
 _ABSTAINS = re.compile(
@@ -166,6 +192,21 @@ SCORERS: dict[str, Callable[..., Score]] = {
     "judge": judge,
     "humaneval": humaneval,
 }
+
+
+ASYNC_SCORERS: dict[str, Callable[..., Awaitable[Score]]] = {"judge": ajudge}
+"""Scorers that call a model: awaited by `ascore` (the eval's loop), so their calls go through the scheduler."""
+
+
+async def ascore(kind: str, output: Any, target: Any, **options: Any) -> Score:
+    """`score`, awaiting a scorer that calls a model instead of blocking the loop on it."""
+    fn = ASYNC_SCORERS.get(kind)
+    if fn is None:
+        return score(kind, output, target, **options)
+    try:
+        return await fn(output, target, **options)
+    except Exception as exc:  # noqa: BLE001 - recorded as the scorer's failure
+        return Score(False, error=f"{type(exc).__name__}: {exc}")
 
 
 def score(kind: str, output: Any, target: Any, **options: Any) -> Score:

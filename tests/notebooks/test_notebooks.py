@@ -30,7 +30,9 @@ if not ready:
         )
     pytest.skip("notebook dependencies are not installed", allow_module_level=True)
 
-pytestmark = pytest.mark.local_model
+# A notebook runs the local model for many steps (evals: two models, four tasks): its budget, on two
+# cores that may be busy, is well above the ~1-2 minutes it takes on idle ones.
+pytestmark = [pytest.mark.local_model, pytest.mark.timeout(1200)]
 
 
 def test_there_are_notebooks():

@@ -37,7 +37,8 @@ if missing or not Path(CHROMIUM).exists():
         )
     pytest.skip(f"browser test needs {', '.join(missing) or CHROMIUM}", allow_module_level=True)
 
-pytestmark = pytest.mark.local_model
+# Budgets for what each test does: JupyterLab, a kernel and the local model, on two cores that may be busy.
+pytestmark = [pytest.mark.local_model, pytest.mark.timeout(900)]
 
 
 def notebook(*sources: str) -> dict:
@@ -115,7 +116,7 @@ def test_agent_cell_renders_steps_code_and_answer(lab, tmp_path):
         # live: the model's text streams into the running step before the step ends
         page.wait_for_selector(".snb-live-text", timeout=120_000)
         assert page.locator(".snb-status.snb-running").count() == 1
-        page.wait_for_selector(".snb .snb-answer", timeout=300_000)
+        page.wait_for_selector(".snb .snb-answer", timeout=600_000)
         trace = page.locator(".snb").first
         steps = trace.locator("details.snb-step")
         assert steps.count() >= 1
