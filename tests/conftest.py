@@ -20,6 +20,97 @@ def smolnb_home(tmp_path, monkeypatch):
     return home
 
 
+class RealModelGuard:
+    """Fails a test that would call a real model it did not ask for.
+
+    The real local model (llama.cpp) runs only in tests marked `local_model`; a remote provider
+    never (a scripted OpenAI-compatible server on 127.0.0.1 is not one). A call that is refused
+    ends as a ModelError in the run, and the test fails at its end naming the call.
+    """
+
+    def __init__(self, allow_local: bool) -> None:
+        self.allow_local = allow_local
+        self.violations: list[str] = []
+
+    def refuse(self, what: str) -> Exception:
+        from smolnb.errors import ModelError
+
+        message = (
+            f"this test would call {what} without asking for it: use TestModel or a scripted server on "
+            "127.0.0.1, or mark the test @pytest.mark.local_model for the local model"
+        )
+        self.violations.append(message)
+        return ModelError(message)
+
+    def install(self, monkeypatch) -> None:
+        from urllib.parse import urlparse
+
+        from smolnb.models import LiteLLMModel, OpenAIAPIModel
+        from smolnb.models.local import model as local
+
+        guard = self
+
+        def remote(model, kwargs) -> bool:
+            base = kwargs.get("api_base") or kwargs.get("base_url") or model.api_base
+            return not base or urlparse(str(base)).hostname not in ("127.0.0.1", "localhost", "::1")
+
+        for cls in (LiteLLMModel, OpenAIAPIModel):
+            original = cls.agenerate
+
+            async def agenerate(self, messages, *, _original=original, **kwargs):
+                if remote(self, kwargs):
+                    raise guard.refuse(f"the remote model {self.model_id!r}")
+                return await _original(self, messages, **kwargs)
+
+            monkeypatch.setattr(cls, "agenerate", agenerate)
+        if not self.allow_local:
+            server_for = local._server_for
+
+            def refused_server(*args, **kwargs):
+                raise guard.refuse("the real local model (llama.cpp)")
+
+            monkeypatch.setattr(local, "_server_for", refused_server)
+            assert server_for is not refused_server
+
+
+@pytest.fixture(autouse=True)
+def real_model_guard(request, monkeypatch):
+    """Every test runs under a RealModelGuard (see there)."""
+    guard = RealModelGuard(allow_local=request.node.get_closest_marker("local_model") is not None)
+    guard.install(monkeypatch)
+    yield guard
+    if guard.violations:
+        pytest.fail("; ".join(dict.fromkeys(guard.violations)), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def reset_world():
+    """Each test starts from the same world and leaves it so: scheduler limits, the model and
+    tool registries, model backends, tracing hooks."""
+    import copy
+
+    from smolnb import models, tracing
+    from smolnb.scheduling import scheduler
+    from smolnb.tools.registry import registry
+
+    registered, backends = dict(models._REGISTRY), dict(models._BACKENDS)
+    tools = copy.copy(registry._tools)
+    tools_versions = {name: dict(versions) for name, versions in registry._tools.items()}
+    hooks, tracing_state = list(tracing.hooks), dict(tracing._state)
+    yield
+    scheduler.reset()
+    models._REGISTRY.clear()
+    models._REGISTRY.update(registered)
+    models._BACKENDS.clear()
+    models._BACKENDS.update(backends)
+    registry._tools.clear()
+    registry._tools.update({name: tools_versions[name] for name in tools})
+    if tracing._state["tracer"] is not None and tracing_state["tracer"] is None:
+        tracing.disable()
+    tracing.hooks[:] = hooks
+    tracing._state.update(tracing_state)
+
+
 def required(name: str) -> bool:
     """True when CI (or the user) says the real service `name` must be there."""
     wanted = {s.strip() for s in os.environ.get("SMOLNB_REQUIRE", "").split(",") if s.strip()}
