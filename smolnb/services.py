@@ -93,6 +93,9 @@ def neo4j_server(
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
         log.close()
 
 

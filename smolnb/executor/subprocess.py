@@ -6,6 +6,7 @@ process; the worker calls them over its pipe, so they work the same in both exec
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -115,6 +116,7 @@ class SubprocessExecutor(Executor):
         if not ready or receive(proc.stdout).get("op") != "ready":
             proc.kill()
             proc.wait()
+            _close_pipes(proc)
             raise BackendError("the subprocess worker did not start")
         self._proc = proc
         self._push_state()
@@ -142,6 +144,7 @@ class SubprocessExecutor(Executor):
         except Exception:  # noqa: BLE001 - it is going away either way
             proc.kill()
             proc.wait()
+        _close_pipes(proc)
 
     def __del__(self) -> None:
         try:
@@ -227,7 +230,9 @@ class SubprocessExecutor(Executor):
             return None
         if proc.poll() is None:
             proc.kill()
-        return proc.wait()
+        code = proc.wait()
+        _close_pipes(proc)
+        return code
 
     def pid(self) -> int | None:
         """The worker's process id (None before the first block)."""
@@ -235,3 +240,11 @@ class SubprocessExecutor(Executor):
 
     def __getstate__(self) -> dict[str, Any]:
         raise BackendError("a SubprocessExecutor cannot be pickled")
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    """Close our ends of a finished worker's pipes (left open, each leaks a file descriptor)."""
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
