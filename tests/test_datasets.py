@@ -17,8 +17,8 @@ def _load_builder(name):
 
 
 def test_memory_recall_benchmark_shape_and_checksums():
-    items = [json.loads(line) for line in (DATA / "memory_recall" / "items.jsonl").open()]
-    questions = [json.loads(line) for line in (DATA / "memory_recall" / "questions.jsonl").open()]
+    items = [json.loads(line) for line in (DATA / "memory_recall" / "items.jsonl").read_text().splitlines()]
+    questions = [json.loads(line) for line in (DATA / "memory_recall" / "questions.jsonl").read_text().splitlines()]
     assert len(items) >= 500 and len(questions) >= 100
     ids = {i["id"] for i in items}
     assert len(ids) == len(items) and len({i["text"] for i in items}) == len(items)
@@ -34,14 +34,14 @@ def test_memory_recall_benchmark_shape_and_checksums():
 
 def test_memory_recall_builder_reproduces_the_files():
     items, questions = _load_builder("build_memory_recall").build()
-    on_disk = [json.loads(line) for line in (DATA / "memory_recall" / "items.jsonl").open()]
+    on_disk = [json.loads(line) for line in (DATA / "memory_recall" / "items.jsonl").read_text().splitlines()]
     assert items == on_disk
-    assert questions == [json.loads(line) for line in (DATA / "memory_recall" / "questions.jsonl").open()]
+    assert questions == [json.loads(line) for line in (DATA / "memory_recall" / "questions.jsonl").read_text().splitlines()]
 
 
 def test_conversations_benchmark_shape_checksums_and_builder():
-    turns = [json.loads(line) for line in (DATA / "conversations" / "turns.jsonl").open()]
-    questions = [json.loads(line) for line in (DATA / "conversations" / "questions.jsonl").open()]
+    turns = [json.loads(line) for line in (DATA / "conversations" / "turns.jsonl").read_text().splitlines()]
+    questions = [json.loads(line) for line in (DATA / "conversations" / "questions.jsonl").read_text().splitlines()]
     by_id = {t["id"]: t for t in turns}
     conversations = {t["conversation"] for t in turns}
     assert len(conversations) >= 5 and all(sum(t["conversation"] == c for t in turns) >= 300 for c in conversations)

@@ -173,6 +173,7 @@ def test_networkx_survives_a_killed_writer(tmp_path):
         committed = int(proc.stdout.readline())
     proc.kill()
     proc.wait()
+    proc.stdout.close()
     facts = NetworkxGraph(path).facts()  # opens fine
     assert len(facts) >= committed + 1  # every acknowledged write is there
 

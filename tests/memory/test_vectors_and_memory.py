@@ -149,7 +149,10 @@ def test_processes_write_vectors_without_loss(tmp_path):
         )
         for p in range(4)
     ]
-    outcomes = [(p.wait(timeout=300), p.stderr.read()[-1500:]) for p in procs]
+    outcomes = []
+    for p in procs:
+        _, err = p.communicate(timeout=300)  # and closes the pipe
+        outcomes.append((p.returncode, err[-1500:]))
     assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
     store = LanceVectorStore(tmp_path / "v", HashEmbedder())
     texts = [r["text"] for r in store.table.search().select(["text"]).limit(10_000).to_list()]
@@ -170,6 +173,7 @@ def test_a_killed_vector_writer_loses_nothing_it_committed(tmp_path):
         committed = int(proc.stdout.readline())
     proc.send_signal(signal.SIGKILL)  # mid-way through the next write
     proc.wait()
+    proc.stdout.close()
     store = LanceVectorStore(tmp_path / "v", HashEmbedder())  # opens fine
     assert store.count() >= committed
     assert store.search("process 0 item 5", k=3)  # and answers

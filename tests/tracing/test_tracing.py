@@ -143,6 +143,7 @@ def test_spans_go_over_otlp_http_to_a_collector():
     finally:
         tracing.disable()
         server.shutdown()
+        server.server_close()
     assert Collector.received, "no OTLP request reached the collector"
     path, content_type, _ = Collector.received[0]
     assert path == "/v1/traces" and content_type == "application/x-protobuf"
