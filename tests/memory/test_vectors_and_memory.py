@@ -324,3 +324,13 @@ def test_loading_the_embedder_prints_nothing(minilm, capfd):
     assert embedder.embed(["a note"])
     out, err = capfd.readouterr()
     assert "Loading weights" not in err + out and "%|" not in err, err[-500:]
+
+
+def test_one_query_is_embedded_as_the_batch_path_embeds_it(minilm):
+    """A single query takes a short path through the model (no encode() bookkeeping): same vector."""
+    texts = ["what did Person12 report about retrieval for Project7?", "ünïcode, 数字 and emoji 🚀", "x"]
+    batch = minilm.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    for text, expected in zip(texts, batch, strict=True):
+        [one] = minilm.embed([text])
+        assert len(one) == minilm.dim
+        assert max(abs(a - float(b)) for a, b in zip(one, expected, strict=True)) < 1e-5
