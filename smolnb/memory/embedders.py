@@ -92,9 +92,8 @@ class SentenceTransformerEmbedder(Embedder):
                 try:
                     # straight through the modules: encode() walks every submodule (eval(), device
                     # checks) on each call, ~2 ms of a ~14 ms query at 100k memories
-                    features = {
-                        k: v.to(self.model.device) if hasattr(v, "to") else v for k, v in self.model.tokenize(texts).items()
-                    }
+                    prepare = getattr(self.model, "preprocess", None) or self.model.tokenize  # renamed in 6.x
+                    features = {k: v.to(self.model.device) if hasattr(v, "to") else v for k, v in prepare(texts).items()}
                     with torch.inference_mode():
                         out = self.model(features)["sentence_embedding"]
                         vectors = torch.nn.functional.normalize(out, p=2, dim=1).cpu().numpy()
