@@ -4,12 +4,13 @@ import logging
 
 import pytest
 
-from smolnb import CodeAgent, tool, tracing
+from smolnb import CodeAgent, tracing
 from smolnb.agent.bus import EventBus, Sink
 from smolnb.errors import BackendError
 from smolnb.events import Live, RunStart, ToolCall
 from smolnb.models import TestModel
 from smolnb.persistence import RunStore
+from tests.agent.test_code_agent import add
 from tests.helpers import py
 
 
@@ -52,17 +53,6 @@ def test_a_failing_store_or_view_does_not_fail_the_run_but_a_failing_listener_do
         with pytest.raises(RuntimeError, match="widget gone"):
             bus.publish(start())
     assert "locked" in caplog.text
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two numbers.
-
-    Args:
-        a: the first.
-        b: the second.
-    """
-    return a + b
 
 
 def test_a_run_with_a_helper_a_tool_a_store_a_tracer_and_a_listener_feeds_each_from_one_bus(tmp_path):
