@@ -87,14 +87,11 @@ def real_model_guard(request, monkeypatch):
 def reset_world():
     """Each test starts from the same world and leaves it so: scheduler limits, the model and
     tool registries, model backends, tracing hooks."""
-    import copy
-
     from smolnb import models, tracing
     from smolnb.scheduling import scheduler
     from smolnb.tools.registry import registry
 
     registered, backends = dict(models._REGISTRY), dict(models._BACKENDS)
-    tools = copy.copy(registry._tools)
     tools_versions = {name: dict(versions) for name, versions in registry._tools.items()}
     hooks, tracing_state = list(tracing.hooks), dict(tracing._state)
     yield
@@ -104,7 +101,7 @@ def reset_world():
     models._BACKENDS.clear()
     models._BACKENDS.update(backends)
     registry._tools.clear()
-    registry._tools.update({name: tools_versions[name] for name in tools})
+    registry._tools.update(tools_versions)
     if tracing._state["tracer"] is not None and tracing_state["tracer"] is None:
         tracing.disable()
     tracing.hooks[:] = hooks
