@@ -31,6 +31,16 @@ def test_run_command_with_a_registered_model(capsys):
     assert capsys.readouterr().out.strip() == "1024"
 
 
+def test_run_command_imports_take_spaces_after_commas(capsys):
+    from smolnb.models import register_model
+
+    register_model(
+        "cli-test", TestModel([py("import csv, difflib\nfinal_answer(difflib.SequenceMatcher(None, 'ab', 'ab').ratio())")])
+    )
+    assert main(["run", "-m", "cli-test", "--imports", "csv, difflib", "Compare."]) == 0
+    assert capsys.readouterr().out.strip() == "1.0"
+
+
 def test_unknown_model_is_a_clear_error(capsys):
     assert main(["run", "-m", "nonsense", "hi"]) == 2
     assert "unknown model 'nonsense'" in capsys.readouterr().err

@@ -61,7 +61,7 @@ from .runtime import (
     safe_setattr,
 )
 
-__all__ = ["AGENT_MODULE", "DEFAULT_IMPORTS", "FORBIDDEN_MODULES", "Policy", "PolicyAbort"]
+__all__ = ["AGENT_MODULE", "DEFAULT_IMPORTS", "FORBIDDEN_MODULES", "Policy", "PolicyAbort", "module_names"]
 
 
 _MISSING = object()
@@ -70,6 +70,23 @@ _AST_LOCK = threading.RLock()
 """CPython 3.11 keeps one AST conversion depth counter per interpreter: two threads converting
 at once (one paused by a finalizer that releases the GIL) fail with "AST constructor recursion
 depth mismatch". One conversion at a time."""
+
+
+def module_names(given: str | Iterable[str]) -> list[str]:
+    """Module names however a person writes them: `"pandas, numpy"`, `["pandas", " numpy"]`, `("a,", "b")`.
+
+    Each entry may hold several names separated by commas; spaces and empty entries are dropped.
+    A string is a comma-separated list, never a sequence of letters.
+    """
+    parts = [given] if isinstance(given, str) else list(given)
+    names = [name.strip() for part in parts for name in str(part).split(",") if name.strip()]
+    for name in names:
+        if name != "*" and not all(piece.isidentifier() for piece in name.split(".")):
+            raise UserError(
+                f"{name!r} is not a module name: authorize modules by name, several separated by commas, "
+                "e.g. authorized_imports=['pandas', 'numpy'] or --imports pandas,numpy"
+            )
+    return names
 
 
 class Policy:
@@ -81,8 +98,8 @@ class Policy:
         allow_write: let `open` write files (reading is always allowed).
     """
 
-    def __init__(self, authorized_imports: Iterable[str] = (), *, allow_write: bool = False) -> None:
-        extra = set(authorized_imports)
+    def __init__(self, authorized_imports: str | Iterable[str] = (), *, allow_write: bool = False) -> None:
+        extra = set(module_names(authorized_imports))
         for name in extra:
             if (
                 name != "*"

@@ -77,6 +77,19 @@ def test_authorized_imports_extend_defaults():
     assert ex.run("import csv\nimport math\nprint(math.floor(2.5))").stdout == "2\n"
 
 
+@pytest.mark.parametrize("given", ["csv, difflib", " csv,difflib ", ["csv", " difflib"], ("csv,", "difflib")])
+def test_authorized_imports_are_names_however_they_are_written(given):
+    """A comma-separated string, padded names, empty entries: each names modules, never letters."""
+    policy = Policy(given)
+    assert {"csv", "difflib"} <= policy.authorized
+    assert not {"c", "s", "v", "", " difflib"} & policy.authorized
+
+
+def test_an_authorized_import_that_is_not_a_module_name_is_a_clear_error():
+    with pytest.raises(UserError, match="not a module name.*comma"):
+        Policy(["csv difflib"])
+
+
 def test_forbidden_module_cannot_be_authorized():
     with pytest.raises(UserError, match="cannot authorize 'subprocess'"):
         Policy(["subprocess"])
