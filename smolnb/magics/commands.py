@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ..errors import SmolnbError
-from .cell_options import CELL_HELP
+from .cell_options import CELL_HELP, CellOptions
 from .views import Link, Table
 
 __all__ = ["COMMANDS", "Command", "HELP", "LineCommands"]
@@ -101,6 +101,8 @@ class LineCommands:
         def _run(self, agent: Any, call: Any, output: str | None) -> None: ...
 
         def _session_memory(self, quiet: bool = False) -> Any: ...
+
+        def _make_agent(self, options: CellOptions) -> Any: ...
 
     def dispatch(self, line: str) -> Any:
         """Run `%agent LINE`: split it, find its command in the table, run it; errors as usage errors."""
@@ -311,11 +313,22 @@ class LineCommands:
     def _cmd_resume(self, args: list[str]) -> None:
         if not args:
             raise UsageError("%agent resume needs a run id; `%agent runs` lists them")
-        from ..agent import CodeAgent
-
-        record = self._store().get(args[0])
-        agent = CodeAgent(model=record.model, max_steps=self.max_steps, namespace=self.ns, executor=self.executor)
+        record, agent = self._agent_for_run(args[0], "resume")
         self._run(agent, lambda: agent.resume_run(record.run_id), None)
+
+    def _agent_for_run(self, run_id: str, command: str) -> tuple[Any, Any]:
+        """A stored run, and an agent built as `%%agent` builds one (settings, imports, memory) with the run's model and tools."""
+        from ..events import RunStart
+
+        store = self._store()
+        record = store.get(run_id)
+        start = next((e for e in store.events(record.run_id, with_children=False) if isinstance(e, RunStart)), None)
+        tools = list(start.tools) if start is not None else []
+        options = CellOptions(record.model, None, None, tools, False, None, None, [])
+        try:
+            return record, self._make_agent(options)
+        except SmolnbError as exc:
+            raise UsageError(f"%agent {command} {record.run_id}: {exc}") from None
 
     def _cmd_undo(self, args: list[str]) -> str:
         """Restore what the last %%agent run overwrote or deleted, and remove what it created."""
@@ -357,10 +370,7 @@ class LineCommands:
         """`%agent fork RUN_ID STEP [NEW TASK]`: keep the run's first STEP steps, go on from there."""
         if len(args) < 2 or not args[1].isdigit():
             raise UsageError("%agent fork needs a run id and a step: %agent fork RUN_ID STEP [new task]")
-        from ..agent import CodeAgent
-
-        record = self._store().get(args[0])
-        agent = CodeAgent(model=record.model, max_steps=self.max_steps, namespace=self.ns, executor=self.executor)
+        record, agent = self._agent_for_run(args[0], "fork")
         task = " ".join(args[2:]) or None
         self._run(agent, lambda: agent.fork(record.run_id, step=int(args[1]), task=task, store=self._store()), None)
 

@@ -128,6 +128,38 @@ def test_resume_continues_a_stopped_run(ip, model):
     assert "step_one = 1" in model.calls[-1]["messages"][2]["content"]
 
 
+def test_resume_and_fork_run_under_the_session_settings(ip, model, capsys):
+    """`%agent resume` and `%agent fork` build their agent as `%%agent` does: the configured imports and tools hold."""
+    ip.run_cell(
+        "from smolnb import tool\n"
+        "@tool\n"
+        "def twice(n: float) -> float:\n"
+        "    '''Double a number.\n\n    Args:\n        n: The number.\n    '''\n"
+        "    return 2 * n\n"
+    )
+    ip.run_line_magic("agent", "config imports=difflib")
+    try:
+        model.enqueue(py("import difflib\nstep_one = 1"), "no code at all")
+        run_cell(ip, "-m scripted --max-steps 1 --tools twice", "Compare.")
+        first = ip.user_ns["_agent"]
+        assert first.status == "max_steps", first.error
+        model.enqueue(py("import difflib\nfinal_answer(twice(difflib.SequenceMatcher(None, 'a', 'a').ratio()))"))
+        ip.run_line_magic("agent", f"resume {first.run_id}")
+        resumed = ip.user_ns["_agent"]
+        assert (resumed.status, resumed.output) == ("success", 2.0), resumed.error
+        model.enqueue(py("import difflib\nfinal_answer(twice(3))"))
+        ip.run_line_magic("agent", f"fork {first.run_id} 1")
+        forked = ip.user_ns["_agent"]
+        assert (forked.status, forked.output) == ("success", 6), forked.error
+        del ip.user_ns["twice"]
+        capsys.readouterr()
+        ip.run_cell(f"%agent fork {first.run_id} 1")
+        err = capsys.readouterr().err
+        assert f"%agent fork {first.run_id}: no tool named 'twice'" in err and "define an @tool function" in err
+    finally:
+        ip.run_line_magic("agent", "config imports=")
+
+
 def test_line_command_errors(ip, capsys):
     for line in ("show nope-not-a-run", "frobnicate", "config colour=red", "resume"):
         ip.run_cell(f"%agent {line}")
