@@ -16,7 +16,7 @@ __all__ = ["main"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .agent import CodeAgent
+    from .agent.building import build_agent, open_memory
     from .events import Event, Step
 
     def show(event: Event) -> None:
@@ -31,17 +31,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.memory:
         from .memory import Memory
 
-        try:
-            memory = Memory()  # SMOLNB_GRAPH / NEO4J_URI and SMOLNB_VECTORS, else under SMOLNB_HOME
-        except SmolnbError as exc:
-            print(f"smolnb: long-term memory is unavailable, the run goes on without it: {exc}", file=sys.stderr)
-    agent = CodeAgent(
-        model=args.model,
-        max_steps=args.max_steps,
-        listeners=[show],
-        memory=memory,
-        authorized_imports=args.imports.split(",") if args.imports else (),
-    )
+        # SMOLNB_GRAPH / NEO4J_URI and SMOLNB_VECTORS, else under SMOLNB_HOME
+        memory = open_memory(Memory, report=lambda message: print(message, file=sys.stderr))
+    agent = build_agent(model=args.model, max_steps=args.max_steps, imports=args.imports, memory=memory, listeners=[show])
     result = agent.run(" ".join(args.task))
     print(result.output)
     print(f"[{result.model}: {result.summary()}]", file=sys.stderr)

@@ -205,7 +205,7 @@ class AgentMagics(LineCommands, Magics):
         )
 
     def _make_agent(self, options: CellOptions) -> Any:
-        from ..agent import CodeAgent
+        from ..agent.building import build_agent
         from ..errors import UserError, did_you_mean
 
         tools = list(self.tools)
@@ -221,15 +221,15 @@ class AgentMagics(LineCommands, Magics):
                 )
             tools.append(found)
         memory = None if options.no_memory or not self.memory else self._session_memory(quiet=True)
-        return CodeAgent(
-            memory=memory,
-            model=options.model or self.model or None,
-            tools=tools,
+        return build_agent(
+            model=options.model or self.model,
             max_steps=options.max_steps or self.max_steps,
+            tools=tools,
+            imports=[self.imports, *options.imports],
+            memory=memory,
             name=options.name,
             executor=options.executor or self.executor,
             namespace=self.ns,
-            authorized_imports=[*self.imports.split(","), *options.imports] if self.imports else options.imports,
             approve=_approve_by_input if (options.approve or self.approve) else None,
         )
 
@@ -275,23 +275,23 @@ class AgentMagics(LineCommands, Magics):
         uris = (self.graph, self.vectors, scope)
         if self._memory is not None and self._memory_uris == uris:
             return self._memory
+        from ..agent.building import open_memory
         from ..config import home
         from ..memory import Memory
 
         folder = home() / "memory" / scope
-        try:
-            self._memory = Memory(
+
+        def open_() -> Memory:
+            return Memory(
                 graph=self.graph or f"networkx://{folder}/graph.json", vectors=self.vectors or f"lancedb://{folder}/vectors"
             )
-            self._memory_uris = uris
-        except SmolnbError as exc:
-            if not quiet:
-                raise
-            print(
-                f"smolnb: long-term memory is unavailable, this run goes on without it: {exc}\n"
-                "(`%agent config memory=off` or `%%agent --no-memory` stops this message)"
-            )
-            return None
+
+        if not quiet:
+            self._memory = open_()
+        else:
+            hint = "\n(`%agent config memory=off` or `%%agent --no-memory` stops this message)"
+            self._memory = open_memory(open_, report=print, hint=hint)
+        self._memory_uris = uris if self._memory is not None else None
         return self._memory
 
     def scope(self) -> str:
