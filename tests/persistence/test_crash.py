@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from smolnb import CodeAgent
-from smolnb.models import LiteLLMModel
+from smolnb.models import OpenAIAPIModel
 from smolnb.persistence import RunStore
 from tests.openai_server import ScriptedOpenAIServer, completion
 
@@ -45,7 +45,7 @@ def test_sigkill_then_resume(server, tmp_path, attempt):
     store = RunStore(store_path)
     [record] = store.runs()
     assert record.status == "crashed"  # its process is gone: not "running" forever
-    model = LiteLLMModel("openai/scripted", api_base=server.base_url, api_key="sk-crash-test", max_retries=0)
+    model = OpenAIAPIModel("scripted", api_base=server.base_url, api_key="sk-crash-test", max_retries=0)
     result = CodeAgent(model=model, store=store, max_steps=8).resume_run(record.run_id)
     after = [step_of(r["body"]) for r in server.requests[len(before) :]]
     assert result.status == "success" and result.output == 10
