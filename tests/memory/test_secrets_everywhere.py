@@ -10,19 +10,18 @@ bodies the provider received) is searched for each secret and every 8-character 
 
 import json
 import logging
+from urllib.parse import urlsplit
 
 import pytest
 
 from smolnb import CodeAgent, Memory, tool
 from smolnb.harness import evaluate
-from smolnb.memory import HashEmbedder
+from smolnb.memory import HashEmbedder, open_graph
 from smolnb.models import LiteLLMModel, register_model
 from tests.helpers import py
-from tests.memory.conftest import started_neo4j
 from tests.openai_server import ScriptedOpenAIServer
 
 KEY = "zQ81vTx9KmW2pLr5nYc4Bd6hJ3"  # no provider prefix: only knowing it can redact it
-PASSWORD = "Vg7pX2qL9rTk4Wm8"
 WRONG = "Hs3nB8vKq5Rz1Lp6"
 
 
@@ -31,8 +30,17 @@ def slices(secret, n=8):
 
 
 @pytest.fixture
-def graph_uri(tmp_path_factory):
-    yield from started_neo4j(tmp_path_factory.mktemp("neo4j-secret"), password=PASSWORD)
+def graph_uri(neo4j_uri):
+    """The session's Neo4j: its password is random, and given to this test only in the URI."""
+    graph = open_graph(neo4j_uri)
+    graph.forget()  # one server for the session: from an empty graph, and none of this test's facts left
+    yield neo4j_uri
+    graph.forget()
+    graph.close()
+
+
+def password_of(uri):
+    return urlsplit(uri).password
 
 
 def test_no_secret_in_any_byte_written(tmp_path, smolnb_home, graph_uri, capfd):
@@ -81,7 +89,7 @@ def test_no_secret_in_any_byte_written(tmp_path, smolnb_home, graph_uri, capfd):
     assert len(server.requests) >= 8 and len(written) > 10_000 and spans.get_finished_spans()
     leaks = [
         f"{where}: {piece!r} of {name} in ...{hay[max(0, hay.find(piece.encode()) - 200) : hay.find(piece.encode()) + 40]!r}"
-        for name, secret in (("the key", KEY), ("the password", PASSWORD), ("the wrong password", WRONG))
+        for name, secret in (("the key", KEY), ("the password", password_of(graph_uri)), ("the wrong password", WRONG))
         for piece in slices(secret)
         for where, hay in haystacks.items()
         if piece.encode() in hay
@@ -90,7 +98,8 @@ def test_no_secret_in_any_byte_written(tmp_path, smolnb_home, graph_uri, capfd):
 
 
 def _exercise(tmp_path, home, graph_uri, server):
-    model = LiteLLMModel("openai/scripted", api_base=server.base_url, api_key=KEY)
+    # retries still happen (their errors carry the key); a short backoff keeps them from sleeping 15 s
+    model = LiteLLMModel("openai/scripted", api_base=server.base_url, api_key=KEY, backoff=0.05)
     memory = Memory(graph=graph_uri, vectors=f"lancedb://{home}/vectors", embedder=HashEmbedder())
 
     @tool
@@ -109,7 +118,7 @@ def _exercise(tmp_path, home, graph_uri, server):
         Args:
             name: The service.
         """
-        raise ConnectionError(f"login to {name} with key {KEY} and password {PASSWORD} was refused")
+        raise ConnectionError(f"login to {name} with key {KEY} and password {password_of(graph_uri)} was refused")
 
     # 1. an agent whose tool hands the secrets back: printed, kept in a variable, answered
     server.replies.extend(
@@ -162,9 +171,7 @@ def _exercise(tmp_path, home, graph_uri, server):
     server.responder = None
 
     # 6. a wrong password
-    from smolnb.memory import open_graph
-
-    wrong = graph_uri.replace(PASSWORD, WRONG)
+    wrong = graph_uri.replace(password_of(graph_uri), WRONG)
     with pytest.raises(Exception) as info:
         open_graph(wrong).facts()
     print(info.value)
