@@ -31,6 +31,9 @@ from smolnb.executor.local import _holds_agent_code
 from .attacks import ALL, BENIGN, GROUP, HANGS, IMPORTS, PANDAS_BENIGN
 
 LIMIT = 1.0
+# What "bounded" means here: each hang, unstopped, runs for minutes or forever; a stopped one ends
+# at LIMIT. The ceiling is far above that so that a busy machine cannot fail a test that works.
+CEILING = LIMIT + 10
 KINDS = ["local", "subprocess", "sandbox"]
 
 
@@ -163,7 +166,7 @@ def test_attack_is_refused_or_contained(kind, name, tmp_path):
         assert not (result.is_final and result.final_value == "ESCAPED"), f"{name} reached final_answer('ESCAPED')"
         assert not marker.exists(), f"{name} wrote a file"
         assert not _holds_agent_code(result.final_value), f"{name} handed the host a live object of its own"
-        assert took < LIMIT + 1.0 + (1.5 if kind != "local" else 0), f"{name} ran {took:.1f} s"
+        assert took < CEILING, f"{name} ran {took:.1f} s"
         if result.error_kind == "timeout":
             assert name in HANGS, f"{name} hung: {result.error}"
         if result.error_kind == "policy":
@@ -174,14 +177,14 @@ def test_attack_is_refused_or_contained(kind, name, tmp_path):
         start = time.monotonic()
         blob, _missing = ex.snapshot()
         unpickle_variables(blob)
-        assert time.monotonic() - start < LIMIT + 1.5, f"{name}: the snapshot was not bounded"
+        assert time.monotonic() - start < CEILING, f"{name}: the snapshot was not bounded"
         # the executor lives on
         after = ex.run("print(1 + 1)")
         assert after.stdout == "2\n", (name, after)
     finally:
         start = time.monotonic()
         ex.close()
-        assert time.monotonic() - start < LIMIT + 2.0, f"{name}: closing was not bounded"
+        assert time.monotonic() - start < CEILING, f"{name}: closing was not bounded"
     assert not marker.exists(), f"{name} wrote a file later"
     assert world() == before, f"{name} changed process-wide state"
 
@@ -233,7 +236,7 @@ def test_hangs_end_and_the_next_run_in_the_same_process_works():
         result = ex.run(ALL[name])
         took = time.monotonic() - start
         # each would run for minutes or forever: one that ran past its limit was stopped by it
-        assert took < limit + 10, f"{name} ran {took:.1f} s"
+        assert took < CEILING, f"{name} ran {took:.1f} s"
         assert took < limit or result.error_kind == "timeout", f"{name} ran {took:.1f} s and ended as {result.error_kind}"
         assert sys.exc_info()[1] is None, f"{name} left {sys.exc_info()[1]!r} as the exception being handled"
         assert ex.run("x = 41\nfinal_answer(x + 1)").final_value == 42, name
