@@ -208,10 +208,9 @@ def test_openai_api_timeout(server):
     server.latency = 1.0
     server.default = "late"
     model = OpenAIAPIModel("m", api_base=server.base_url, timeout=0.2, max_retries=0)
-    started = time.perf_counter()
+    # the reply comes after 1 s: a client that waited for it would return "late", not raise
     with pytest.raises(TransientModelError, match="within 0.2 s"):
         model.generate([{"role": "user", "content": "hi"}])
-    assert time.perf_counter() - started < 0.9
 
 
 def test_openai_api_reuses_connections_and_closes_them_with_the_loop(server):
