@@ -21,6 +21,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "SMOLNB_MODEL": (DEFAULT_MODEL, "the model used when none is named"),
     "SMOLNB_MODELS": ("", "where local GGUF weights are assembled (default SMOLNB_HOME/models)"),
     "SMOLNB_LOCAL_PORT": ("0", "the local model server's port on 127.0.0.1 (0: a free one)"),
+    "SMOLNB_LOCAL_THREADS": ("", "the local model server's threads (default: the cores no other program is busy on)"),
     "SMOLNB_GRAPH": ("", "the graph memory's URI (networkx://PATH or neo4j://...; default under SMOLNB_HOME)"),
     "SMOLNB_VECTORS": ("", "the vector memory's URI (lancedb://PATH; default under SMOLNB_HOME)"),
     "SMOLNB_MEMORY": ("on", "whether %%agent uses the session's long-term memory"),

@@ -149,3 +149,34 @@ def test_server_keeps_logits_for_the_last_token_only(tmp_path):
     argv = LlamaServer(tmp_path / "m.gguf", port=1234).command()
     assert argv[argv.index("--logits_all") + 1] == "False"
     assert argv[argv.index("--model") + 1] == str(tmp_path / "m.gguf") and "--port" in argv
+
+
+@pytest.mark.parametrize(
+    "cpus, runnable, threads",
+    [
+        (2, 1, 2),  # an idle machine: every core (the reader itself is the one runnable process)
+        (2, 3, 1),  # two other programs computing: llama.cpp's threads would wait on each other
+        (8, 4, 5),
+        (16, 1, 8),  # at most 8
+        (2, 9, 1),  # at least 1
+    ],
+)
+def test_server_threads_leave_busy_cores_alone(tmp_path, monkeypatch, cpus, runnable, threads):
+    """llama.cpp's threads meet after every layer: one that shares its core with a busy program
+    holds up the others (measured: 5.3x slower with 2 threads on 2 busy cores, 2.3x slower than 1)."""
+    from smolnb.models.local import server
+
+    monkeypatch.setattr(server, "_usable_cpus", lambda: cpus)
+    monkeypatch.setattr(server, "_runnable_now", lambda: runnable)
+    argv = server.LlamaServer(tmp_path / "m.gguf").command()
+    assert argv[argv.index("--n_threads") + 1] == argv[argv.index("--n_threads_batch") + 1] == str(threads)
+
+
+def test_server_threads_setting(tmp_path, monkeypatch):
+    from smolnb.models.local import server
+
+    monkeypatch.setenv("SMOLNB_LOCAL_THREADS", "3")
+    assert server.LlamaServer(tmp_path / "m.gguf").threads == 3
+    monkeypatch.setenv("SMOLNB_LOCAL_THREADS", "many")
+    with pytest.raises(UserError, match="SMOLNB_LOCAL_THREADS.*a number of threads, e.g. SMOLNB_LOCAL_THREADS=2"):
+        server.LlamaServer(tmp_path / "m.gguf")
