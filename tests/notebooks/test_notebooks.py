@@ -54,7 +54,8 @@ def test_notebook_runs_without_error(path, tmp_path, shared_home, monkeypatch, r
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    # a cell may take most of the test's budget (the evals cell runs two models); past it, the error names the cell
+    client = NotebookClient(nb, timeout=1100, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     restarts = 0
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
