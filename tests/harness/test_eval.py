@@ -181,7 +181,7 @@ def test_eval_browser_lists_failures_and_opens_a_trace(tmp_path, smolnb_home):
 def test_ray_backend_gives_the_same_results_as_local(tmp_path, smolnb_home, monkeypatch):
     # smolnb's own OpenAI-compatible client (SCRIPTED_BASE_URL, as a user configures a service):
     # a Ray worker that imported litellm spent seconds on it
-    MODEL = "openai-api/scripted/m"
+    model = "openai-api/scripted/m"
     if not importlib.util.find_spec("ray"):
         if required("ray"):
             pytest.fail("Ray is required here (CI=true): install smolnb[ray]", pytrace=False)
@@ -196,10 +196,10 @@ def test_ray_backend_gives_the_same_results_as_local(tmp_path, smolnb_home, monk
         server.responder = responder
         monkeypatch.setenv("SCRIPTED_BASE_URL", server.base_url)
         monkeypatch.setenv("SCRIPTED_API_KEY", "sk-test")
-        local = evaluate("basics", [MODEL], out=tmp_path / "local", limit=4, progress=False)
+        local = evaluate("basics", [model], out=tmp_path / "local", limit=4, progress=False)
         on_ray = evaluate(
             "basics",
-            [MODEL],
+            [model],
             out=tmp_path / "ray",
             limit=4,
             backend="ray",
