@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= all,dev
 TASK ?= How many prime numbers are there below 1000?
+# Test processes: many tests wait on servers, kernels and child processes, so two overlap well
+# even on two cores; a test file runs whole in one process, in its order.
+TEST_WORKERS ?= 2
 
 NEO4J_SERVER := services/neo4j/target/smolnb-neo4j-1.0.jar
 PHOENIX_VERSION := 20.26.1
@@ -52,7 +55,7 @@ phoenix: $(PHOENIX)  ## start the Phoenix trace viewer on 127.0.0.1:6006 (Ctrl-C
 	PHOENIX_HOST=127.0.0.1 PHOENIX_PORT=6006 PHOENIX_TELEMETRY_ENABLED=false $(PHOENIX) serve
 
 test: install neo4j-server phoenix-env  ## every test, real services included
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-fast: install  ## the tests that need no local model
 	$(BIN)/python -m pytest -q -m "not local_model"
