@@ -103,7 +103,9 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
         return
     try:
         worker = getattr(sys.modules.get("litellm.litellm_core_utils.logging_worker"), "GLOBAL_LOGGING_WORKER", None)
-        if worker is not None:
+        task = getattr(worker, "_worker_task", None)
+        # Only the loop its task belongs to can stop it: from another loop, stop() waits forever.
+        if worker is not None and (task is None or task.get_loop() is loop):
             # Shut litellm's logging task down its own way; its shutdown logs spurious errors.
             quiet = logging.getLogger("LiteLLM")
             level = quiet.level
@@ -111,7 +113,7 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
             try:
                 with contextlib.suppress(Exception):
                     loop.run_until_complete(asyncio.sleep(0))
-                    loop.run_until_complete(worker.stop())
+                    loop.run_until_complete(asyncio.wait_for(worker.stop(), timeout=5))
             finally:
                 quiet.setLevel(level)
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]

@@ -54,3 +54,31 @@ def test_interrupts_race_job_ends_without_losing_a_job():
             outcomes.append("interrupted")
     assert set(outcomes) <= {1_999_000, "interrupted"} and outcomes[::2] == [1_999_000] * 150
     assert pool.submit(lambda: "alive")[0].result(timeout=5) == "alive"
+
+
+@pytest.mark.timeout(60)
+def test_a_failed_sync_call_never_waits_on_litellm_s_logging_worker_of_another_loop():
+    """litellm keeps one logging worker per process, bound to the loop that started it; closing
+    a different loop must not wait on its task (which that loop alone can finish): that hung forever."""
+    import asyncio
+
+    from smolnb._sync import run_sync
+
+    logging_worker = pytest.importorskip("litellm.litellm_core_utils.logging_worker")
+    worker = logging_worker.GLOBAL_LOGGING_WORKER
+    other = asyncio.new_event_loop()
+
+    async def start():
+        worker.start()
+
+    other.run_until_complete(start())  # its task now belongs to `other`, which is not running
+
+    async def fail():
+        raise ValueError("the judge said perhaps")
+
+    try:
+        with pytest.raises(ValueError, match="perhaps"):  # a hang fails by the test's timeout
+            run_sync(fail())  # on the main thread's loop; failing closes that loop
+    finally:
+        other.run_until_complete(worker.stop())
+        other.close()
