@@ -8,6 +8,7 @@ TASK ?= How many prime numbers are there below 1000?
 # an idle 2-core machine, but on busy cores the Neo4j stress test then times out its connections:
 # one by default, TEST_WORKERS=2 where the cores are free.
 TEST_WORKERS ?= 1
+XDIST := $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 NEO4J_SERVER := services/neo4j/target/smolnb-neo4j-1.0.jar
 PHOENIX_VERSION := 20.26.1
@@ -56,7 +57,7 @@ phoenix: $(PHOENIX)  ## start the Phoenix trace viewer on 127.0.0.1:6006 (Ctrl-C
 	PHOENIX_HOST=127.0.0.1 PHOENIX_PORT=6006 PHOENIX_TELEMETRY_ENABLED=false $(PHOENIX) serve
 
 test: install neo4j-server phoenix-env  ## every test, real services included
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/python -m pytest -q $(XDIST) --durations=15
 
 test-fast: install  ## the tests that need no local model
 	$(BIN)/python -m pytest -q -m "not local_model"
