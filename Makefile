@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= all,dev
 TASK ?= How many prime numbers are there below 1000?
-# Test processes (a test file runs whole in one, in its order). Two take 7 instead of 12 minutes on
+# Test processes (a test file runs whole in one, in its order). Two take about 7 instead of 10 minutes on
 # an idle 2-core machine, but on busy cores the Neo4j stress test then times out its connections:
 # one by default, TEST_WORKERS=2 where the cores are free.
 TEST_WORKERS ?= 1
