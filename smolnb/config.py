@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DEFAULT_MODEL", "SETTINGS", "default_model", "home", "setting"]
+__all__ = ["DEFAULT_MODEL", "SETTINGS", "count_setting", "default_model", "home", "setting"]
 
 DEFAULT_MODEL = "local/qwen2.5-coder-0.5b"
 
@@ -42,6 +42,18 @@ def setting(name: str) -> str:
     """The value of the setting `name` (one of `SETTINGS`): the environment's, else its default."""
     default, _ = SETTINGS[name]
     return os.environ.get(name) or default
+
+
+def count_setting(name: str, what: str) -> int | None:
+    """The setting `name` as a whole number of at least 1 (None when empty); else a UserError naming the form."""
+    given = setting(name).strip()
+    if not given:
+        return None
+    if not given.isdigit() or int(given) < 1:
+        from .errors import UserError
+
+        raise UserError(f"{name}={given!r}: give {what}, e.g. {name}=2")
+    return int(given)
 
 
 def home() -> Path:

@@ -14,8 +14,8 @@ import urllib.request
 from pathlib import Path
 
 from ..._net import free_port, port_taken, stop_process
-from ...config import home, setting
-from ...errors import BackendError, MissingExtraError, ModelError, UserError
+from ...config import count_setting, home, setting
+from ...errors import BackendError, MissingExtraError, ModelError
 from .weights import _progress
 
 __all__ = ["LlamaServer"]
@@ -47,11 +47,9 @@ def _threads() -> int:
     the rest: on 2 cores busy with other work, 2 threads ran 5.3x slower than on idle ones, and
     2.3x slower than 1 thread. At most 8, at least 1.
     """
-    given = setting("SMOLNB_LOCAL_THREADS").strip()
-    if given:
-        if not given.isdigit() or int(given) < 1:
-            raise UserError(f"SMOLNB_LOCAL_THREADS={given!r}: give a number of threads, e.g. SMOLNB_LOCAL_THREADS=2")
-        return int(given)
+    given = count_setting("SMOLNB_LOCAL_THREADS", "a number of threads")
+    if given is not None:
+        return given
     busy = max(0, _runnable_now() - 1)  # the others
     return max(1, min(_usable_cpus() - busy, 8))
 
