@@ -47,7 +47,7 @@ def build_agent(
         model=model or None,
         tools=list(tools),
         memory=memory,
-        authorized_imports=[imports] if isinstance(imports, str) else list(imports),
+        authorized_imports=imports,  # the policy reads names as typed
         listeners=list(listeners),
         **options,
     )

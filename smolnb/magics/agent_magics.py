@@ -197,7 +197,7 @@ class AgentMagics(LineCommands, Magics):
             args.no_memory,
             args.name,
             "sandbox" if args.sandbox else args.executor,
-            [m.strip() for m in args.imports.split(",") if m.strip()],
+            [args.imports],  # as typed: the policy reads the names
             args.background,
             args.batch,
             args.concurrency,
