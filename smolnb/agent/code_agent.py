@@ -162,8 +162,10 @@ class CodeAgent(MultiStepAgent):
                 back = ", ".join(sorted(restored)) or "none"
                 gone = "; ".join(f"{k}: {v}" for k, v in lost.items()) or "none"
                 ctx.history.append({"role": "user", "content": prompts.RESUMED.format(restored=back, lost=gone)})
-        if self.namespace is not None:
-            ctx.context += describe_variables(self.namespace, skip=set(self._functions(ctx)) | {"final_answer"}, task=ctx.task)
+        # What the code can use: the notebook's namespace, or the variables given to this run.
+        given = self.namespace if self.namespace is not None else variables
+        if given:
+            ctx.context += describe_variables(given, skip=set(self._functions(ctx)) | {"final_answer"}, task=ctx.task)
 
     def _end_run(self, ctx: RunContext) -> None:
         # A fresh namespace per run unless the caller gave one (the notebook's) or an executor.
@@ -421,6 +423,8 @@ def _describe(value: Any) -> str:
         except Exception:  # noqa: BLE001, S110 - some objects lie about __len__
             pass
     columns = getattr(value, "columns", None)
+    if columns is None and isinstance(value, list | tuple) and value and isinstance(value[0], dict):
+        columns = value[0]  # rows as dicts: their keys are the columns
     extra = f" columns={list(columns)[:12]}" if columns is not None else ""
     text = short_repr(value).replace("\n", " ")[:120]
     return f"{kind}{extra} = {text}"

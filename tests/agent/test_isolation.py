@@ -5,7 +5,7 @@ import asyncio
 import re
 
 from smolnb import CodeAgent, run_many
-from smolnb.models import FunctionModel
+from smolnb.models import FunctionModel, TestModel
 
 
 def stepwise(messages, **_):
@@ -82,3 +82,14 @@ def test_the_prompt_gets_the_variables_the_task_needs():
     assert "prime_count" in text  # its name is listed, for a task that needs it
     text = describe_variables(ns, task="Is prime_count even?")
     assert "prime_count: int = 168" in text
+
+
+def test_variables_given_to_a_run_are_shown_to_the_model():
+    # Data handed to `run(variables=...)` (an eval's tables, a caller's inputs) was set in the
+    # session but never described: a small model guessed its shape (rows unpacked as tuples).
+    model = TestModel(["```python\nfinal_answer(len(staff))\n```"])
+    staff = [{"name": "Ada", "team": "infra", "salary": 120}, {"name": "Bo", "team": "ops", "salary": 90}]
+    result = CodeAgent(model=model).run("What is the mean salary of team infra?", variables={"staff": staff})
+    assert result.output == 2
+    prompt = "\n".join(m["content"] for m in model.calls[0]["messages"])
+    assert "staff: list len=2" in prompt and "'team': 'infra'" in prompt
