@@ -59,8 +59,68 @@ def is_stated(earlier: list[Step], code: str, value: Any) -> bool:
 def _evidence(earlier: list[Step], code: str | None, value: Any) -> tuple[bool, bool]:
     """(the answer is a literal, or given without code; an earlier step's output showed its value)."""
     argument = _answer_argument(code) if code else None
-    literal = argument is None or _is_literal(argument)
+    if argument is None:
+        literal = True
+    else:
+        blocks = [s.code for s in earlier if s.kind == "action" and s.code] + [code or ""]
+        literal = _constant(argument, _bindings(blocks), set())
     return literal, _shown(value, [_output(s) for s in earlier if s.kind == "action"])
+
+
+_COMPUTED = ast.Constant(value=...)  # stands for a binding no literal gives (a loop variable, an import, a def)
+
+
+def _bindings(blocks: list[str]) -> dict[str, list[ast.expr]]:
+    """Every value each name is bound to in the run's code, outside function and class bodies."""
+    found: dict[str, list[ast.expr]] = {}
+
+    def bind(target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            found.setdefault(target.id, []).append(value)
+        elif isinstance(target, ast.Tuple | ast.List):
+            values = value.elts if isinstance(value, ast.Tuple | ast.List) and len(value.elts) == len(target.elts) else None
+            for i, element in enumerate(target.elts):
+                bind(element, values[i] if values is not None else _COMPUTED)
+        elif isinstance(target, ast.Starred):
+            bind(target.value, _COMPUTED)
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                bind(target, node.value)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            bind(node.target, node.value)
+        elif isinstance(node, ast.AugAssign | ast.For | ast.AsyncFor | ast.NamedExpr):
+            bind(node.target, _COMPUTED)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            bind(node.optional_vars, _COMPUTED)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.setdefault(node.name, []).append(_COMPUTED)
+            return  # its body's names are its own
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                found.setdefault((alias.asname or alias.name).split(".")[0], []).append(_COMPUTED)
+        elif isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    for block in blocks:
+        try:
+            visit(ast.parse(block))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # code that does not parse (or nests past the parser's depth) binds nothing here
+    return found
+
+
+def _constant(node: ast.expr, bindings: dict[str, list[ast.expr]], seen: set[str]) -> bool:
+    """Whether `node` is a literal, or a name only ever bound to literals (through other names)."""
+    if isinstance(node, ast.Name):
+        values = bindings.get(node.id)
+        if not values or node.id in seen:
+            return False  # not bound by the run's code (given data, a builtin), or bound through itself
+        return all(value is not _COMPUTED and _constant(value, bindings, seen | {node.id}) for value in values)
+    return _is_literal(node)
 
 
 def _output(step: Step) -> str:
@@ -72,7 +132,7 @@ def _answer_argument(code: str) -> ast.expr | None:
     """The expression given to the last `final_answer(...)` call of a code block."""
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     calls = [
         node

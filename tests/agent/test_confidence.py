@@ -26,6 +26,13 @@ from tests.helpers import py
         ([py("x = 3"), py("final_answer(x * 2)")], "computed"),
         ([py("print('Monday')"), py("final_answer('Monday')")], "checked"),
         ([py("print(16)"), py("final_answer(1)")], "stated"),  # "1" inside "16" is not the value seen
+        # A constant passed through names is still a constant (a run answered 96033 for 347 * 29 + 1158)
+        ([py("answer = 96033\nfinal_answer(answer)")], "stated"),
+        ([py("a = 'Monday'"), py("b = a\nfinal_answer(b)")], "stated"),
+        ([py("x, y = 3, 4"), py("final_answer(x)")], "stated"),
+        ([py("answer = 7\nanswer = answer * 6\nfinal_answer(answer)")], "computed"),  # the last binding counts
+        ([py("n = 2\nfor i in range(3):\n    n = n + i\nfinal_answer(n)")], "computed"),  # rebound in a loop
+        ([py("def f():\n    return 5\nfinal_answer(f())")], "computed"),
     ],
 )
 def test_how_an_answer_was_reached(replies, expected):
