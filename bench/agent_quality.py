@@ -30,7 +30,8 @@ def run_smolnb(model: LocalModel, tasks, verbose: bool, challenge: bool = False)
     rows = []
     for task in tasks:
         start = time.perf_counter()
-        result = CodeAgent(model=model, max_steps=6, challenge=challenge).run(task.input)
+        agent = CodeAgent(model=model, max_steps=6, challenge=challenge)
+        result = agent.run(task.input, variables=dict(task.setup.get("variables") or {}))
         verdict = score(task.scorer, result.output, task.target, **scorer_options(task, result))
         rows.append(
             {
