@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import base64
 import re
@@ -19,7 +20,7 @@ from ..executor.policy import AGENT_MODULE
 from ..protocols import AgentMemory
 from . import prompts
 from .base import MultiStepAgent, RunContext
-from .confidence import is_stated
+from .confidence import is_stated, misfit
 from .parsing import extract_code, split_thought
 from .snapshots import changed_since
 
@@ -273,12 +274,13 @@ class CodeAgent(MultiStepAgent):
 
     def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult) -> Step:
         is_final = result.is_final
-        observation = self._observation(result)
-        if is_final and self._challenges(ctx, step, result):
-            # A constant nothing computed: sent back once, with the evidence, before the run ends.
+        observation = self._observation(result, step.code or "")
+        challenge = self._challenge(ctx, step, result) if is_final else None
+        if challenge is not None:
+            # A constant nothing computed, or a type the question cannot take: sent back once,
+            # with the evidence, before the run ends.
             ctx.challenged, is_final, step.challenged = True, False, True
-            shown = result.final_repr if result.final_repr is not None else short_repr(result.final_value)
-            observation = prompts.CHALLENGE.format(answer=shown)
+            observation = challenge
         if step.approval == "edited":
             observation = prompts.EDITED.format(code=step.code) + "\n" + observation
         if ctx.bus.records and not is_final and self.snapshots:
@@ -303,16 +305,24 @@ class CodeAgent(MultiStepAgent):
             exec_duration=result.duration,
         )
 
-    def _challenges(self, ctx: RunContext, step: Step, result: ExecResult) -> bool:
-        """Whether to send a final answer back (once a run, with a step left for the reply).
+    def _challenge(self, ctx: RunContext, step: Step, result: ExecResult) -> str | None:
+        """The message that sends a final answer back, if it goes back (once a run, with a step left).
 
-        Only when the agent asks for it and the answer is a constant nothing computed.
+        Only when the agent asks for it, and the answer is a constant nothing computed or a type
+        the question cannot take (`smolnb.agent.confidence.misfit`).
         """
         if not self.challenge or ctx.challenged or result.error or ctx.step >= ctx.limit:
-            return False
-        return is_stated(ctx.steps, step.code or "", result.final_value)
+            return None
+        shown = result.final_repr if result.final_repr is not None else short_repr(result.final_value)
+        wanted = misfit(ctx.task, result.final_value)
+        misfits = (
+            None if wanted is None else prompts.MISFIT.format(answer=shown, kind=type(result.final_value).__name__, wanted=wanted)
+        )
+        if is_stated(ctx.steps, step.code or "", result.final_value):
+            return prompts.CHALLENGE.format(answer=shown) + (f"\n{misfits}" if misfits else "")
+        return misfits
 
-    def _observation(self, result: ExecResult) -> str:
+    def _observation(self, result: ExecResult, code: str = "") -> str:
         parts = []
         if result.stdout:
             parts.append(result.stdout.rstrip("\n"))
@@ -325,7 +335,7 @@ class CodeAgent(MultiStepAgent):
         elif result.value_repr is not None:
             parts.append(f"Last value: {result.value_repr}")
         if not parts:
-            parts.append("The code ran and printed nothing. print() the values you need, or call final_answer.")
+            parts.append(_printed_nothing(code))
         return "\n".join(parts)
 
     def _import_hint(self, error: str) -> str | None:
@@ -359,7 +369,7 @@ class CodeAgent(MultiStepAgent):
         if code is not None:
             step.code = code
             result = await self._run_code(ctx, code)
-            step.stdout, step.observation, step.error = result.stdout, self._observation(result), result.error
+            step.stdout, step.observation, step.error = result.stdout, self._observation(result, code), result.error
             if result.is_final:
                 answer = result.final_value
         self._close_step(ctx, step, is_final=True, final_value=answer)
@@ -428,6 +438,32 @@ def _describe(value: Any) -> str:
     extra = f" columns={list(columns)[:12]}" if columns is not None else ""
     text = short_repr(value).replace("\n", " ")[:120]
     return f"{kind}{extra} = {text}"
+
+
+def _printed_nothing(code: str) -> str:
+    """What to say when a block printed nothing: what it defined, and whether anything ran it."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = ast.Module(body=[], type_ignores=[])
+    defined, functions, called = [], [], False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            defined.append(f"{node.name}({ast.unparse(node.args)})")
+            functions.append(node.name)
+            continue
+        if isinstance(node, ast.ClassDef):
+            defined.append(node.name)
+            continue
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            defined += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and n.id not in defined]
+        called = called or any(isinstance(n, ast.Call) for n in ast.walk(node))
+    if not defined:
+        return prompts.PRINTED_NOTHING
+    if functions and not called:
+        return prompts.ONLY_DEFINED.format(names=", ".join(defined), function=functions[-1])
+    return prompts.DEFINED_SILENTLY.format(names=", ".join(defined))
 
 
 def _as_reply(thought: str, code: str) -> str:

@@ -2,9 +2,10 @@
 
 The rule, for any model and any task:
 
-- **checked**: the answer's value was computed by code that ran and shown to the model in an
-  observation before it answered (it printed the value, then answered with it, or with the
-  variable that holds it);
+- **checked**: the answer was computed by code that ran, and checked before it was given:
+  its value was shown to the model in an observation (it printed the value, then answered
+  with it, or with the variable that holds it), or an `assert` about it passed (after the
+  answer's last definition, in code that ran: `assert f(1) == 2` then `final_answer(f)`);
 - **computed**: the answer is an expression the answering step's code evaluated, but the model
   never saw its value before answering;
 - **stated**: the answer is a literal that no earlier output of the run showed (the model wrote
@@ -24,7 +25,7 @@ from typing import Any, Literal
 
 from ..events import Step
 
-__all__ = ["Confidence", "LABELS", "how_reached", "is_stated"]
+__all__ = ["Confidence", "LABELS", "how_reached", "is_stated", "misfit"]
 
 Confidence = Literal["checked", "computed", "stated", "forced", "none"]
 
@@ -44,82 +45,171 @@ def how_reached(steps: list[Step], status: str, output: Any) -> Confidence:
     if status != "success":
         return "none"
     final = next((s for s in reversed(steps) if s.is_final), None)
-    literal, seen = _evidence([s for s in steps if s is not final], final.code if final is not None else None, output)
-    if seen:
+    literal, checked = _evidence([s for s in steps if s is not final], final.code if final is not None else None, output)
+    if checked:
         return "checked"
     return "stated" if literal else "computed"
 
 
+_YES_NO = re.compile(
+    r"^\W*(is|are|was|were|do|does|did|can|could|has|have|had|should|will|would)\b|\b(true or false|yes or no)\b", re.I
+)
+_QUANTITY = re.compile(r"\bhow (many|much|old|long|far)\b|\b(number|count) of\b", re.I)
+_NAME = re.compile(r"\bwho\b|\b(weekday|day of the week|month name|the name|its name|whose name)\b", re.I)
+
+
+def misfit(task: str, value: Any) -> str | None:
+    """What the question asks for, when the answer's type cannot be it; None when it fits.
+
+    The rule reads the question's form, never its topic:
+    - a bool (or None) answers only a yes/no question (one that opens with is/does/can/... or
+      says "true or false", "yes or no");
+    - a quantity question ("how many", "how much", "number of") takes a number (or text that is one);
+    - a question for a name ("who", "which weekday", "answer with the name") takes text, not a number.
+    """
+    question = task.strip()
+    if _QUANTITY.search(question) and not _is_number(value):
+        return "a number"
+    if _NAME.search(question) and _is_number(value) and not isinstance(value, str):
+        return "a name (text)"
+    if (value is None or isinstance(value, bool)) and not _YES_NO.search(question):
+        return "an answer to the question (not a yes/no value)"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        try:
+            float(value.replace(",", "").strip())
+        except ValueError:
+            return False
+        return True
+    try:
+        import numbers
+
+        return isinstance(value, numbers.Number) or float(value) == float(value)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def is_stated(earlier: list[Step], code: str, value: Any) -> bool:
     """Whether answering `value` with `code` (after the steps `earlier`) would be "stated"."""
-    literal, seen = _evidence(earlier, code, value)
-    return literal and not seen
+    literal, checked = _evidence(earlier, code, value)
+    return literal and not checked
+
+
+Position = tuple[int, int]  # (block, line) in the order the run's code ran
 
 
 def _evidence(earlier: list[Step], code: str | None, value: Any) -> tuple[bool, bool]:
-    """(the answer is a literal, or given without code; an earlier step's output showed its value)."""
+    """(the answer is a literal, or given without code; the work checked it before the answer).
+
+    Checked: an earlier step's output showed its value, or an `assert` about it passed after
+    its last binding and before the answer (in a block that ran without error, or in the
+    answering block above its `final_answer`).
+    """
     argument = _answer_argument(code) if code else None
     if argument is None:
-        literal = True
-    else:
-        blocks = [s.code for s in earlier if s.kind == "action" and s.code] + [code or ""]
-        literal = _constant(argument, _bindings(blocks), set())
-    return literal, _shown(value, [_output(s) for s in earlier if s.kind == "action"])
+        return True, _shown(value, [_output(s) for s in earlier if s.kind == "action"])
+    actions = [s for s in earlier if s.kind == "action" and s.code]
+    blocks = [s.code or "" for s in actions] + [code or ""]
+    bindings = _bindings(blocks)
+    literal = _constant(argument, bindings, set())
+    if _shown(value, [_output(s) for s in earlier if s.kind == "action"]):
+        return literal, True
+    if literal:
+        return True, False  # a constant asserted against itself checks nothing
+    answer_at = (len(actions), argument.lineno)
+    ran = {i for i, s in enumerate(actions) if not s.error} | {len(actions)}
+    names = {n.id for n in ast.walk(argument) if isinstance(n, ast.Name) and n.id in bindings}
+    for at, tested in _asserts(blocks):
+        if at[0] in ran and at < answer_at:
+            for name in tested & names:
+                if all(bound < at for bound, _ in bindings[name]):
+                    return False, True
+    return False, False
 
 
 _COMPUTED = ast.Constant(value=...)  # stands for a binding no literal gives (a loop variable, an import, a def)
 
 
-def _bindings(blocks: list[str]) -> dict[str, list[ast.expr]]:
-    """Every value each name is bound to in the run's code, outside function and class bodies."""
-    found: dict[str, list[ast.expr]] = {}
-
-    def bind(target: ast.expr, value: ast.expr) -> None:
-        if isinstance(target, ast.Name):
-            found.setdefault(target.id, []).append(value)
-        elif isinstance(target, ast.Tuple | ast.List):
-            values = value.elts if isinstance(value, ast.Tuple | ast.List) and len(value.elts) == len(target.elts) else None
-            for i, element in enumerate(target.elts):
-                bind(element, values[i] if values is not None else _COMPUTED)
-        elif isinstance(target, ast.Starred):
-            bind(target.value, _COMPUTED)
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                bind(target, node.value)
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            bind(node.target, node.value)
-        elif isinstance(node, ast.AugAssign | ast.For | ast.AsyncFor | ast.NamedExpr):
-            bind(node.target, _COMPUTED)
-        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-            bind(node.optional_vars, _COMPUTED)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            found.setdefault(node.name, []).append(_COMPUTED)
-            return  # its body's names are its own
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                found.setdefault((alias.asname or alias.name).split(".")[0], []).append(_COMPUTED)
-        elif isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-            return
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    for block in blocks:
+def _parsed(blocks: list[str]) -> list[tuple[int, ast.Module]]:
+    parsed = []
+    for index, block in enumerate(blocks):
         try:
-            visit(ast.parse(block))
+            parsed.append((index, ast.parse(block)))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # code that does not parse (or nests past the parser's depth) binds nothing here
+            continue  # code that does not parse (or nests past the parser's depth) counts for nothing here
+    return parsed
+
+
+def _asserts(blocks: list[str]) -> list[tuple[Position, set[str]]]:
+    """Each `assert` the blocks run themselves (where it is, the names its test reads); not those in functions."""
+    found = []
+    for index, tree in _parsed(blocks):
+        todo: list[ast.AST] = [tree]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Assert):
+                found.append(((index, node.lineno), {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}))
+            elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+                todo.extend(ast.iter_child_nodes(node))
     return found
 
 
-def _constant(node: ast.expr, bindings: dict[str, list[ast.expr]], seen: set[str]) -> bool:
+def _bindings(blocks: list[str]) -> dict[str, list[tuple[Position, ast.expr]]]:
+    """Every value each name is bound to in the run's code, and where, outside function and class bodies."""
+    found: dict[str, list[tuple[Position, ast.expr]]] = {}
+
+    def bind(target: ast.expr, value: ast.expr, at: Position) -> None:
+        if isinstance(target, ast.Name):
+            found.setdefault(target.id, []).append((at, value))
+        elif isinstance(target, ast.Tuple | ast.List):
+            values = value.elts if isinstance(value, ast.Tuple | ast.List) and len(value.elts) == len(target.elts) else None
+            for i, element in enumerate(target.elts):
+                bind(element, values[i] if values is not None else _COMPUTED, at)
+        elif isinstance(target, ast.Starred):
+            bind(target.value, _COMPUTED, at)
+
+    def visit(node: ast.AST, block: int) -> None:
+        at = (block, getattr(node, "lineno", 0))
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                bind(target, node.value, at)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            bind(node.target, node.value, at)
+        elif isinstance(node, ast.AugAssign | ast.For | ast.AsyncFor | ast.NamedExpr):
+            bind(node.target, _COMPUTED, at)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            bind(node.optional_vars, _COMPUTED, (block, getattr(node.optional_vars, "lineno", 0)))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.setdefault(node.name, []).append((at, _COMPUTED))
+            return  # its body's names are its own
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                found.setdefault((alias.asname or alias.name).split(".")[0], []).append((at, _COMPUTED))
+        elif isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, block)
+
+    for block, tree in _parsed(blocks):
+        try:
+            visit(tree, block)
+        except RecursionError:
+            continue
+    return found
+
+
+def _constant(node: ast.expr, bindings: dict[str, list[tuple[Position, ast.expr]]], seen: set[str]) -> bool:
     """Whether `node` is a literal, or a name only ever bound to literals (through other names)."""
     if isinstance(node, ast.Name):
         values = bindings.get(node.id)
         if not values or node.id in seen:
             return False  # not bound by the run's code (given data, a builtin), or bound through itself
-        return all(value is not _COMPUTED and _constant(value, bindings, seen | {node.id}) for value in values)
+        return all(value is not _COMPUTED and _constant(value, bindings, seen | {node.id}) for _, value in values)
     return _is_literal(node)
 
 

@@ -58,6 +58,16 @@ CHALLENGE = """You answered {answer}, a constant: nothing the code ran computed 
 Compute the answer with code from the task's data, print it, and answer with the computed value.
 If {answer} is right, check it with code and answer again."""
 
+PRINTED_NOTHING = "The code ran and printed nothing. print() the values you need, or call final_answer."
+
+DEFINED_SILENTLY = "The code ran, defined {names}, and printed nothing. print() the values you need, or call final_answer."
+
+ONLY_DEFINED = """The code ran and defined {names}; nothing called {function} and nothing was printed.
+Next: call {function}(...) on an example and print() the result, or call final_answer."""
+
+MISFIT = """You answered {answer} (type {kind}), but the task asks for {wanted}.
+Read the task again, compute what it asks with code, print it, and answer with that value."""
+
 SKIPPED = "The user did not run this code (they skipped it at approval). Do something else, or answer with what you have."
 
 EDITED = "The user edited your code before it ran; this is what ran:\n```python\n{code}\n```"

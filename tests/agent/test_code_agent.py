@@ -355,3 +355,19 @@ def test_an_undefined_name_gets_a_hint_that_fits_how_it_was_used():
     assert "`def is_prime(...):`" in called and "Write the data" not in called
     assert "`primes = ...`" in data
     assert "from math import sqrt" in imported
+
+
+def test_a_block_that_only_defines_is_told_what_it_defined_and_that_nothing_ran_it():
+    # A small model wrote the function, saw "printed nothing", and answered the system prompt's
+    # example (385) instead: the observation now names what exists and what to do next.
+    model = TestModel(
+        [py("import math\n\ndef biggest(l: list) -> int:\n    return max(l)\n\nLIMIT = 3"), py("final_answer(biggest)")]
+    )
+    result = CodeAgent(model=model).run("Write biggest.")
+    observation = result.steps[0].observation
+    assert "defined biggest(l: list), LIMIT" in observation and "nothing called" in observation
+    assert "biggest(l: list) -> int" not in observation.replace("defined biggest(l: list)", "")
+    plain = CodeAgent(model=TestModel([py("x = 1"), py("final_answer(x)")])).run("Set x.")
+    assert "defined x" in plain.steps[0].observation
+    called = CodeAgent(model=TestModel([py("def f():\n    return 1\nf()"), py("final_answer(f())")])).run("Call f.")
+    assert "nothing called" not in called.steps[0].observation

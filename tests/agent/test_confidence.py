@@ -33,6 +33,17 @@ from tests.helpers import py
         ([py("answer = 7\nanswer = answer * 6\nfinal_answer(answer)")], "computed"),  # the last binding counts
         ([py("n = 2\nfor i in range(3):\n    n = n + i\nfinal_answer(n)")], "computed"),  # rebound in a loop
         ([py("def f():\n    return 5\nfinal_answer(f())")], "computed"),
+        # An assert on the answer that passed before it was given is a check by executed code
+        ([py("def f(x):\n    return x + 1\nassert f(1) == 2\nfinal_answer(f)")], "checked"),
+        ([py("x = sum(range(5))\nassert x == 10, x\nfinal_answer(x)")], "checked"),
+        ([py("def f(x):\n    return x + 1"), py("assert f(1) == 2"), py("final_answer(f)")], "checked"),
+        ([py("assert 1 == 1\nfinal_answer(sum(range(3)))")], "computed"),  # the assert is not about the answer
+        ([py("x = 5\nassert x == 5\nfinal_answer(x)")], "stated"),  # a constant checked against itself
+        ([py("x = sum(range(5))\nfinal_answer(x)\nassert x == 10")], "computed"),  # never ran: after the answer
+        # redefined after the check: the answer given is not what was checked
+        ([py("def f():\n    return 1\nassert f() == 1"), py("def f():\n    return 2\nfinal_answer(f)")], "computed"),
+        ([py("def f():\n    return 1"), py("assert f() == 2"), py("final_answer(f)")], "computed"),  # the check failed
+        ([py("x = sum(range(5))\ndef g():\n    assert x == 10\nfinal_answer(x)")], "computed"),  # never called
     ],
 )
 def test_how_an_answer_was_reached(replies, expected):
@@ -100,3 +111,39 @@ def test_no_challenge_on_the_last_step():
     model = TestModel([py("x = 1"), py("final_answer(7)")])
     result = CodeAgent(model=model, max_steps=2, store=False, challenge=True).run("t")
     assert result.status == "success" and result.output == 7 and result.confidence == "stated"
+
+
+@pytest.mark.parametrize(
+    ("task", "code", "wanted"),
+    [
+        ("How many vowels are in 'banana'?", "final_answer('a' in 'banana')", "a number"),
+        ("How many days are in February 2024?", "final_answer('twenty-nine')", "a number"),
+        ("What day of the week was 2000-01-01?", "import datetime\nfinal_answer(datetime.date(2000, 1, 1).year)", "a name"),
+        ("Who has the most years? Answer with the name.", "final_answer(max([3, 9]))", "a name"),
+        ("What is 347 * 29 + 1158?", "final_answer(347 * 29 > 1158)", "not a yes/no"),
+    ],
+)
+def test_an_answer_whose_type_does_not_fit_the_question_is_challenged_once(task, code, wanted):
+    model = TestModel([py(code), py("final_answer(3)")])
+    result = CodeAgent(model=model, max_steps=5, store=False, challenge=True).run(task)
+    first = result.steps[0]
+    assert first.challenged and not first.is_final, first.observation
+    assert wanted in first.observation
+    assert len(model.calls) == 2 and result.output == 3
+
+
+@pytest.mark.parametrize(
+    ("task", "code"),
+    [
+        ("How many vowels are in 'banana'?", "final_answer(sum(c in 'aeiou' for c in 'banana'))"),
+        ("How much is 2 ** 10?", "final_answer(str(2 ** 10))"),  # a number written as text
+        ("Is 7 a prime number?", "final_answer(all(7 % d for d in range(2, 7)))"),
+        ("Does 'level' read the same backwards?", "final_answer('level' == 'level'[::-1])"),
+        ("What day of the week was 2000-01-01?", "import datetime\nfinal_answer(datetime.date(2000, 1, 1).strftime('%A'))"),
+        ("What is 6 * 7?", "final_answer(6 * 7)"),
+    ],
+)
+def test_an_answer_that_fits_the_question_is_not_challenged(task, code):
+    model = TestModel([py(code)])
+    result = CodeAgent(model=model, max_steps=5, store=False, challenge=True).run(task)
+    assert result.status == "success" and not result.steps[0].challenged and len(model.calls) == 1
