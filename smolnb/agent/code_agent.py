@@ -205,8 +205,8 @@ class CodeAgent(MultiStepAgent):
             self._sync_functions(ctx)
         messages = self._messages(ctx)
         extra: dict[str, Any] = {}
-        if ctx.steps and prompts.SAME_CODE in ctx.steps[-1].observation:
-            # Stuck repeating itself at temperature 0: sample a little to get out of the rut.
+        if _in_a_rut(ctx.steps):
+            # Stuck on an error it has already hit, at temperature 0: sample a little to get out.
             extra["temperature"] = max(float(self.model_params.get("temperature") or 0.0), 0.7)
         response = await self._call_model(ctx, step, messages, stop=["Observation:", "\n```\n"], **extra)
         text = response.content
@@ -334,8 +334,11 @@ class CodeAgent(MultiStepAgent):
             parts.append(f"final_answer({shown})")
         elif result.value_repr is not None:
             parts.append(f"Last value: {result.value_repr}")
+        checks = 0 if result.error else _asserts_run(code)
         if not parts:
-            parts.append(_printed_nothing(code))
+            parts.append(_printed_nothing(code, checks))
+        elif checks:
+            parts.append(prompts.ASSERTS_PASSED.format(count=_plural(checks, "assert")))
         return "\n".join(parts)
 
     def _import_hint(self, error: str) -> str | None:
@@ -440,12 +443,45 @@ def _describe(value: Any) -> str:
     return f"{kind}{extra} = {text}"
 
 
-def _printed_nothing(code: str) -> str:
-    """What to say when a block printed nothing: what it defined, and whether anything ran it."""
+def _in_a_rut(steps: list[Step]) -> bool:
+    """Whether the last step failed with an error an earlier step of the run already hit."""
+    if not steps or not steps[-1].error:
+        return False
+    last = _error_line(steps[-1].error)
+    return any(s.error and _error_line(s.error) == last for s in steps[:-1])
+
+
+def _error_line(error: str) -> str:
+    lines = [line for line in error.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def _parse(code: str) -> ast.Module:
     try:
-        tree = ast.parse(code)
+        return ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        tree = ast.Module(body=[], type_ignores=[])
+        return ast.Module(body=[], type_ignores=[])
+
+
+def _asserts_run(code: str) -> int:
+    """How many `assert` statements the block itself runs (not those inside its functions)."""
+    count, todo = 0, list(_parse(code).body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Assert):
+            count += 1
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return count
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _printed_nothing(code: str, checks: int = 0) -> str:
+    """What to say when a block printed nothing: what it defined, whether anything ran it, its passed asserts."""
+    tree = _parse(code)
     defined, functions, called = [], [], False
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -459,6 +495,9 @@ def _printed_nothing(code: str) -> str:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             defined += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and n.id not in defined]
         called = called or any(isinstance(n, ast.Call) for n in ast.walk(node))
+    if checks:
+        ran = f"The code ran and defined {', '.join(defined)}; its" if defined else "The code ran; its"
+        return prompts.CHECKED_SILENTLY.format(ran=ran, count=_plural(checks, "assert"))
     if not defined:
         return prompts.PRINTED_NOTHING
     if functions and not called:

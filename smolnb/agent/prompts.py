@@ -62,6 +62,11 @@ PRINTED_NOTHING = "The code ran and printed nothing. print() the values you need
 
 DEFINED_SILENTLY = "The code ran, defined {names}, and printed nothing. print() the values you need, or call final_answer."
 
+CHECKED_SILENTLY = """{ran} {count} passed, and nothing was printed.
+If that checks the answer to the task, call final_answer with it."""
+
+ASSERTS_PASSED = "Its {count} passed."
+
 ONLY_DEFINED = """The code ran and defined {names}; nothing called {function} and nothing was printed.
 Next: call {function}(...) on an example and print() the result, or call final_answer."""
 

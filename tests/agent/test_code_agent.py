@@ -371,3 +371,23 @@ def test_a_block_that_only_defines_is_told_what_it_defined_and_that_nothing_ran_
     assert "defined x" in plain.steps[0].observation
     called = CodeAgent(model=TestModel([py("def f():\n    return 1\nf()"), py("final_answer(f())")])).run("Call f.")
     assert "nothing called" not in called.steps[0].observation
+
+
+def test_a_block_whose_asserts_passed_says_so():
+    model = TestModel([py("def inc(x):\n    return x + 1\nassert inc(1) == 2\nassert inc(2) == 3"), py("final_answer(inc)")])
+    result = CodeAgent(model=model).run("Write inc.")
+    assert "2 asserts passed" in result.steps[0].observation
+
+
+def test_a_run_stuck_on_an_error_it_has_seen_samples_to_get_out():
+    # At temperature 0 a small model rewrote the same wrong function after each failed assert;
+    # the call after an error the run has already seen samples (0.7), the first one does not.
+    fails = "def f(n):\n    return n\nassert f(15) == 5, 'case 1'"
+    model = TestModel([py(fails), py("x = 1"), py(fails.replace("return n", "return n + 0")), py("final_answer(x)")])
+    result = CodeAgent(model=model, max_steps=6).run("Write f.")
+    assert result.output == 1
+    temperatures = [call.get("temperature") for call in model.calls]
+    assert temperatures[:3] == [None, None, None] and temperatures[3] == 0.7
+    again = TestModel([py("1/0"), py("1/0"), py("final_answer(2)")])
+    CodeAgent(model=again, max_steps=6).run("t")
+    assert again.calls[2].get("temperature") == 0.7  # the same code and error, as before
