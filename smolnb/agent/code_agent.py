@@ -465,7 +465,7 @@ def _parse(code: str) -> ast.Module:
 
 def _asserts_run(code: str) -> int:
     """How many `assert` statements the block itself runs (not those inside its functions)."""
-    count, todo = 0, list(_parse(code).body)
+    count, todo = 0, list[ast.AST](_parse(code).body)
     while todo:
         node = todo.pop()
         if isinstance(node, ast.Assert):
