@@ -289,10 +289,7 @@ class CodeAgent(MultiStepAgent):
             previous = ctx.steps[-1]
             if previous.code == step.code and previous.error == result.error:
                 observation += "\n" + prompts.SAME_CODE
-        ctx.history += [
-            {"role": "assistant", "content": _as_reply(step.thought, step.code or "")},
-            {"role": "user", "content": "Observation:\n" + self._truncate(observation)},
-        ]
+        self._remember_attempt(ctx, step, observation, result.error)
         return self._close_step(
             ctx,
             step,
@@ -304,6 +301,31 @@ class CodeAgent(MultiStepAgent):
             final_value=result.final_value if is_final else None,
             exec_duration=result.duration,
         )
+
+    def _remember_attempt(self, ctx: RunContext, step: Step, observation: str, error: str | None) -> None:
+        """Add the step to the conversation; a failed attempt stays in full only until the next one.
+
+        A small model copies what it sees: shown its failed code again and again, it wrote it
+        again (6 steps, 10,000 tokens). Older failures stay as their error line; a run that hits
+        an error it already hit is shown none of its failed code, and asked for a new attempt.
+        """
+        previous = ctx.steps[-1] if ctx.steps else None
+        reply = _as_reply(step.thought, step.code or "")
+        if previous is not None and previous.error and previous.code:
+            shown = _as_reply(previous.thought, previous.code)
+            if len(ctx.history) >= 2 and ctx.history[-2].get("content") == shown:
+                del ctx.history[-2:]  # the failed attempt this step has just answered
+        failures = [(s.step, _error_line(s.error)) for s in ctx.steps if s.error and s.code]
+        if error and step.code and _error_line(error) in {line for _, line in failures}:
+            lines = "\n".join(f"- step {n}: {line}" for n, line in [*failures, (step.step, _error_line(error))])
+            ctx.history.append({"role": "user", "content": prompts.RUT.format(failures=lines)})
+            return
+        if failures:
+            observation += "\n" + prompts.EARLIER_FAILURES.format(failures="; ".join(f"step {n}: {line}" for n, line in failures))
+        ctx.history += [
+            {"role": "assistant", "content": reply},
+            {"role": "user", "content": "Observation:\n" + self._truncate(observation)},
+        ]
 
     def _challenge(self, ctx: RunContext, step: Step, result: ExecResult) -> str | None:
         """The message that sends a final answer back, if it goes back (once a run, with a step left).

@@ -73,6 +73,12 @@ Next: call {function}(...) on an example and print() the result, or call final_a
 MISFIT = """You answered {answer} (type {kind}), but the task asks for {wanted}.
 Read the task again, compute what it asks with code, print it, and answer with that value."""
 
+EARLIER_FAILURES = "(Earlier attempts that failed: {failures}.)"
+
+RUT = """Your attempts so far failed:
+{failures}
+The same error came back. Write a new solution, different from those attempts, in one code block."""
+
 SKIPPED = "The user did not run this code (they skipped it at approval). Do something else, or answer with what you have."
 
 EDITED = "The user edited your code before it ran; this is what ran:\n```python\n{code}\n```"

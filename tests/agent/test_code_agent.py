@@ -391,3 +391,28 @@ def test_a_run_stuck_on_an_error_it_has_seen_samples_to_get_out():
     again = TestModel([py("1/0"), py("1/0"), py("final_answer(2)")])
     CodeAgent(model=again, max_steps=6).run("t")
     assert again.calls[2].get("temperature") == 0.7  # the same code and error, as before
+
+
+def test_a_failed_attempt_leaves_the_conversation_once_the_next_one_is_written():
+    # A small model copied its own failed code back, step after step (6 steps, 10,000 tokens):
+    # the model sees its last attempt in full; older failures as one line each.
+    first = "def f(n):\n    return n * 2  # first try\nassert f(2) == 5, 'first'"
+    second = "def f(n):\n    return n + 2  # second try\nassert f(2) == 5, 'second'"
+    model = TestModel([py(first), py(second), py("final_answer(3)")])
+    result = CodeAgent(model=model, max_steps=5).run("Write f.")
+    assert result.output == 3
+    seen = "\n".join(m["content"] for m in model.calls[1]["messages"])
+    assert "# first try" in seen  # the attempt to fix is shown in full
+    seen = "\n".join(m["content"] for m in model.calls[2]["messages"])
+    assert "# first try" not in seen and "AssertionError: first" in seen  # an older failure: its error only
+    assert "# second try" in seen
+
+
+def test_a_run_in_a_rut_writes_its_next_attempt_afresh():
+    fails = "def f(n):\n    return n  # try\nassert f(15) == 5, 'case 1'"
+    model = TestModel([py(fails), py(fails), py("final_answer(1)")])
+    result = CodeAgent(model=model, max_steps=5).run("Write f.")
+    assert result.output == 1
+    seen = "\n".join(m["content"] for m in model.calls[2]["messages"])
+    assert "# try" not in seen and "AssertionError: case 1" in seen and "different" in seen
+    assert model.calls[2].get("temperature") == 0.7
