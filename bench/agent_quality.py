@@ -26,11 +26,11 @@ from smolnb.harness.suite import builtin_suite
 from smolnb.models.local import KNOWN_MODELS, LocalModel
 
 
-def run_smolnb(model: LocalModel, tasks, verbose: bool, challenge: bool = False) -> list[dict]:
+def run_smolnb(model: LocalModel, tasks, verbose: bool, challenge: bool = False, max_steps: int = 6) -> list[dict]:
     rows = []
     for task in tasks:
         start = time.perf_counter()
-        agent = CodeAgent(model=model, max_steps=6, challenge=challenge)
+        agent = CodeAgent(model=model, max_steps=max_steps, challenge=challenge)
         result = agent.run(task.input, variables=dict(task.setup.get("variables") or {}))
         verdict = score(task.scorer, result.output, task.target, **scorer_options(task, result))
         rows.append(
@@ -64,7 +64,7 @@ def by_confidence(rows: list[dict]) -> str:
     return "    by how the answer was reached: " + ", ".join(parts)
 
 
-def run_smolagents(model: LocalModel, tasks, verbose: bool) -> list[dict] | None:
+def run_smolagents(model: LocalModel, tasks, verbose: bool, max_steps: int = 6) -> list[dict] | None:
     try:
         import smolagents
     except ImportError:
@@ -81,7 +81,7 @@ def run_smolagents(model: LocalModel, tasks, verbose: bool) -> list[dict] | None
             temperature=0.0,
             max_tokens=768,
         )
-        agent = smolagents.CodeAgent(tools=[], model=sm_model, max_steps=6, verbosity_level=0)
+        agent = smolagents.CodeAgent(tools=[], model=sm_model, max_steps=max_steps, verbosity_level=0)
         start = time.perf_counter()
         try:
             output = agent.run(task.input)
@@ -125,6 +125,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--no-smolagents", action="store_true")
     parser.add_argument("--challenge", action="store_true", help="also run with CodeAgent(challenge=True), same tasks")
+    parser.add_argument("--max-steps", type=int, default=6)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     tasks = load_suite(args.suite)[: args.limit]
@@ -138,6 +139,8 @@ def main() -> None:
             continue
         if builtin_suite(args.suite):  # HumanEval: the model alone first, the baseline the agent must beat
             raw = raw_pass(model, tasks)
+            if args.verbose:
+                print("\n".join(json.dumps({"raw": True, **r}) for r in raw), flush=True)
             ok = sum(r["ok"] for r in raw)
             lines.append(
                 f"{'the model alone (1 completion)  ' + name:44s} {ok:3d}/{len(raw):<3d} ({100 * ok / len(raw):5.1f}%)  "
@@ -145,19 +148,19 @@ def main() -> None:
                 f"s/task {statistics.mean(r['s'] for r in raw):5.1f}"
             )
             print(lines[-1], flush=True)
-        rows = run_smolnb(model, tasks, args.verbose)
+        rows = run_smolnb(model, tasks, args.verbose, max_steps=args.max_steps)
         lines += [summary(f"smolnb CodeAgent     {name}", rows), by_confidence(rows)]
         print("\n".join(lines[-2:]), flush=True)
         if args.challenge:
-            rows = run_smolnb(model, tasks, args.verbose, challenge=True)
+            rows = run_smolnb(model, tasks, args.verbose, challenge=True, max_steps=args.max_steps)
             lines += [summary(f"  with challenge=True {name}", rows), by_confidence(rows)]
             print("\n".join(lines[-2:]), flush=True)
         if not args.no_smolagents:
-            rows = run_smolagents(model, tasks, args.verbose)
+            rows = run_smolagents(model, tasks, args.verbose, args.max_steps)
             if rows is not None:
                 lines.append(summary(f"smolagents CodeAgent {name}", rows))
                 print(lines[-1], flush=True)
-    print("\n".join(["", f"suite {args.suite}: {len(tasks)} tasks, temperature 0, max 6 steps", *lines]))
+    print("\n".join(["", f"suite {args.suite}: {len(tasks)} tasks, temperature 0, max {args.max_steps} steps", *lines]))
     print("known local models:", ", ".join(KNOWN_MODELS))
 
 
