@@ -315,6 +315,11 @@ class CodeAgent(MultiStepAgent):
             shown = _as_reply(previous.thought, previous.code)
             if len(ctx.history) >= 2 and ctx.history[-2].get("content") == shown:
                 del ctx.history[-2:]  # the failed attempt this step has just answered
+        same = _repeats(ctx.steps, step.code)
+        if same is not None and not error:
+            # The same code again, and it ran: one copy is enough, and it is time for the next thing.
+            ctx.history.append({"role": "user", "content": prompts.REPEATED.format(step=same.step)})
+            return
         failures = [(s.step, _error_line(s.error)) for s in ctx.steps if s.error and s.code]
         if error and step.code and _error_line(error) in {line for _, line in failures}:
             lines = "\n".join(f"- step {n}: {line}" for n, line in [*failures, (step.step, _error_line(error))])
@@ -466,11 +471,23 @@ def _describe(value: Any) -> str:
 
 
 def _in_a_rut(steps: list[Step]) -> bool:
-    """Whether the last step failed with an error an earlier step of the run already hit."""
-    if not steps or not steps[-1].error:
+    """Whether the last step repeats an earlier one: the same code, or an error the run already hit."""
+    if not steps:
         return False
-    last = _error_line(steps[-1].error)
-    return any(s.error and _error_line(s.error) == last for s in steps[:-1])
+    last = steps[-1]
+    if _repeats(steps[:-1], last.code):
+        return True
+    if not last.error:
+        return False
+    line = _error_line(last.error)
+    return any(s.error and _error_line(s.error) == line for s in steps[:-1])
+
+
+def _repeats(earlier: list[Step], code: str | None) -> Step | None:
+    """The earlier step that ran this same code, if one did."""
+    if not code or not code.strip():
+        return None
+    return next((s for s in earlier if s.code and s.code.strip() == code.strip()), None)
 
 
 def _error_line(error: str) -> str:

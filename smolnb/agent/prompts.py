@@ -79,6 +79,9 @@ RUT = """Your attempts so far failed:
 {failures}
 The same error came back. Write a new solution, different from those attempts, in one code block."""
 
+REPEATED = """You sent the same code as step {step} again; it already ran (its result is above).
+Do the next thing the task needs: call what you defined on an example and print() the result, or call final_answer."""
+
 SKIPPED = "The user did not run this code (they skipped it at approval). Do something else, or answer with what you have."
 
 EDITED = "The user edited your code before it ran; this is what ran:\n```python\n{code}\n```"

@@ -416,3 +416,14 @@ def test_a_run_in_a_rut_writes_its_next_attempt_afresh():
     seen = "\n".join(m["content"] for m in model.calls[2]["messages"])
     assert "# try" not in seen and "AssertionError: case 1" in seen and "different" in seen
     assert model.calls[2].get("temperature") == 0.7
+
+
+def test_code_sent_again_that_ran_without_error_is_a_rut_too():
+    # The 0.5B defined the same function six times in a row and never called it.
+    define = "def fly(q, w):\n    return sum(q) <= w"
+    model = TestModel([py(define), py(define), py("print(fly([1, 2], 5))"), py("final_answer(fly)")])
+    result = CodeAgent(model=model, max_steps=6).run("Write fly.")
+    assert result.status == "success"
+    seen = "\n".join(m["content"] for m in model.calls[2]["messages"])
+    assert seen.count("return sum(q) <= w") == 1 and "same code as step 1" in seen
+    assert model.calls[2].get("temperature") == 0.7 and model.calls[1].get("temperature") is None
