@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import base64
 import re
@@ -16,11 +15,11 @@ from ..errors import UserError, did_you_mean, final_answer
 from ..events import Snapshot, Step
 from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
 from ..executor.base import ExecResult, short_repr, unpickle_variables
-from ..executor.policy import AGENT_MODULE
 from ..protocols import AgentMemory
 from . import prompts
 from .base import MultiStepAgent, RunContext
 from .confidence import is_stated, misfit
+from .observing import as_reply, asserts_run, describe_variables, error_line, in_a_rut, plural, printed_nothing, repeats
 from .parsing import extract_code, split_thought
 from .snapshots import changed_since
 
@@ -205,7 +204,7 @@ class CodeAgent(MultiStepAgent):
             self._sync_functions(ctx)
         messages = self._messages(ctx)
         extra: dict[str, Any] = {}
-        if _in_a_rut(ctx.steps):
+        if in_a_rut(ctx.steps):
             # Stuck on an error it has already hit, at temperature 0: sample a little to get out.
             extra["temperature"] = max(float(self.model_params.get("temperature") or 0.0), 0.7)
         response = await self._call_model(ctx, step, messages, stop=["Observation:", "\n```\n"], **extra)
@@ -245,7 +244,7 @@ class CodeAgent(MultiStepAgent):
 
     def _skipped(self, ctx: RunContext, step: Step) -> Step:
         ctx.history += [
-            {"role": "assistant", "content": _as_reply(step.thought, step.code or "")},
+            {"role": "assistant", "content": as_reply(step.thought, step.code or "")},
             {"role": "user", "content": prompts.SKIPPED},
         ]
         return self._close_step(ctx, step, observation=prompts.SKIPPED)
@@ -268,7 +267,7 @@ class CodeAgent(MultiStepAgent):
         if step.code is None:
             return [{"role": "assistant", "content": step.model_output}, {"role": "user", "content": step.observation}]
         return [
-            {"role": "assistant", "content": _as_reply(step.thought, step.code)},
+            {"role": "assistant", "content": as_reply(step.thought, step.code)},
             {"role": "user", "content": "Observation:\n" + self._truncate(step.observation)},
         ]
 
@@ -310,19 +309,19 @@ class CodeAgent(MultiStepAgent):
         an error it already hit is shown none of its failed code, and asked for a new attempt.
         """
         previous = ctx.steps[-1] if ctx.steps else None
-        reply = _as_reply(step.thought, step.code or "")
+        reply = as_reply(step.thought, step.code or "")
         if previous is not None and previous.error and previous.code:
-            shown = _as_reply(previous.thought, previous.code)
+            shown = as_reply(previous.thought, previous.code)
             if len(ctx.history) >= 2 and ctx.history[-2].get("content") == shown:
                 del ctx.history[-2:]  # the failed attempt this step has just answered
-        same = _repeats(ctx.steps, step.code)
+        same = repeats(ctx.steps, step.code)
         if same is not None and not error:
             # The same code again, and it ran: one copy is enough, and it is time for the next thing.
             ctx.history.append({"role": "user", "content": prompts.REPEATED.format(step=same.step)})
             return
-        failures = [(s.step, _error_line(s.error)) for s in ctx.steps if s.error and s.code]
-        if error and step.code and _error_line(error) in {line for _, line in failures}:
-            lines = "\n".join(f"- step {n}: {line}" for n, line in [*failures, (step.step, _error_line(error))])
+        failures = [(s.step, error_line(s.error)) for s in ctx.steps if s.error and s.code]
+        if error and step.code and error_line(error) in {line for _, line in failures}:
+            lines = "\n".join(f"- step {n}: {line}" for n, line in [*failures, (step.step, error_line(error))])
             ctx.history.append({"role": "user", "content": prompts.RUT.format(failures=lines)})
             return
         if failures:
@@ -361,11 +360,11 @@ class CodeAgent(MultiStepAgent):
             parts.append(f"final_answer({shown})")
         elif result.value_repr is not None:
             parts.append(f"Last value: {result.value_repr}")
-        checks = 0 if result.error else _asserts_run(code)
+        checks = 0 if result.error else asserts_run(code)
         if not parts:
-            parts.append(_printed_nothing(code, checks))
+            parts.append(printed_nothing(code, checks))
         elif checks:
-            parts.append(prompts.ASSERTS_PASSED.format(count=_plural(checks, "assert")))
+            parts.append(prompts.ASSERTS_PASSED.format(count=plural(checks, "assert")))
         return "\n".join(parts)
 
     def _import_hint(self, error: str) -> str | None:
@@ -404,147 +403,3 @@ class CodeAgent(MultiStepAgent):
                 answer = result.final_value
         self._close_step(ctx, step, is_final=True, final_value=answer)
         return answer
-
-
-_HIDDEN = {"In", "Out", "exit", "quit", "get_ipython", "open"}
-
-
-def describe_variables(namespace: dict[str, Any], *, skip: set[str] = frozenset(), budget: int = 1500, task: str = "") -> str:  # type: ignore[assignment]
-    """The user's variables the task needs, for the prompt, within `budget` characters.
-
-    In full (name, type, shape or columns, a short repr): the names the task mentions, then data
-    (DataFrames, arrays, lists, dicts), newest first. Other values (an unrelated `prime_count =
-    168` would be taken for the answer) are listed by name only. Objects of the agent's own
-    classes are described by their type: their `__repr__` is the agent's code.
-    """
-    mentioned = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", task))
-    candidates = []
-    for order, (name, value) in enumerate(list(namespace.items())):
-        if name.startswith("_") or name in _HIDDEN or name in skip:
-            continue
-        if isinstance(value, types.ModuleType | types.FunctionType | type) or callable(value) and not hasattr(value, "shape"):
-            continue
-        is_data = hasattr(value, "shape") or isinstance(value, list | dict | tuple | set)
-        rank = 0 if name in mentioned else 1 if is_data else 2
-        candidates.append((rank, -order, name, value))
-    candidates.sort(key=lambda c: (c[0], c[1]))
-    lines, others, used = [], [], 0
-    for rank, _, name, value in candidates:
-        if rank == 2:
-            others.append(name)
-            continue
-        line = f"- {name}: {_describe(value)}"
-        if used + len(line) > budget:
-            others.append(name)
-            continue
-        lines.append(line)
-        used += len(line)
-    if others:
-        shown = ", ".join(sorted(others)[:30])
-        lines.append(f"- also defined (print() one if the task needs it): {shown}{' ...' if len(others) > 30 else ''}")
-    if not lines:
-        return ""
-    return "\n\nVariables already defined in the session (use them directly):\n" + "\n".join(lines)
-
-
-def _describe(value: Any) -> str:
-    kind = type(value).__name__
-    if type(value).__module__ == AGENT_MODULE:
-        return f"{kind} (an object of a class your code defined)"
-    shape = getattr(value, "shape", None)
-    if shape is not None:
-        try:
-            kind += f" shape={tuple(shape)}"
-        except TypeError:
-            pass
-    elif hasattr(value, "__len__"):
-        try:
-            kind += f" len={len(value)}"
-        except Exception:  # noqa: BLE001, S110 - some objects lie about __len__
-            pass
-    columns = getattr(value, "columns", None)
-    if columns is None and isinstance(value, list | tuple) and value and isinstance(value[0], dict):
-        columns = value[0]  # rows as dicts: their keys are the columns
-    extra = f" columns={list(columns)[:12]}" if columns is not None else ""
-    text = short_repr(value).replace("\n", " ")[:120]
-    return f"{kind}{extra} = {text}"
-
-
-def _in_a_rut(steps: list[Step]) -> bool:
-    """Whether the last step repeats an earlier one: the same code, or an error the run already hit."""
-    if not steps:
-        return False
-    last = steps[-1]
-    if _repeats(steps[:-1], last.code):
-        return True
-    if not last.error:
-        return False
-    line = _error_line(last.error)
-    return any(s.error and _error_line(s.error) == line for s in steps[:-1])
-
-
-def _repeats(earlier: list[Step], code: str | None) -> Step | None:
-    """The earlier step that ran this same code, if one did."""
-    if not code or not code.strip():
-        return None
-    return next((s for s in earlier if s.code and s.code.strip() == code.strip()), None)
-
-
-def _error_line(error: str) -> str:
-    lines = [line for line in error.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
-
-
-def _parse(code: str) -> ast.Module:
-    try:
-        return ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return ast.Module(body=[], type_ignores=[])
-
-
-def _asserts_run(code: str) -> int:
-    """How many `assert` statements the block itself runs (not those inside its functions)."""
-    count, todo = 0, list[ast.AST](_parse(code).body)
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ast.Assert):
-            count += 1
-        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            todo.extend(ast.iter_child_nodes(node))
-    return count
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _printed_nothing(code: str, checks: int = 0) -> str:
-    """What to say when a block printed nothing: what it defined, whether anything ran it, its passed asserts."""
-    tree = _parse(code)
-    defined, functions, called = [], [], False
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            defined.append(f"{node.name}({ast.unparse(node.args)})")
-            functions.append(node.name)
-            continue
-        if isinstance(node, ast.ClassDef):
-            defined.append(node.name)
-            continue
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            defined += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and n.id not in defined]
-        called = called or any(isinstance(n, ast.Call) for n in ast.walk(node))
-    if checks:
-        ran = f"The code ran and defined {', '.join(defined)}; its" if defined else "The code ran; its"
-        return prompts.CHECKED_SILENTLY.format(ran=ran, count=_plural(checks, "assert"))
-    if not defined:
-        return prompts.PRINTED_NOTHING
-    if functions and not called:
-        return prompts.ONLY_DEFINED.format(names=", ".join(defined), function=functions[-1])
-    return prompts.DEFINED_SILENTLY.format(names=", ".join(defined))
-
-
-def _as_reply(thought: str, code: str) -> str:
-    """The model's reply as kept in the conversation: thought and code, nothing it rambled after."""
-    head = f"Thought: {thought}\n" if thought else ""
-    return f"{head}```python\n{code}\n```"
