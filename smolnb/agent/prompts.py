@@ -68,7 +68,7 @@ If that checks the answer to the task, call final_answer with it."""
 ASSERTS_PASSED = "Its {count} passed."
 
 ONLY_DEFINED = """The code ran and defined {names}; nothing called {function} and nothing was printed.
-Next: call {function}(...) on an example and print() the result, or call final_answer."""
+Next: check it on an example whose result you know: `assert {function}(...) == expected`, then call final_answer."""
 
 MISFIT = """You answered {answer} (type {kind}), but the task asks for {wanted}.
 Read the task again, compute what it asks with code, print it, and answer with that value."""
