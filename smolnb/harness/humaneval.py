@@ -21,9 +21,9 @@ from .suite import Task
 
 __all__ = ["INSTRUCTION", "RAW_PROMPT", "problems", "raw_pass", "run_tests", "tasks"]
 
-INSTRUCTION = """Write the Python function below so that it does what its docstring says.
-Define it, try it on the docstring's examples, fix it if they fail, then call final_answer with
-the complete source code of the function as a string (with the imports it needs).
+INSTRUCTION = """Complete the Python function below. In one code block: write the whole function, then
+check it with `assert` on the examples in its docstring, then call final_answer({entry_point}).
+If an assert fails, fix the function.
 
 ```python
 {prompt}```"""
@@ -57,7 +57,7 @@ def tasks(sample: int | None = None, seed: int = 0) -> list[Task]:
     return [
         Task(
             id=i,
-            input=INSTRUCTION.format(prompt=every[i]["prompt"]),
+            input=INSTRUCTION.format(prompt=every[i]["prompt"], entry_point=every[i]["entry_point"]),
             target=every[i]["entry_point"],
             scorer="humaneval",
             metadata={k: every[i][k] for k in _OPTIONS},
