@@ -305,29 +305,31 @@ class CodeAgent(MultiStepAgent):
         """Add the step to the conversation; a failed attempt stays in full only until the next one.
 
         A small model copies what it sees: shown its failed code again and again, it wrote it
-        again (6 steps, 10,000 tokens). Older failures stay as their error line; a run that hits
-        an error it already hit is shown none of its failed code, and asked for a new attempt.
+        again (6 steps, 10,000 tokens). An older failure stays as its error line; a run that
+        hits an error it already hit, or sends code it already ran, is shown no second copy and
+        asked for something new. Every step keeps its one reply in the conversation.
         """
-        previous = ctx.steps[-1] if ctx.steps else None
-        reply = as_reply(step.thought, step.code or "")
-        if previous is not None and previous.error and previous.code:
-            shown = as_reply(previous.thought, previous.code)
-            if len(ctx.history) >= 2 and ctx.history[-2].get("content") == shown:
-                del ctx.history[-2:]  # the failed attempt this step has just answered
+        failed = ctx.steps[-1] if ctx.steps and ctx.steps[-1].error and ctx.steps[-1].code else None
+        if failed is not None and ctx.history[-2:-1] == [
+            {"role": "assistant", "content": as_reply(failed.thought, failed.code or "")}
+        ]:
+            ctx.history[-2:] = _not_shown(failed.step, failed.error or "")  # the attempt this step answered
         same = repeats(ctx.steps, step.code)
         if same is not None and not error:
             # The same code again, and it ran: one copy is enough, and it is time for the next thing.
-            ctx.history.append({"role": "user", "content": prompts.REPEATED.format(step=same.step)})
+            reply = as_reply(step.thought, f"# the same code as step {same.step}")
+            ctx.history += [
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": prompts.REPEATED.format(step=same.step)},
+            ]
             return
         failures = [(s.step, error_line(s.error)) for s in ctx.steps if s.error and s.code]
         if error and step.code and error_line(error) in {line for _, line in failures}:
             lines = "\n".join(f"- step {n}: {line}" for n, line in [*failures, (step.step, error_line(error))])
-            ctx.history.append({"role": "user", "content": prompts.RUT.format(failures=lines)})
+            ctx.history += [_not_shown(step.step, error)[0], {"role": "user", "content": prompts.RUT.format(failures=lines)}]
             return
-        if failures:
-            observation += "\n" + prompts.EARLIER_FAILURES.format(failures="; ".join(f"step {n}: {line}" for n, line in failures))
         ctx.history += [
-            {"role": "assistant", "content": reply},
+            {"role": "assistant", "content": as_reply(step.thought, step.code or "")},
             {"role": "user", "content": "Observation:\n" + self._truncate(observation)},
         ]
 
@@ -403,3 +405,11 @@ class CodeAgent(MultiStepAgent):
                 answer = result.final_value
         self._close_step(ctx, step, is_final=True, final_value=answer)
         return answer
+
+
+def _not_shown(step: int, error: str) -> list[dict[str, Any]]:
+    """A failed attempt as it stays in the conversation: a line, not its code."""
+    return [
+        {"role": "assistant", "content": f"```python\n# step {step}'s code failed; it is not shown again\n```"},
+        {"role": "user", "content": f"Observation:\n{error_line(error)}"},
+    ]

@@ -73,8 +73,6 @@ Next: check it on an example whose result you know: `assert {function}(...) == e
 MISFIT = """You answered {answer} (type {kind}), but the task asks for {wanted}.
 Read the task again, compute what it asks with code, print it, and answer with that value."""
 
-EARLIER_FAILURES = "(Earlier attempts that failed: {failures}.)"
-
 RUT = """Your attempts so far failed:
 {failures}
 The same error came back. Write a new solution, different from those attempts, in one code block."""
