@@ -44,15 +44,15 @@ def setting(name: str) -> str:
     return os.environ.get(name) or default
 
 
-def count_setting(name: str, what: str) -> int | None:
-    """The setting `name` as a whole number of at least 1 (None when empty); else a UserError naming the form."""
+def count_setting(name: str, what: str, minimum: int = 1) -> int | None:
+    """The setting `name` as a whole number of at least `minimum` (None when empty); else a UserError naming the form."""
     given = setting(name).strip()
     if not given:
         return None
-    if not given.isdigit() or int(given) < 1:
+    if not given.isdigit() or int(given) < minimum:
         from .errors import UserError
 
-        raise UserError(f"{name}={given!r}: give {what}, e.g. {name}=2")
+        raise UserError(f"{name}={given!r}: give {what}, e.g. {name}={max(minimum, 2)}")
     return int(given)
 
 

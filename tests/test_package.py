@@ -1,7 +1,10 @@
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
+
+import pytest
 
 import smolnb
 
@@ -177,3 +180,19 @@ def test_the_shipped_parts_answer_the_protocols_agents_ask_for():
             have = inspect.signature(getattr(part, name)).parameters
             for param in list(inspect.signature(wanted).parameters)[1:]:
                 assert param in have, f"{part.__name__}.{name} lacks the parameter {param!r} that {protocol.__name__} names"
+
+
+@pytest.mark.parametrize(
+    ("name", "use"),
+    [
+        ("SMOLNB_KEEP_RUNS", "from smolnb.persistence import RunStore; RunStore(':memory:')"),
+        ("SMOLNB_SANDBOX_POOL", "from smolnb.executor.sandbox_process import pool; pool.size"),
+    ],
+)
+@pytest.mark.parametrize("bad", ["lots", "-1", "2.5"])
+def test_a_whole_number_setting_given_badly_names_the_form(name, use, bad):
+    # A bare int() gave a raw ValueError (or a negative pool); the error now says what to write.
+    env = {**os.environ, name: bad}
+    done = subprocess.run([sys.executable, "-c", use], capture_output=True, text=True, env=env)
+    assert done.returncode != 0
+    assert f"UserError: {name}={bad!r}: give " in done.stderr and f"e.g. {name}=" in done.stderr, done.stderr[-500:]

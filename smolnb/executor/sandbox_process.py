@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..config import setting
+from ..config import count_setting
 from ..errors import BackendError, UserError
 from . import wire
 from .base import package_root, worker_pythonpath
@@ -231,12 +231,20 @@ class _Pool:
     by a run's short-lived worker thread.
     """
 
-    def __init__(self, size: int = 1) -> None:
-        self.size = size
+    def __init__(self, size: int | None = None) -> None:
+        self._size = size
         self.idle: list[_Worker] = []
         self.lock = threading.Lock()
         self.jobs: Any = None
         self.thread: threading.Thread | None = None
+
+    @property
+    def size(self) -> int:
+        """How many idle workers to keep: `SMOLNB_SANDBOX_POOL` (0 keeps none), read at first use."""
+        if self._size is None:
+            found = count_setting("SMOLNB_SANDBOX_POOL", "how many sandbox workers to keep started (0 or more)", minimum=0)
+            self._size = 1 if found is None else found
+        return self._size
 
     def _spawner(self) -> Any:
         import queue
@@ -308,5 +316,5 @@ class _Pool:
 
 
 DEFAULT_MEMORY_MB = 4096
-pool = _Pool(size=int(setting("SMOLNB_SANDBOX_POOL")))
+pool = _Pool()
 atexit.register(pool.close)

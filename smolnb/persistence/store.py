@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._retry import Backoff, retry
-from ..config import home, setting
+from ..config import count_setting, home
 from ..errors import BackendError, UserError, did_you_mean
 from ..events import Event, ModelCall, RunEnd, RunStart, Step, ToolCall, event_from_dict
 from ..redact import redact, storable
@@ -115,7 +115,7 @@ class RunStore:
         # What earlier processes left in the WAL goes into the database now, off any hot path.
         self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         # Retention: the store keeps the newest `keep` runs (SMOLNB_KEEP_RUNS, default 10,000).
-        self.keep = keep if keep is not None else int(setting("SMOLNB_KEEP_RUNS"))
+        self.keep = keep if keep is not None else count_setting("SMOLNB_KEEP_RUNS", "how many runs to keep") or 10_000
         if self.keep > 0:
             self.prune(keep=self.keep)
 
