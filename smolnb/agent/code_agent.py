@@ -205,7 +205,7 @@ class CodeAgent(MultiStepAgent):
         messages = self._messages(ctx)
         extra: dict[str, Any] = {}
         if in_a_rut(ctx.steps):
-            # Stuck on an error it has already hit, at temperature 0: sample a little to get out.
+            # Repeating itself (code it ran, an error it hit) at temperature 0: sample a little to get out.
             extra["temperature"] = max(float(self.model_params.get("temperature") or 0.0), 0.7)
         response = await self._call_model(ctx, step, messages, stop=["Observation:", "\n```\n"], **extra)
         text = response.content
