@@ -20,6 +20,7 @@ not seen inside `16`).
 from __future__ import annotations
 
 import ast
+import numbers
 import re
 from typing import Any, Literal
 
@@ -86,12 +87,7 @@ def _is_number(value: Any) -> bool:
         except ValueError:
             return False
         return True
-    try:
-        import numbers
-
-        return isinstance(value, numbers.Number) or float(value) == float(value)
-    except (TypeError, ValueError, OverflowError):
-        return False
+    return isinstance(value, numbers.Number)  # numpy's scalars register as numbers too
 
 
 def is_stated(earlier: list[Step], code: str, value: Any) -> bool:
@@ -135,28 +131,37 @@ def _evidence(earlier: list[Step], code: str | None, value: Any) -> tuple[bool, 
 _COMPUTED = ast.Constant(value=...)  # stands for a binding no literal gives (a loop variable, an import, a def)
 
 
+def parse(code: str) -> ast.Module | None:
+    """The code's tree, or None when it does not parse (or nests past the parser's depth)."""
+    try:
+        return ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def asserts_in(tree: ast.AST) -> list[ast.Assert]:
+    """The `assert` statements the code runs itself: not those inside its functions or classes."""
+    found, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Assert):
+            found.append(node)
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _parsed(blocks: list[str]) -> list[tuple[int, ast.Module]]:
-    parsed = []
-    for index, block in enumerate(blocks):
-        try:
-            parsed.append((index, ast.parse(block)))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # code that does not parse (or nests past the parser's depth) counts for nothing here
-    return parsed
+    return [(index, tree) for index, tree in enumerate(map(parse, blocks)) if tree is not None]
 
 
 def _asserts(blocks: list[str]) -> list[tuple[Position, set[str]]]:
-    """Each `assert` the blocks run themselves (where it is, the names its test reads); not those in functions."""
-    found = []
-    for index, tree in _parsed(blocks):
-        todo: list[ast.AST] = [tree]
-        while todo:
-            node = todo.pop()
-            if isinstance(node, ast.Assert):
-                found.append(((index, node.lineno), {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}))
-            elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-                todo.extend(ast.iter_child_nodes(node))
-    return found
+    """Each assert the blocks run (where it is, the names its test reads)."""
+    return [
+        ((index, node.lineno), {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)})
+        for index, tree in _parsed(blocks)
+        for node in asserts_in(tree)
+    ]
 
 
 def _bindings(blocks: list[str]) -> dict[str, list[tuple[Position, ast.expr]]]:
@@ -220,9 +225,8 @@ def _output(step: Step) -> str:
 
 def _answer_argument(code: str) -> ast.expr | None:
     """The expression given to the last `final_answer(...)` call of a code block."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = parse(code)
+    if tree is None:
         return None
     calls = [
         node

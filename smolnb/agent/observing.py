@@ -14,6 +14,7 @@ from ..events import Step
 from ..executor.base import short_repr
 from ..executor.policy import AGENT_MODULE
 from . import prompts
+from .confidence import asserts_in, parse
 
 __all__ = ["as_reply", "asserts_run", "describe_variables", "error_line", "in_a_rut", "plural", "printed_nothing", "repeats"]
 
@@ -106,23 +107,10 @@ def error_line(error: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _parse(code: str) -> ast.Module:
-    try:
-        return ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return ast.Module(body=[], type_ignores=[])
-
-
 def asserts_run(code: str) -> int:
     """How many `assert` statements the block itself runs (not those inside its functions)."""
-    count, todo = 0, list[ast.AST](_parse(code).body)
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ast.Assert):
-            count += 1
-        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            todo.extend(ast.iter_child_nodes(node))
-    return count
+    tree = parse(code)
+    return 0 if tree is None else len(asserts_in(tree))
 
 
 def plural(n: int, word: str) -> str:
@@ -131,9 +119,9 @@ def plural(n: int, word: str) -> str:
 
 def printed_nothing(code: str, checks: int = 0) -> str:
     """What to say when a block printed nothing: what it defined, whether anything ran it, its passed asserts."""
-    tree = _parse(code)
+    tree = parse(code)
     defined, functions, called = [], [], False
-    for node in tree.body:
+    for node in tree.body if tree is not None else []:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             defined.append(f"{node.name}({ast.unparse(node.args)})")
             functions.append(node.name)
