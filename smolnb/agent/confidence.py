@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from ..events import Step
 
-__all__ = ["Confidence", "LABELS", "how_reached", "is_stated", "misfit"]
+__all__ = ["Confidence", "LABELS", "asserts_in", "how_reached", "is_stated", "misfit", "parse"]
 
 Confidence = Literal["checked", "computed", "stated", "forced", "none"]
 
