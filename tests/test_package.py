@@ -187,6 +187,10 @@ def test_the_shipped_parts_answer_the_protocols_agents_ask_for():
     [
         ("SMOLNB_KEEP_RUNS", "from smolnb.persistence import RunStore; RunStore(':memory:')"),
         ("SMOLNB_SANDBOX_POOL", "from smolnb.executor.sandbox_process import pool; pool.size"),
+        (
+            "SMOLNB_LOCAL_PORT",
+            "from pathlib import Path; from smolnb.models.local.server import LlamaServer; LlamaServer(Path('x.gguf')).start()",
+        ),
     ],
 )
 @pytest.mark.parametrize("bad", ["lots", "-1", "2.5"])

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from ..._net import free_port, port_taken, stop_process
-from ...config import count_setting, home, setting
+from ...config import count_setting, home
 from ...errors import BackendError, MissingExtraError, ModelError
 from .weights import _progress
 
@@ -111,7 +111,7 @@ class LlamaServer:
             importlib.import_module("llama_cpp.server")
         except ImportError as exc:
             raise MissingExtraError("local", "llama-cpp-python", "local models") from exc
-        wanted = self.requested_port or int(setting("SMOLNB_LOCAL_PORT") or 0)
+        wanted = self.requested_port or count_setting("SMOLNB_LOCAL_PORT", "a TCP port number (0 picks a free one)", minimum=0)
         if wanted and port_taken(wanted):
             raise BackendError(
                 f"port {wanted} on 127.0.0.1 is already in use, so the local model server cannot start there. "
