@@ -155,6 +155,7 @@ class Step(Event):
     approval: str | None = None  # with approve-before-run: "approved", "edited" or "skipped"
     proposed_code: str | None = None  # the model's code, when the user edited it
     challenged: bool = False  # its final answer was a constant nothing computed, and was sent back once
+    checked: list[str] = field(default_factory=list)  # functions it defined whose given examples all passed
 
 
 @dataclass

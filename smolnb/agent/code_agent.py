@@ -19,6 +19,7 @@ from ..protocols import AgentMemory
 from . import prompts
 from .base import MultiStepAgent, RunContext
 from .confidence import is_stated, misfit
+from .examples import run_examples
 from .observing import as_reply, asserts_run, describe_variables, error_line, in_a_rut, plural, printed_nothing, repeats
 from .parsing import extract_code, split_thought
 from .snapshots import changed_since
@@ -225,7 +226,8 @@ class CodeAgent(MultiStepAgent):
                 return self._skipped(ctx, step)
             code = decided
         result = await self._run_code(ctx, code)
-        return self._finish_action(ctx, step, result)
+        checks = await self._run_examples(ctx, step, result)
+        return self._finish_action(ctx, step, result, checks)
 
     async def _approval(self, ctx: RunContext, step: Step, code: str) -> str | None:
         """Ask `approve` (in a thread: it may wait for a person) and record the decision."""
@@ -271,9 +273,19 @@ class CodeAgent(MultiStepAgent):
             {"role": "user", "content": "Observation:\n" + self._truncate(step.observation)},
         ]
 
-    def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult) -> Step:
+    def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult, examples: tuple[str, str | None]) -> Step:
         is_final = result.is_final
         observation = self._observation(result, step.code or "")
+        error, error_kind = result.error, str(result.error_kind) if result.error_kind else None
+        checks, failed = examples
+        if checks:
+            observation += "\n" + checks
+        if failed is not None:
+            error, error_kind = failed, "check"
+            if is_final and ctx.step < ctx.limit:
+                # The function's own examples fail: the answer goes back while a step is left.
+                is_final = False
+                observation += "\n" + prompts.NOT_ACCEPTED
         challenge = self._challenge(ctx, step, result) if is_final else None
         if challenge is not None:
             # A constant nothing computed, or a type the question cannot take: sent back once,
@@ -284,22 +296,29 @@ class CodeAgent(MultiStepAgent):
             observation = prompts.EDITED.format(code=step.code) + "\n" + observation
         if ctx.bus.records and not is_final and self.snapshots:
             self._snapshot(ctx)  # written with the step, in one transaction
-        if result.error and ctx.steps:
+        if error and ctx.steps:
             previous = ctx.steps[-1]
-            if previous.code == step.code and previous.error == result.error:
+            if previous.code == step.code and previous.error == error:
                 observation += "\n" + prompts.SAME_CODE
-        self._remember_attempt(ctx, step, observation, result.error)
+        self._remember_attempt(ctx, step, observation, error)
         return self._close_step(
             ctx,
             step,
             stdout=result.stdout,
             observation=observation,
-            error=result.error,
-            error_kind=result.error_kind,
+            error=error,
+            error_kind=error_kind,
             is_final=is_final,
             final_value=result.final_value if is_final else None,
             exec_duration=result.duration,
         )
+
+    async def _run_examples(self, ctx: RunContext, step: Step, result: ExecResult) -> tuple[str, str | None]:
+        """The examples given for the functions the block defined, run (`smolnb.agent.examples`)."""
+        if result.error or not step.code or self.executor is None:
+            return "", None
+        note, failed, step.checked = await run_examples(self.executor, step.code, ctx.task)
+        return note, failed
 
     def _remember_attempt(self, ctx: RunContext, step: Step, observation: str, error: str | None) -> None:
         """Add the step to the conversation; a failed attempt stays in full only until the next one.
@@ -346,7 +365,7 @@ class CodeAgent(MultiStepAgent):
         misfits = (
             None if wanted is None else prompts.MISFIT.format(answer=shown, kind=type(result.final_value).__name__, wanted=wanted)
         )
-        if is_stated(ctx.steps, step.code or "", result.final_value):
+        if is_stated(ctx.steps, step.code or "", result.final_value, step.checked):
             return prompts.CHALLENGE.format(answer=shown) + (f"\n{misfits}" if misfits else "")
         return misfits
 

@@ -5,7 +5,8 @@ The rule, for any model and any task:
 - **checked**: the answer was computed by code that ran, and checked before it was given:
   its value was shown to the model in an observation (it printed the value, then answered
   with it, or with the variable that holds it), or an `assert` about it passed (after the
-  answer's last definition, in code that ran: `assert f(1) == 2` then `final_answer(f)`);
+  answer's last definition, in code that ran: `assert f(1) == 2` then `final_answer(f)`), or
+  it is a function whose given examples passed when it was last defined (`smolnb.agent.examples`);
 - **computed**: the answer is an expression the answering step's code evaluated, but the model
   never saw its value before answering;
 - **stated**: the answer is a literal that no earlier output of the run showed (the model wrote
@@ -22,6 +23,7 @@ from __future__ import annotations
 import ast
 import numbers
 import re
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from ..events import Step
@@ -46,7 +48,8 @@ def how_reached(steps: list[Step], status: str, output: Any) -> Confidence:
     if status != "success":
         return "none"
     final = next((s for s in reversed(steps) if s.is_final), None)
-    literal, checked = _evidence([s for s in steps if s is not final], final.code if final is not None else None, output)
+    earlier = [s for s in steps if s is not final]
+    literal, checked = _evidence(earlier, final.code if final is not None else None, output, final.checked if final else ())
     if checked:
         return "checked"
     return "stated" if literal else "computed"
@@ -90,21 +93,22 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Number)  # numpy's scalars register as numbers too
 
 
-def is_stated(earlier: list[Step], code: str, value: Any) -> bool:
+def is_stated(earlier: list[Step], code: str, value: Any, checked_here: Iterable[str] = ()) -> bool:
     """Whether answering `value` with `code` (after the steps `earlier`) would be "stated"."""
-    literal, checked = _evidence(earlier, code, value)
+    literal, checked = _evidence(earlier, code, value, checked_here)
     return literal and not checked
 
 
 Position = tuple[int, int]  # (block, line) in the order the run's code ran
 
 
-def _evidence(earlier: list[Step], code: str | None, value: Any) -> tuple[bool, bool]:
+def _evidence(earlier: list[Step], code: str | None, value: Any, checked_here: Iterable[str] = ()) -> tuple[bool, bool]:
     """(the answer is a literal, or given without code; the work checked it before the answer).
 
     Checked: an earlier step's output showed its value, or an `assert` about it passed after
     its last binding and before the answer (in a block that ran without error, or in the
-    answering block above its `final_answer`).
+    answering block above its `final_answer`), or it is a function whose given examples passed
+    when it was last defined (`smolnb.agent.examples`; `checked_here`: those of the answering block).
     """
     argument = _answer_argument(code) if code else None
     if argument is None:
@@ -112,6 +116,8 @@ def _evidence(earlier: list[Step], code: str | None, value: Any) -> tuple[bool, 
     actions = [s for s in earlier if s.kind == "action" and s.code]
     blocks = [s.code or "" for s in actions] + [code or ""]
     bindings = _bindings(blocks)
+    if isinstance(argument, ast.Name) and _examples_passed(argument.id, actions, code or "", set(checked_here)):
+        return False, True
     literal = _constant(argument, bindings, set())
     if _shown(value, [_output(s) for s in earlier if s.kind == "action"]):
         return literal, True
@@ -126,6 +132,19 @@ def _evidence(earlier: list[Step], code: str | None, value: Any) -> tuple[bool, 
                 if all(bound < at for bound, _ in bindings[name]):
                     return False, True
     return False, False
+
+
+def _examples_passed(name: str, actions: list[Step], code: str, checked_here: set[str]) -> bool:
+    """Whether the last block that defined function `name` had its given examples pass."""
+    if _defines(code, name):
+        return name in checked_here
+    last = next((s for s in reversed(actions) if _defines(s.code or "", name)), None)
+    return last is not None and name in last.checked
+
+
+def _defines(code: str, name: str) -> bool:
+    tree = parse(code)
+    return tree is not None and any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body)
 
 
 _COMPUTED = ast.Constant(value=...)  # stands for a binding no literal gives (a loop variable, an import, a def)

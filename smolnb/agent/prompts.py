@@ -80,6 +80,18 @@ The same error came back. Write a new solution, different from those attempts, i
 REPEATED = """You sent the same code as step {step} again; it already ran (its result is above).
 Do the next thing the task needs: call what you defined on an example and print() the result, or call final_answer."""
 
+EXAMPLES_PASSED = "The examples given for {name} pass ({count})."
+
+EXAMPLES_FAILED = """The examples given for {name}: {failed} of {count} fail:
+{lines}
+Fix {name} so that they pass."""
+
+EXAMPLE_FAILED = "- {call} returned {got}, expected {want}"
+
+EXAMPLE_RAISED = "- {call} raised {got}, expected {want}"
+
+NOT_ACCEPTED = "Your final_answer was not accepted: the function's own examples fail. Fix it, then call final_answer again."
+
 SKIPPED = "The user did not run this code (they skipped it at approval). Do something else, or answer with what you have."
 
 EDITED = "The user edited your code before it ran; this is what ran:\n```python\n{code}\n```"

