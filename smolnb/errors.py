@@ -88,7 +88,12 @@ class FinalAnswer(BaseException):
 
 
 def final_answer(value: Any) -> None:
-    """Give the final answer and end the run (the function agent code calls, in every executor)."""
+    """Give the final answer and end the run (the function agent code calls, in every executor).
+
+    `...` is refused: it is a prompt's placeholder a small model copied (`final_answer(...)`), not an answer.
+    """
+    if value is Ellipsis:
+        raise ValueError("final_answer(...) was given the placeholder `...`, not an answer: pass the value your code computed")
     raise FinalAnswer(value)
 
 

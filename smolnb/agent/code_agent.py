@@ -15,13 +15,14 @@ from ..errors import UserError, did_you_mean, final_answer
 from ..events import Snapshot, Step
 from ..executor import DEFAULT_IMPORTS, Executor, Policy, make_executor
 from ..executor.base import ExecResult, short_repr, unpickle_variables
+from ..models.base import Message
 from ..protocols import AgentMemory
 from . import prompts
 from .base import MultiStepAgent, RunContext
 from .confidence import is_stated, misfit
 from .examples import run_examples
 from .observing import as_reply, asserts_run, describe_variables, error_line, in_a_rut, plural, printed_nothing, repeats
-from .parsing import extract_code, split_thought
+from .parsing import extract_code, has_statements, split_thought
 from .snapshots import changed_since
 
 __all__ = ["CodeAgent", "describe_variables"]
@@ -139,6 +140,15 @@ class CodeAgent(MultiStepAgent):
         imports = ", ".join(sorted(self.policy.authorized))
         return prompts.CODE_SYSTEM.format(tools=tools, agents=agents, imports=imports)
 
+    def _messages(self, ctx: RunContext) -> list[Message]:
+        """The system prompt, the worked examples as turns (with the default prompt), then the run."""
+        messages = super()._messages(ctx)
+        if self.system_prompt:
+            return messages  # the caller's own prompt: their own examples, if any
+        shown = [{"role": "user", "content": prompts.TASK.format(task=task)} for task, _ in prompts.CODE_EXAMPLES]
+        replies = [{"role": "assistant", "content": reply} for _, reply in prompts.CODE_EXAMPLES]
+        return [messages[0], *(m for pair in zip(shown, replies, strict=True) for m in pair), *messages[1:]]
+
     # -- run ----------------------------------------------------------------------------------
 
     async def _start_run(self, ctx: RunContext, variables: dict[str, Any]) -> None:
@@ -213,6 +223,8 @@ class CodeAgent(MultiStepAgent):
         code = extract_code(text)
         step.model_output = text
         step.thought = split_thought(text)
+        if code is not None and not has_statements(code):
+            code = None  # only comments (a stand-in of the conversation, copied): nothing to run
         if code is None:
             ctx.format_errors += 1
             ctx.history += [{"role": "assistant", "content": text}, {"role": "user", "content": prompts.NO_CODE}]
@@ -336,7 +348,7 @@ class CodeAgent(MultiStepAgent):
         same = repeats(ctx.steps, step.code)
         if same is not None and not error:
             # The same code again, and it ran: one copy is enough, and it is time for the next thing.
-            reply = as_reply(step.thought, f"# the same code as step {same.step}")
+            reply = f"(step {step.step}: the same code as step {same.step})"
             ctx.history += [
                 {"role": "assistant", "content": reply},
                 {"role": "user", "content": prompts.REPEATED.format(step=same.step)},
@@ -415,7 +427,8 @@ class CodeAgent(MultiStepAgent):
         step.model_output = response.content
         step.thought = split_thought(response.content)
         code = extract_code(response.content)
-        answer: Any = step.thought or (None if code is not None else response.content.strip())
+        # Prose is the answer only without code: code that failed gave none (not its thought, "go.").
+        answer: Any = None if code is not None else step.thought or response.content.strip()
         if code is not None:
             step.code = code
             result = await self._run_code(ctx, code)
@@ -429,6 +442,6 @@ class CodeAgent(MultiStepAgent):
 def _not_shown(step: int, error: str) -> list[dict[str, Any]]:
     """A failed attempt as it stays in the conversation: a line, not its code."""
     return [
-        {"role": "assistant", "content": f"```python\n# step {step}'s code failed; it is not shown again\n```"},
+        {"role": "assistant", "content": f"(step {step}: code that failed, not shown again)"},
         {"role": "user", "content": f"Observation:\n{error_line(error)}"},
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 
-__all__ = ["extract_code", "split_thought"]
+__all__ = ["extract_code", "has_statements", "split_thought"]
 
 _FENCE = re.compile(r"```[ \t]*(python|py|python3)?[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL | re.IGNORECASE)
 _CODE_TAG = re.compile(r"<code>\s*(.*?)\s*(?:</code>|\Z)", re.DOTALL)
@@ -34,6 +34,14 @@ def extract_code(text: str) -> str | None:
         if any(isinstance(node, ast.Call) for node in ast.walk(tree)):
             return stripped
     return None
+
+
+def has_statements(code: str) -> bool:
+    """Whether code would run anything: not only comments and blank lines (code that does not parse counts)."""
+    try:
+        return bool(ast.parse(code).body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
 
 
 def split_thought(text: str) -> str:

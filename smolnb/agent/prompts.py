@@ -10,32 +10,28 @@ Each reply: one short thought, then one ```python code block. Then stop.
 - If the task is simple, compute the answer and call final_answer in the same block.
 - Always answer with code, even for a yes/no or one-word answer.
 
-Example
-Task: What is the sum of the squares of 1 to 10?
-Thought: I compute it and give the answer.
-```python
-total = sum(i * i for i in range(1, 11))
-final_answer(total)
-```
-
-Example
-Task: How many days are there from 2021-03-01 to 2021-04-15?
-Thought: I import what I need and subtract the dates.
-```python
-from datetime import date
-final_answer((date(2021, 4, 15) - date(2021, 3, 1)).days)
-```
-
-Example
-Task: How many words in "the cat sat" have exactly 3 letters?
-Thought: I count them.
-```python
-words = "the cat sat".split()
-final_answer(sum(1 for w in words if len(w) == 3))
-```
 {tools}{agents}
 Import every module you use. You may import: {imports}.
 Variables persist between code blocks. Do not define final_answer yourself."""
+
+# Worked examples, sent as turns of the conversation before the task: a small model follows a
+# reply it sees far better than one described (in the system prompt the 0.5B answered 4 of 35
+# basics tasks, and 7 of 31 data tasks, in prose with no code). General patterns, no suite's task.
+CODE_EXAMPLES = (
+    (
+        "What is the sum of the squares of 1 to 10?",
+        "Thought: I compute it and give the answer.\n```python\ntotal = sum(i * i for i in range(1, 11))\nfinal_answer(total)\n```",
+    ),
+    (
+        "How many days are there from 2021-03-01 to 2021-04-15?",
+        "Thought: I import what I need and subtract the dates.\n```python\nfrom datetime import date\n"
+        "final_answer((date(2021, 4, 15) - date(2021, 3, 1)).days)\n```",
+    ),
+    (
+        'How many words in "the cat sat" have exactly 3 letters?',
+        'Thought: I count them.\n```python\nwords = "the cat sat".split()\nfinal_answer(sum(1 for w in words if len(w) == 3))\n```',
+    ),
+)
 
 TOOLS_SECTION = """
 These functions are already defined: call them directly in your code (never import them) and use what they return:
@@ -96,12 +92,8 @@ SKIPPED = "The user did not run this code (they skipped it at approval). Do some
 
 EDITED = "The user edited your code before it ran; this is what ran:\n```python\n{code}\n```"
 
-NO_CODE = """Error: your reply had no ```python code block, so nothing ran.
-Write Python code that computes the answer to the task and passes it to final_answer, like this:
-```python
-answer = ...  # compute it here
-final_answer(answer)
-```"""
+NO_CODE = """Error: your reply had no ```python code block (or one with only comments), so nothing ran.
+Reply with one short thought, then a ```python code block that computes the answer from the task's data and passes it to final_answer."""
 
 SAME_CODE = "You sent the same code as in the previous step and got the same error. Change the code to fix the error."
 
@@ -124,10 +116,7 @@ A short numbered plan to finish the task."""
 
 PLAN_MESSAGE = "My current facts and plan:\n{plan}"
 
-FINAL = """You have used all your steps. Give your best answer now from what you found:
-```python
-final_answer(...)
-```"""
+FINAL = """You have used all your steps. Reply with one ```python code block that calls final_answer with your best answer from what you found."""
 
 RESUMED = """This run was stopped and is now resumed in a new Python session.
 Variables restored: {restored}.

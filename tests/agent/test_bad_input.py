@@ -9,6 +9,7 @@ from smolnb import CodeAgent
 from smolnb.errors import UserError
 from smolnb.models import TestModel
 from smolnb.persistence import RunStore
+from tests.helpers import task_message
 
 ANSWER = "```python\nfinal_answer(4)\n```"
 
@@ -116,5 +117,5 @@ def test_the_task_comes_last_in_the_prompt_after_what_the_run_knows():
     model ignored a recalled '64 GPUs' and answered 100 (notebooks/memory.ipynb)."""
     model = TestModel(["```python\nfinal_answer(1)\n```"])
     CodeAgent(model=model, namespace={"quota_note": "64 GPUs"}).run("What is the quota?")
-    user = model.calls[0]["messages"][1]["content"]
+    user = task_message(model.calls[0]["messages"])
     assert user.endswith("Task: What is the quota?") and "quota_note" in user.split("Task:")[0]

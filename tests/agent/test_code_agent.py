@@ -6,7 +6,7 @@ from smolnb import CodeAgent, tool
 from smolnb.errors import ModelError, TransientModelError, UserError
 from smolnb.events import ModelCall, RunEnd, RunStart, Step, ToolCall
 from smolnb.models import FunctionModel, TestModel
-from tests.helpers import py
+from tests.helpers import py, replies, run_messages
 
 
 @tool
@@ -212,7 +212,7 @@ def test_tools_added_and_removed_between_steps_of_a_live_run():
     agent = None
 
     def reply(messages, **_):
-        step = sum(1 for m in messages if m["role"] == "assistant")
+        step = replies(messages)
         if step == 0:
             agent.tools.add(mul)
             agent.tools.remove("add")
@@ -427,3 +427,49 @@ def test_code_sent_again_that_ran_without_error_is_a_rut_too():
     seen = "\n".join(m["content"] for m in model.calls[2]["messages"])
     assert seen.count("return sum(q) <= w") == 1 and "same code as step 1" in seen
     assert model.calls[2].get("temperature") == 0.7 and model.calls[1].get("temperature") is None
+
+
+def test_the_worked_examples_are_turns_of_the_conversation_before_the_task():
+    # In the system prompt the 0.5B answered 4 of 35 basics tasks in prose, with no code.
+    from smolnb.agent import prompts
+
+    model = TestModel([py("final_answer(1)")])
+    CodeAgent(model=model).run("What is 1?")
+    messages = model.calls[0]["messages"]
+    assert [m["role"] for m in messages] == ["system", *["user", "assistant"] * len(prompts.CODE_EXAMPLES), "user"]
+    assert "Example" not in messages[0]["content"]
+    assert all("```python" in m["content"] and "final_answer(" in m["content"] for m in messages if m["role"] == "assistant")
+    assert messages[-1]["content"] == "Task: What is 1?"
+    own = TestModel([py("final_answer(1)")])
+    CodeAgent(model=own, system_prompt="Answer in code.").run("What is 1?")
+    assert [m["role"] for m in own.calls[0]["messages"]] == ["system", "user"]  # the caller's prompt: their examples
+
+
+def test_a_block_of_only_comments_is_a_reply_without_code():
+    # The 0.5B copied a stand-in comment of the conversation as its whole code block, twice.
+    model = TestModel([py("# step 1's code failed; it is not shown again"), py("final_answer(2)")])
+    result = CodeAgent(model=model, max_steps=3).run("t")
+    assert result.steps[0].error_kind == "format" and result.format_errors == 1
+    assert "only comments" in result.steps[0].observation and result.output == 2
+
+
+def test_what_stands_for_a_failed_or_repeated_attempt_is_not_code_to_copy():
+    first = "def f(n):\n    return n * 2\nassert f(2) == 5, 'first'"
+    define = "def g():\n    return 1"
+    model = TestModel([py(first), py(first.replace("* 2", "+ 9")), py(define), py(define), py("final_answer(3)")])
+    result = CodeAgent(model=model, max_steps=6).run("Write f.")
+    assert result.output == 3
+    ran = {s.code for s in result.steps}
+    for call in model.calls:
+        for message in run_messages(call["messages"]):
+            if message["role"] == "assistant" and "```" in message["content"]:
+                assert message["content"].split("```python\n")[1].split("\n```")[0] in ran  # the model's own code
+
+
+def test_the_placeholder_is_not_an_answer():
+    # Shown `final_answer(...)`, a small model answered Ellipsis.
+    model = TestModel([py("final_answer(...)"), py("final_answer(4)")])
+    result = CodeAgent(model=model, max_steps=3).run("t")
+    assert "placeholder" in result.steps[0].observation and result.output == 4
+    forced = CodeAgent(model=TestModel([py("x = 1"), py("final_answer(...)")]), max_steps=1).run("t")
+    assert forced.status == "max_steps" and forced.output is None

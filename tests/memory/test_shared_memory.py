@@ -8,7 +8,7 @@ import pytest
 from smolnb import CodeAgent, Memory, run_many
 from smolnb.memory import HashEmbedder
 from smolnb.models import FunctionModel
-from tests.helpers import py
+from tests.helpers import py, task_message
 
 
 @pytest.fixture(params=["networkx", "neo4j"])
@@ -21,7 +21,7 @@ def memory(request, tmp_path):
 
 
 def _agent_code(messages, **info):
-    task = messages[1]["content"]
+    task = task_message(messages)
     n = int(re.search(r"agent (\d+)", task).group(1))
     if "count" in task:
         return py("for _ in range(10):\n    increment_counter('experiments', 'RUN_COUNT')\nfinal_answer('counted')")

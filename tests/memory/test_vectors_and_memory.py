@@ -11,7 +11,7 @@ from smolnb import CodeAgent, Memory
 from smolnb.errors import UserError
 from smolnb.memory import HashEmbedder, LanceVectorStore, MemoryItem, open_vectors
 from smolnb.models import TestModel
-from tests.helpers import py
+from tests.helpers import py, task_message
 
 REPO = str(Path(__file__).resolve().parents[2])
 NOTES = [
@@ -194,7 +194,7 @@ def test_memory_as_tools_and_as_memory(tmp_path):
     result = CodeAgent(model=model, memory=memory).run("Who leads project Bluebird, and what does it use?")
     assert result.output == ["Dana", "Python"]
     first_prompt = model.calls[0]["messages"]
-    assert "Relevant memories:" in first_prompt[1]["content"] and "Bluebird" in first_prompt[1]["content"]
+    assert "Relevant memories:" in task_message(first_prompt) and "Bluebird" in task_message(first_prompt)
     assert "search_memory(query: string, k?: integer)" in first_prompt[0]["content"]
     assert "The project codename is Bluebird." in result.steps[0].stdout
     [fact] = memory.graph.facts(subject="Bluebird", predicate="USES")
@@ -223,7 +223,7 @@ def test_memory_down_lets_the_run_go_on(tmp_path, caplog):
     model = TestModel([py("final_answer('fine')")])
     result = CodeAgent(model=model, memory=memory).run("anything")
     assert result.output == "fine"
-    assert "Long-term memory is unavailable" in model.calls[0]["messages"][1]["content"]
+    assert "Long-term memory is unavailable" in task_message(model.calls[0]["messages"])
     assert "cannot be reached" in caplog.text
 
 
@@ -258,13 +258,13 @@ def test_a_runs_answer_is_an_outcome_not_knowledge(tmp_path):
     assert stored.provenance["status"] == "success" and stored.provenance["model"]
     model = TestModel([py("final_answer(7)")])
     CodeAgent(model=model, memory=memory).run("What is the biggest number in the list?")
-    prompt = model.calls[0]["messages"][1]["content"]
+    prompt = task_message(model.calls[0]["messages"])
     assert "42" not in prompt  # an unverified answer is never presented as knowledge
     # a note the user gave is still recalled
     memory.remember("The list is [3, 7, 5].", source="notes")
     model = TestModel([py("final_answer(7)")])
     CodeAgent(model=model, memory=memory).run("What is the biggest number in the list?")
-    assert "The list is [3, 7, 5]." in model.calls[0]["messages"][1]["content"]
+    assert "The list is [3, 7, 5]." in task_message(model.calls[0]["messages"])
 
 
 LAB_NOTES = [

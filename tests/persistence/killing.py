@@ -7,10 +7,12 @@ import sys
 import time
 from pathlib import Path
 
+from tests.helpers import replies
+
 
 def step_of(body):
     """How many steps the conversation of a request has done (its assistant messages)."""
-    return sum(1 for m in body["messages"] if m["role"] == "assistant")
+    return replies(body["messages"])
 
 
 def kill_after(server, script: Path, args: list[str], kill_at: int, delay: float) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from smolnb.persistence import RunStore
+from tests.helpers import task_message
 from tests.openai_server import ScriptedOpenAIServer, completion
 
 from .effects_worker import make_agent
@@ -28,7 +29,7 @@ HELPER = "Thought: hi.\n```python\nimport time\ntime.sleep(0.05)\nfinal_answer('
 
 
 def who(body):
-    first = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    first = task_message(body["messages"])
     return "helper" if "helper task" in first else "main"
 
 

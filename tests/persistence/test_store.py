@@ -8,7 +8,7 @@ from smolnb.errors import BackendError, UserError
 from smolnb.events import RunEnd, RunStart, Step
 from smolnb.models import TestModel
 from smolnb.persistence import RunStore
-from tests.helpers import py
+from tests.helpers import py, replies, task_message
 
 
 def test_every_run_is_stored_with_its_events():
@@ -153,8 +153,8 @@ def test_fork_from_a_step_with_another_model(tmp_path):
     bigger = TestModel([py("final_answer(a * 100)")], model_id="bigger")
     fork = CodeAgent(model=bigger, store=store).fork(first.run_id, step=1, task="t, but bigger")
     assert fork.output == 1000 and fork.run_id != first.run_id
-    assert "Task: t, but bigger" in bigger.calls[0]["messages"][1]["content"]
-    assert sum(1 for m in bigger.calls[0]["messages"] if m["role"] == "assistant") == 1  # step 1 only
+    assert "Task: t, but bigger" in task_message(bigger.calls[0]["messages"])
+    assert replies(bigger.calls[0]["messages"]) == 1  # step 1 only
     assert store.get(first.run_id).output == "11"  # the original is untouched
 
 

@@ -10,7 +10,7 @@ import pytest
 from smolnb import CodeAgent, run_many
 from smolnb.models import FunctionModel, LiteLLMModel, OpenAIAPIModel, TestModel
 from smolnb.scheduling import Scheduler, scheduler
-from tests.helpers import py
+from tests.helpers import py, task_message
 from tests.openai_server import ScriptedOpenAIServer
 
 
@@ -137,7 +137,7 @@ def test_a_timed_out_request_is_cut_off_everywhere(smolnb_home, client):
 
 def test_run_many_returns_results_in_order_and_runs_at_once(smolnb_home):
     with ScriptedOpenAIServer() as server:
-        server.responder = lambda body: py(f"final_answer({body['messages'][1]['content'].split()[-1]!r})")
+        server.responder = lambda body: py(f"final_answer({task_message(body['messages']).split()[-1]!r})")
         server.latency = 0.2
         model = LiteLLMModel("openai/scripted", api_base=server.base_url, api_key="sk-test", max_retries=0)
         agent = CodeAgent(model=model, max_steps=2)
@@ -149,7 +149,7 @@ def test_run_many_returns_results_in_order_and_runs_at_once(smolnb_home):
 
 def test_a_manager_calls_four_helpers_in_parallel_from_one_code_block(smolnb_home):
     with ScriptedOpenAIServer() as server:
-        server.responder = lambda body: py(f"final_answer('done: ' + {body['messages'][1]['content'][-7:]!r})")
+        server.responder = lambda body: py(f"final_answer('done: ' + {task_message(body['messages'])[-7:]!r})")
         server.latency = 0.5
         helpers = [
             CodeAgent(
