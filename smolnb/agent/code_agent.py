@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
-import sys
-import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,7 +18,17 @@ from . import prompts
 from .base import MultiStepAgent, RunContext
 from .confidence import is_stated, misfit
 from .examples import run_examples
-from .observing import as_reply, asserts_run, describe_variables, error_line, in_a_rut, plural, printed_nothing, repeats
+from .observing import (
+    as_reply,
+    asserts_run,
+    describe_variables,
+    error_line,
+    import_hint,
+    in_a_rut,
+    plural,
+    printed_nothing,
+    repeats,
+)
 from .parsing import extract_code, has_statements, split_thought
 from .snapshots import changed_since
 
@@ -386,7 +393,7 @@ class CodeAgent(MultiStepAgent):
         if result.stdout:
             parts.append(result.stdout.rstrip("\n"))
         if result.error:
-            hint = self._import_hint(result.error)
+            hint = import_hint(result.error, self.policy.authorized, {t.name for t in self.tools} | set(self.managed_agents))
             parts.append(result.error + (f"\n{hint}" if hint else "") + "\nFix the code and try again.")
         elif result.is_final:
             shown = result.final_repr if result.final_repr is not None else short_repr(result.final_value)
@@ -399,25 +406,6 @@ class CodeAgent(MultiStepAgent):
         elif checks:
             parts.append(prompts.ASSERTS_PASSED.format(count=plural(checks, "assert")))
         return "\n".join(parts)
-
-    def _import_hint(self, error: str) -> str | None:
-        """For `NameError: name 'X'` where X is an authorized module or one of its names, say what to import."""
-        imported = re.search(r"import of '(\w+)' is not allowed", error)
-        if imported and (imported.group(1) in self.tools or imported.group(1) in self.managed_agents):
-            return prompts.TOOL_IMPORT_HINT.format(name=imported.group(1))
-        match = re.search(r"NameError: name '(\w+)' is not defined", error)
-        if not match:
-            return None
-        name = match.group(1)
-        if name in self.policy.authorized:
-            return prompts.IMPORT_HINT.format(statement=f"import {name}")
-        for module in sorted(self.policy.authorized):
-            real = sys.modules.get(module)
-            if real is not None and not isinstance(getattr(real, name, None), types.ModuleType) and hasattr(real, name):
-                return prompts.IMPORT_HINT.format(statement=f"from {module} import {name}")
-        if re.search(rf"\b{re.escape(name)}\(", error):  # called as a function the model never wrote
-            return prompts.DEFINE_FUNCTION_HINT.format(name=name)
-        return prompts.DEFINE_HINT.format(name=name)
 
     async def _final_step(self, ctx: RunContext) -> Any:
         ctx.step += 1

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import types
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..events import Step
@@ -16,7 +18,17 @@ from ..executor.policy import AGENT_MODULE
 from . import prompts
 from .confidence import asserts_in, parse
 
-__all__ = ["as_reply", "asserts_run", "describe_variables", "error_line", "in_a_rut", "plural", "printed_nothing", "repeats"]
+__all__ = [
+    "as_reply",
+    "asserts_run",
+    "describe_variables",
+    "error_line",
+    "import_hint",
+    "in_a_rut",
+    "plural",
+    "printed_nothing",
+    "repeats",
+]
 
 _HIDDEN = {"In", "Out", "exit", "quit", "get_ipython", "open"}
 
@@ -141,6 +153,29 @@ def printed_nothing(code: str, checks: int = 0) -> str:
     if functions and not called:
         return prompts.ONLY_DEFINED.format(names=", ".join(defined), function=functions[-1])
     return prompts.DEFINED_SILENTLY.format(names=", ".join(defined))
+
+
+def import_hint(error: str, authorized: AbstractSet[str], callables: AbstractSet[str]) -> str | None:
+    """What to do about a `NameError` (or a refused import of a tool): the import, or the definition, it lacks.
+
+    `authorized`: the modules the code may import; `callables`: the tools and helpers it has.
+    """
+    imported = re.search(r"import of '(\w+)' is not allowed", error)
+    if imported and imported.group(1) in callables:
+        return prompts.TOOL_IMPORT_HINT.format(name=imported.group(1))
+    match = re.search(r"NameError: name '(\w+)' is not defined", error)
+    if not match:
+        return None
+    name = match.group(1)
+    if name in authorized:
+        return prompts.IMPORT_HINT.format(statement=f"import {name}")
+    for module in sorted(authorized):
+        real = sys.modules.get(module)
+        if real is not None and not isinstance(getattr(real, name, None), types.ModuleType) and hasattr(real, name):
+            return prompts.IMPORT_HINT.format(statement=f"from {module} import {name}")
+    if re.search(rf"\b{re.escape(name)}\(", error):  # called as a function the model never wrote
+        return prompts.DEFINE_FUNCTION_HINT.format(name=name)
+    return prompts.DEFINE_HINT.format(name=name)
 
 
 def as_reply(thought: str, code: str) -> str:
