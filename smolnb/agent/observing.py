@@ -57,7 +57,7 @@ def describe_variables(namespace: dict[str, Any], *, skip: set[str] = frozenset(
         if rank == 2:
             others.append(name)
             continue
-        line = f"- {name}: {_describe(value)}"
+        line = f"- {name}: {_describe(value, name)}"
         if used + len(line) > budget:
             others.append(name)
             continue
@@ -71,10 +71,12 @@ def describe_variables(namespace: dict[str, Any], *, skip: set[str] = frozenset(
     return "\n\nVariables already defined in the session (use them directly):\n" + "\n".join(lines)
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, name: str = "") -> str:
     kind = type(value).__name__
     if type(value).__module__ == AGENT_MODULE:
         return f"{kind} (an object of a class your code defined)"
+    if isinstance(value, list | tuple) and value and all(isinstance(row, dict) for row in value[:50]):
+        return _describe_rows(value, name)
     shape = getattr(value, "shape", None)
     if shape is not None:
         try:
@@ -87,11 +89,21 @@ def _describe(value: Any) -> str:
         except Exception:  # noqa: BLE001, S110 - some objects lie about __len__
             pass
     columns = getattr(value, "columns", None)
-    if columns is None and isinstance(value, list | tuple) and value and isinstance(value[0], dict):
-        columns = value[0]  # rows as dicts: their keys are the columns
     extra = f" columns={list(columns)[:12]}" if columns is not None else ""
     text = short_repr(value).replace("\n", " ")[:120]
     return f"{kind}{extra} = {text}"
+
+
+def _describe_rows(rows: list[Any] | tuple[Any, ...], name: str) -> str:
+    """Rows as dicts, said as rows, with how to read one value (shown `columns=`, a small model unpacked them as tuples)."""
+    first = rows[0]
+    keys = [str(k) for k in list(first)[:12]]
+    read = ""
+    if first and isinstance(next(iter(first)), str):
+        key = next(iter(first))
+        read = f" {name}[0][{key!r}] is {short_repr(first[key])[:40]};"
+    text = short_repr(first).replace("\n", " ")[:160]
+    return f"a {type(rows).__name__} of {len(rows)} dicts (rows) with keys {', '.join(keys)};{read} row 0 = {text}"
 
 
 def in_a_rut(steps: list[Step]) -> bool:

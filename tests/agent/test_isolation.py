@@ -93,4 +93,15 @@ def test_variables_given_to_a_run_are_shown_to_the_model():
     result = CodeAgent(model=model).run("What is the mean salary of team infra?", variables={"staff": staff})
     assert result.output == 2
     prompt = "\n".join(m["content"] for m in model.calls[0]["messages"])
-    assert "staff: list len=2" in prompt and "'team': 'infra'" in prompt
+    assert "staff: a list of 2 dicts" in prompt and "'team': 'infra'" in prompt
+
+
+def test_rows_of_dicts_are_described_as_rows_with_how_to_read_a_value():
+    # Told `list len=40 columns=[...]`, the 0.5B unpacked the dict rows as tuples
+    # (`for units, product, region, price in sales`) on 5 of 31 data tasks.
+    model = TestModel(["```python\nfinal_answer(1)\n```"])
+    staff = [{"name": "Ada", "team": "infra", "salary": 120}, {"name": "Bo", "team": "ops", "salary": 90}]
+    CodeAgent(model=model).run("What is the mean salary of team infra?", variables={"staff": staff})
+    prompt = task_message(model.calls[0]["messages"])
+    assert "- staff: a list of 2 dicts (rows) with keys name, team, salary;" in prompt
+    assert "staff[0]['name'] is 'Ada'" in prompt and "columns=" not in prompt
