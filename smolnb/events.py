@@ -154,7 +154,9 @@ class Step(Event):
     model_calls: int = 0
     approval: str | None = None  # with approve-before-run: "approved", "edited" or "skipped"
     proposed_code: str | None = None  # the model's code, when the user edited it
-    challenged: bool = False  # its final answer was a constant nothing computed, and was sent back once
+    challenged: bool = (
+        False  # its final answer was sent back (a function for a value; with challenge=True a constant or a misfit)
+    )
     checked: list[str] = field(default_factory=list)  # functions it defined whose given examples all passed
 
 

@@ -16,8 +16,8 @@ from ..models.base import Message
 from ..protocols import AgentMemory
 from . import prompts
 from .base import MultiStepAgent, RunContext
-from .confidence import is_stated, misfit
-from .examples import run_examples
+from .confidence import function_misfit, is_stated, misfit
+from .examples import Checked, run_examples
 from .observing import (
     as_reply,
     asserts_run,
@@ -292,15 +292,14 @@ class CodeAgent(MultiStepAgent):
             {"role": "user", "content": "Observation:\n" + self._truncate(step.observation)},
         ]
 
-    def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult, examples: tuple[str, str | None]) -> Step:
+    def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult, examples: Checked) -> Step:
         is_final = result.is_final
-        observation = self._observation(result, step.code or "")
+        observation = self._observation(result, step.code or "", examples.examined)
         error, error_kind = result.error, str(result.error_kind) if result.error_kind else None
-        checks, failed = examples
-        if checks:
-            observation += "\n" + checks
-        if failed is not None:
-            error, error_kind = failed, "check"
+        if examples.note:
+            observation += "\n" + examples.note
+        if examples.error is not None:
+            error, error_kind = examples.error, "check"
             if is_final and ctx.step < ctx.limit:
                 # The function's own examples fail: the answer goes back while a step is left.
                 is_final = False
@@ -309,7 +308,7 @@ class CodeAgent(MultiStepAgent):
         if challenge is not None:
             # A constant nothing computed, or a type the question cannot take: sent back once,
             # with the evidence, before the run ends.
-            ctx.challenged, is_final, step.challenged = True, False, True
+            is_final, step.challenged = False, True
             observation = challenge
         if step.approval == "edited":
             observation = prompts.EDITED.format(code=step.code) + "\n" + observation
@@ -332,12 +331,13 @@ class CodeAgent(MultiStepAgent):
             exec_duration=result.duration,
         )
 
-    async def _run_examples(self, ctx: RunContext, step: Step, result: ExecResult) -> tuple[str, str | None]:
+    async def _run_examples(self, ctx: RunContext, step: Step, result: ExecResult) -> Checked:
         """The examples given for the functions the block defined, run (`smolnb.agent.examples`)."""
         if result.error or not step.code or self.executor is None:
-            return "", None
-        note, failed, step.checked = await run_examples(self.executor, step.code, ctx.task)
-        return note, failed
+            return Checked()
+        checked = await run_examples(self.executor, step.code, ctx.task)
+        step.checked = list(checked.passed)
+        return checked
 
     def _remember_attempt(self, ctx: RunContext, step: Step, observation: str, error: str | None) -> None:
         """Add the step to the conversation; a failed attempt stays in full only until the next one.
@@ -374,12 +374,19 @@ class CodeAgent(MultiStepAgent):
     def _challenge(self, ctx: RunContext, step: Step, result: ExecResult) -> str | None:
         """The message that sends a final answer back, if it goes back (once a run, with a step left).
 
-        Only when the agent asks for it, and the answer is a constant nothing computed or a type
-        the question cannot take (`smolnb.agent.confidence.misfit`).
+        Always for a function given as the answer to a task that asks for a value (while a step
+        is left); with `challenge=True` also, once a run, for a constant nothing computed or a
+        type the question cannot take (`smolnb.agent.confidence.misfit`).
         """
-        if not self.challenge or ctx.challenged or result.error or ctx.step >= ctx.limit:
+        if result.error or ctx.step >= ctx.limit:
             return None
         shown = result.final_repr if result.final_repr is not None else short_repr(result.final_value)
+        function = function_misfit(ctx.task, result.final_value, shown)
+        if function is not None:
+            return prompts.FUNCTION_ANSWERED.format(name=function)
+        if not self.challenge or ctx.challenged:
+            return None
+        ctx.challenged = True
         wanted = misfit(ctx.task, result.final_value)
         misfits = (
             None if wanted is None else prompts.MISFIT.format(answer=shown, kind=type(result.final_value).__name__, wanted=wanted)
@@ -388,7 +395,7 @@ class CodeAgent(MultiStepAgent):
             return prompts.CHALLENGE.format(answer=shown) + (f"\n{misfits}" if misfits else "")
         return misfits
 
-    def _observation(self, result: ExecResult, code: str = "") -> str:
+    def _observation(self, result: ExecResult, code: str = "", examined: Iterable[str] = ()) -> str:
         parts = []
         if result.stdout:
             parts.append(result.stdout.rstrip("\n"))
@@ -402,7 +409,7 @@ class CodeAgent(MultiStepAgent):
             parts.append(f"Last value: {result.value_repr}")
         checks = 0 if result.error else asserts_run(code)
         if not parts:
-            parts.append(printed_nothing(code, checks))
+            parts.append(printed_nothing(code, checks, set(examined)))
         elif checks:
             parts.append(prompts.ASSERTS_PASSED.format(count=plural(checks, "assert")))
         return "\n".join(parts)

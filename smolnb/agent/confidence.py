@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from ..events import Step
 
-__all__ = ["Confidence", "LABELS", "asserts_in", "how_reached", "is_stated", "misfit", "parse"]
+__all__ = ["Confidence", "LABELS", "asserts_in", "function_misfit", "how_reached", "is_stated", "misfit", "parse"]
 
 Confidence = Literal["checked", "computed", "stated", "forced", "none"]
 
@@ -60,6 +60,28 @@ _YES_NO = re.compile(
 )
 _QUANTITY = re.compile(r"\bhow (many|much|old|long|far)\b|\b(number|count) of\b", re.I)
 _NAME = re.compile(r"\bwho\b|\b(weekday|day of the week|month name|the name|its name|whose name)\b", re.I)
+
+
+_FUNCTION_ASKED = re.compile(r"\b(functions?|def|lambda|callable|class|methods?)\b", re.I)
+_FUNCTION_REPR = re.compile(r"^<(function|bound method|built-in function|class) ([\w.]+)")
+
+
+def function_misfit(task: str, value: Any, shown: str = "") -> str | None:
+    """The function's name, when a function is the answer to a task that asks for none (for a value).
+
+    A task asks for one when it says so ("function", "def", "class", ...) or names it (`Write fly.`).
+    `shown`: the answer's repr where it was made (a sandbox sends a function back as text).
+    """
+    if _FUNCTION_ASKED.search(task):
+        return None
+    name = None
+    if callable(value) and not isinstance(value, type):
+        name = str(getattr(value, "__name__", "") or type(value).__name__)
+    elif match := _FUNCTION_REPR.match(shown or (value if isinstance(value, str) else "")):
+        name = match.group(2).rsplit(".", 1)[-1]
+    if name is None or re.search(rf"(?<!\w){re.escape(name)}(?!\w)", task):
+        return None
+    return name
 
 
 def misfit(task: str, value: Any) -> str | None:

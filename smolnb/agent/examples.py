@@ -26,7 +26,7 @@ from .._sync import alone_on_loop, run_in_thread
 from ..executor import Executor
 from .confidence import parse
 
-__all__ = ["Example", "Outcome", "check_code", "examples_for", "judge", "report", "run_examples"]
+__all__ = ["Checked", "Example", "Outcome", "check_code", "examples_for", "judge", "report", "run_examples"]
 
 MARK = "\x1fsmolnb-examples "
 _ARROW = re.compile(r"\s*(?:#\s*)?(?:==>|=>|==|➞|->|→|=|\bshould return\b|\breturns?\b|\bgives\b)\s*")
@@ -67,20 +67,29 @@ def examples_for(code: str, task: str = "") -> dict[str, list[Example]]:
     return found
 
 
-async def run_examples(executor: Executor, code: str, task: str) -> tuple[str, str | None, list[str]]:
-    """Run the examples of the functions `code` defined, in `executor`'s session.
+@dataclass(frozen=True)
+class Checked:
+    """What running a block's examples gave."""
 
-    Returns what the observation says, the step's error when one failed, and the functions
-    whose examples all passed; nothing when no example is given.
-    """
+    note: str = ""  # what the observation says of them
+    error: str | None = None  # the step's error, when one failed
+    passed: tuple[str, ...] = ()  # the functions whose examples all passed
+    examined: tuple[str, ...] = ()  # the functions whose examples ran
+
+
+async def run_examples(executor: Executor, code: str, task: str) -> Checked:
+    """Run the examples of the functions `code` defined, in `executor`'s session (nothing when none is given)."""
     given = examples_for(code, task)
     if not given:
-        return "", None, []
+        return Checked()
     check = check_code(given)
     executor.on_output = None  # the check's own prints are not the step's output
     ran = executor.run(check) if alone_on_loop() else await run_in_thread(lambda: executor.run(check))
     outcomes = judge(given, ran.stdout)
-    return report(outcomes) if outcomes is not None else ("", None, [])
+    if outcomes is None:
+        return Checked()
+    note, error, passed = report(outcomes)
+    return Checked(note, error, tuple(passed), tuple(outcomes))
 
 
 def check_code(examples: dict[str, list[Example]]) -> str:

@@ -141,8 +141,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def printed_nothing(code: str, checks: int = 0) -> str:
-    """What to say when a block printed nothing: what it defined, whether anything ran it, its passed asserts."""
+def printed_nothing(code: str, checks: int = 0, examined: AbstractSet[str] = frozenset()) -> str:
+    """What to say when a block printed nothing: what it defined, whether anything ran it, its passed asserts.
+
+    `examined`: the functions whose given examples ran (what they gave is said after this).
+    """
     tree = parse(code)
     defined, functions, called = [], [], False
     for node in tree.body if tree is not None else []:
@@ -162,6 +165,8 @@ def printed_nothing(code: str, checks: int = 0) -> str:
         return prompts.CHECKED_SILENTLY.format(ran=ran, count=plural(checks, "assert"))
     if not defined:
         return prompts.PRINTED_NOTHING
+    if functions and set(functions) <= examined and not called:
+        return prompts.DEFINED.format(names=", ".join(defined))
     if functions and not called:
         return prompts.ONLY_DEFINED.format(names=", ".join(defined), function=functions[-1])
     return prompts.DEFINED_SILENTLY.format(names=", ".join(defined))

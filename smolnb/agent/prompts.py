@@ -19,6 +19,13 @@ Variables persist between code blocks. Do not define final_answer yourself."""
 # basics tasks, and 7 of 31 data tasks, in prose with no code). General patterns, no suite's task.
 CODE_EXAMPLES = (
     (
+        "Write the function below, then answer with it.\n```python\ndef clamp(x: float, low: float, high: float) -> float:\n"
+        '    """x limited to the range from low to high.\n    >>> clamp(5, 0, 3)\n    3\n    """\n```',
+        "Thought: I write the whole function, then answer with the function itself.\n```python\n"
+        'def clamp(x: float, low: float, high: float) -> float:\n    """x limited to the range from low to high.\n'
+        '    >>> clamp(5, 0, 3)\n    3\n    """\n    return max(low, min(x, high))\n\nfinal_answer(clamp)\n```',
+    ),
+    (
         "What is the sum of the squares of 1 to 10?",
         "Thought: I compute it and give the answer.\n```python\ntotal = sum(i * i for i in range(1, 11))\nfinal_answer(total)\n```",
     ),
@@ -56,6 +63,8 @@ If {answer} is right, check it with code and answer again."""
 
 PRINTED_NOTHING = "The code ran and printed nothing. print() the values you need, or call final_answer."
 
+DEFINED = "The code ran and defined {names}."
+
 DEFINED_SILENTLY = "The code ran, defined {names}, and printed nothing. print() the values you need, or call final_answer."
 
 CHECKED_SILENTLY = """{ran} {count} passed, and nothing was printed.
@@ -65,6 +74,9 @@ ASSERTS_PASSED = "Its {count} passed."
 
 ONLY_DEFINED = """The code ran and defined {names}; nothing called {function} and nothing was printed.
 Next: check it on an example whose result you know: `assert {function}(...) == expected`, then call final_answer."""
+
+FUNCTION_ANSWERED = """You answered with the function {name} itself, but the task asks for a value.
+Call {name} with the task's values and pass what it returns to final_answer."""
 
 MISFIT = """You answered {answer} (type {kind}), but the task asks for {wanted}.
 Read the task again, compute what it asks with code, print it, and answer with that value."""

@@ -202,7 +202,7 @@ def _render_step(run: RunView, view: StepView, last: bool) -> str:
             step.approval or "", ""
         )
         if step.challenged:
-            said += " · answer sent back: a constant nothing computed"
+            said += " · answer sent back (the observation says why)"
         summary = f"{label} · {step.duration:.2f} s · {tokens}{flag}{said}"
         if step.proposed_code:
             parts.append(
@@ -335,7 +335,7 @@ def _run_text(run: RunView, depth: int = 0) -> list[str]:
             continue
         flag = f" · {step.error_kind or 'error'}" if step.error else ""
         flag += {"edited": " · you edited it", "skipped": " · you skipped it"}.get(step.approval or "", "")
-        flag += " · answer sent back (a constant)" if step.challenged else ""
+        flag += " · answer sent back (the observation says why)" if step.challenged else ""
         lines.append(
             f"{pad}── {label} · {step.duration:.2f} s · {step.usage.input_tokens}→{step.usage.output_tokens} tokens{flag}"
         )

@@ -47,7 +47,7 @@ from tests.helpers import py
     ],
 )
 def test_how_an_answer_was_reached(replies, expected):
-    result = CodeAgent(model=TestModel(replies), max_steps=4, store=False).run("Answer.")
+    result = CodeAgent(model=TestModel(replies), max_steps=4, store=False).run("Answer with a value or a function.")
     assert result.status == "success"
     assert result.confidence == expected, [s.code for s in result.steps]
 
@@ -147,3 +147,27 @@ def test_an_answer_that_fits_the_question_is_not_challenged(task, code):
     model = TestModel([py(code)])
     result = CodeAgent(model=model, max_steps=5, store=False, challenge=True).run(task)
     assert result.status == "success" and not result.steps[0].challenged and len(model.calls) == 1
+
+
+def test_a_function_given_as_the_answer_to_a_question_for_a_value_goes_back():
+    # Shown a worked example that answers with a function, the 0.5B answered "What is the 20th
+    # Fibonacci number?" with its function `fibonacci` itself (4 of 35 basics tasks).
+    define = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\nfinal_answer(fib)"
+    model = TestModel([py(define), py("final_answer(fib(20))")])
+    result = CodeAgent(model=model, max_steps=3, store=False).run("What is the 20th Fibonacci number?")
+    assert result.steps[0].challenged and "the function fib itself" in result.steps[0].observation
+    assert result.output == 6765 and len(result.steps) == 2
+    again = TestModel([py(define), py("final_answer(fib)"), py("final_answer(fib)")])
+    result = CodeAgent(model=again, max_steps=3, store=False).run("What is the 20th Fibonacci number?")
+    assert result.status == "success" and len(result.steps) == 3  # each time while a step is left
+    assert [s.challenged for s in result.steps] == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    "task",
+    ["Write a function fib(n).", "Complete this:\n```python\ndef fib(n):\n    ...\n```", "Give me a callable for it."],
+)
+def test_a_function_answers_a_task_that_asks_for_one(task):
+    define = "def fib(n):\n    return n\nfinal_answer(fib)"
+    result = CodeAgent(model=TestModel([py(define)]), max_steps=3, store=False).run(task)
+    assert result.status == "success" and not result.steps[0].challenged
