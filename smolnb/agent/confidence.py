@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from ..events import Step
 
-__all__ = ["Confidence", "LABELS", "asserts_in", "function_misfit", "how_reached", "is_stated", "misfit", "parse"]
+__all__ = ["Confidence", "LABELS", "asserts_in", "function_misfit", "how_reached", "is_literal", "is_stated", "misfit", "parse"]
 
 Confidence = Literal["checked", "computed", "stated", "forced", "none"]
 
@@ -256,7 +256,7 @@ def _constant(node: ast.expr, bindings: dict[str, list[tuple[Position, ast.expr]
         if not values or node.id in seen:
             return False  # not bound by the run's code (given data, a builtin), or bound through itself
         return all(value is not _COMPUTED and _constant(value, bindings, seen | {node.id}) for _, value in values)
-    return _is_literal(node)
+    return is_literal(node)
 
 
 def _output(step: Step) -> str:
@@ -277,7 +277,8 @@ def _answer_argument(code: str) -> ast.expr | None:
     return calls[-1].args[0] if calls else None
 
 
-def _is_literal(node: ast.expr) -> bool:
+def is_literal(node: ast.expr) -> bool:
+    """Whether the expression is a Python literal (`3`, `'a'`, `[1, (2, None)]`)."""
     try:
         ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):

@@ -24,7 +24,7 @@ from typing import Any
 
 from .._sync import alone_on_loop, run_in_thread
 from ..executor import Executor
-from .confidence import parse
+from .confidence import is_literal, parse
 
 __all__ = ["Checked", "Example", "Outcome", "check_code", "examples_for", "judge", "report", "run_examples"]
 
@@ -195,7 +195,7 @@ def _literal_call(source: str, name: str) -> str | None:
     arguments = [*node.args, *(k.value for k in node.keywords)]
     if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
         return None
-    if not all(_literal_node(a) for a in arguments):
+    if not all(is_literal(a) for a in arguments):
         return None
     return ast.unparse(node)
 
@@ -212,14 +212,6 @@ def _leading_literal(text: str) -> str | None:
         if candidate and _literal(candidate)[0]:
             return None if re.match(r"\s*[-+*/%<>=&|^]", text[cut:]) else candidate
     return None
-
-
-def _literal_node(node: ast.expr) -> bool:
-    try:
-        ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return True
 
 
 def _literal(text: str) -> tuple[bool, Any]:
