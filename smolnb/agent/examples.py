@@ -24,6 +24,7 @@ from typing import Any
 
 from .._sync import alone_on_loop, run_in_thread
 from ..executor import Executor
+from . import prompts
 from .confidence import is_literal, parse
 
 __all__ = ["Checked", "Example", "Outcome", "check_code", "examples_for", "judge", "report", "run_examples"]
@@ -86,6 +87,11 @@ async def run_examples(executor: Executor, code: str, task: str) -> Checked:
     executor.on_output = None  # the check's own prints are not the step's output
     ran = executor.run(check) if alone_on_loop() else await run_in_thread(lambda: executor.run(check))
     outcomes = judge(given, ran.stdout)
+    if outcomes is None and ran.error:  # past the time limit, or out of memory: no example may finish
+        last = [line for line in ran.error.strip().splitlines() if line.strip()][-1:] or [str(ran.error_kind)]
+        names = ", ".join(given)
+        note = prompts.EXAMPLES_UNFINISHED.format(names=names, error=last[0].strip())
+        return Checked(note, f"ExampleFailed: the examples of {names} did not finish: {last[0].strip()}", (), tuple(given))
     if outcomes is None:
         return Checked()
     note, error, passed = report(outcomes)
@@ -246,8 +252,6 @@ def _equal(a: Any, b: Any) -> bool:
 
 def report(outcomes: dict[str, list[Outcome]]) -> tuple[str, str | None, list[str]]:
     """(what the observation says, the step's error when an example failed, the functions whose examples passed)."""
-    from . import prompts
-
     notes, errors, passed = [], [], []
     for name, results in outcomes.items():
         failed = [o for o in results if not o.passed]

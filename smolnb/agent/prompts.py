@@ -94,6 +94,9 @@ EXAMPLES_FAILED = """The examples given for {name}: {failed} of {count} fail:
 {lines}
 Fix {name} so that they pass."""
 
+EXAMPLES_UNFINISHED = """The examples given for {names} did not finish: {error}
+Fix it so that they run quickly and pass."""
+
 EXAMPLE_FAILED = "- {call} returned {got}, expected {want}"
 
 EXAMPLE_RAISED = "- {call} raised {got}, expected {want}"

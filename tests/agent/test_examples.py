@@ -106,3 +106,13 @@ def test_an_example_that_raises_says_what_it_raised_and_the_checks_leave_no_vari
     result = agent.run("t", max_steps=3)
     assert "- inv(0) raised ZeroDivisionError('division by zero'), expected 0" in result.steps[0].observation
     assert sorted(k for k in namespace if not k.startswith("__")) == ["inv"]
+
+
+def test_examples_that_never_finish_are_a_failure_that_says_so():
+    code = 'def spin(n):\n    """>>> spin(1)\n    1\n    """\n    while True:\n        pass\n'
+    model = TestModel([py(code + "final_answer(spin)"), py("final_answer(2)")])
+    result = CodeAgent(model=model, max_steps=3, code_timeout=1, store=False).run("Write spin.")
+    first = result.steps[0]
+    assert first.error_kind == "check" and not first.is_final
+    assert "The examples given for spin did not finish" in first.observation
+    assert result.output == 2
