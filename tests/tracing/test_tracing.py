@@ -22,6 +22,7 @@ if not importlib.util.find_spec("opentelemetry.sdk"):
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from smolnb.agent import prompts
 from tests.helpers import py
 
 KEY = "sk-test-5f2b9c1e8a7d4f3b2c1a0e9d8c7b6a5f"
@@ -88,7 +89,8 @@ def test_span_tree_of_a_run_with_a_managed_agent_a_tool_memory_and_an_error(span
     assert len(llm) == 3 and {parent(s) for s in llm} == set(steps)
     first = min(llm, key=lambda s: s.start_time)
     assert first.attributes["llm.input_messages.0.message.role"] == "system"
-    assert "Where is the Louvre?" in first.attributes["llm.input_messages.1.message.content"]
+    task_at = 1 + 2 * len(prompts.CODE_EXAMPLES)  # after the system prompt and the worked examples
+    assert "Where is the Louvre?" in first.attributes[f"llm.input_messages.{task_at}.message.content"]
     assert "search_memory('Louvre')" in first.attributes["llm.output_messages.0.message.content"]
     assert (
         first.attributes["llm.token_count.total"]
