@@ -374,9 +374,9 @@ class CodeAgent(MultiStepAgent):
     def _challenge(self, ctx: RunContext, step: Step, result: ExecResult) -> str | None:
         """The message that sends a final answer back, if it goes back (once a run, with a step left).
 
-        Always for a function given as the answer to a task that asks for a value (while a step
-        is left); with `challenge=True` also, once a run, for a constant nothing computed or a
-        type the question cannot take (`smolnb.agent.confidence.misfit`).
+        A function given as the answer to a task that asks for a value goes back while a step is
+        left; once a run, an answer of a type the question cannot take
+        (`smolnb.agent.confidence.misfit`), and with `challenge=True` a constant nothing computed.
         """
         if result.error or ctx.step >= ctx.limit:
             return None
@@ -384,15 +384,16 @@ class CodeAgent(MultiStepAgent):
         function = function_misfit(ctx.task, result.final_value, shown)
         if function is not None:
             return prompts.FUNCTION_ANSWERED.format(name=function)
-        if not self.challenge or ctx.challenged:
+        if ctx.challenged:
             return None
-        ctx.challenged = True
         wanted = misfit(ctx.task, result.final_value)
         misfits = (
             None if wanted is None else prompts.MISFIT.format(answer=shown, kind=type(result.final_value).__name__, wanted=wanted)
         )
-        if is_stated(ctx.steps, step.code or "", result.final_value, step.checked):
+        if self.challenge and is_stated(ctx.steps, step.code or "", result.final_value, step.checked):
+            ctx.challenged = True
             return prompts.CHALLENGE.format(answer=shown) + (f"\n{misfits}" if misfits else "")
+        ctx.challenged = misfits is not None
         return misfits
 
     def _observation(self, result: ExecResult, code: str = "", examined: Iterable[str] = ()) -> str:

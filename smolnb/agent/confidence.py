@@ -59,7 +59,7 @@ _YES_NO = re.compile(
     r"^\W*(is|are|was|were|do|does|did|can|could|has|have|had|should|will|would)\b|\b(true or false|yes or no)\b", re.I
 )
 _QUANTITY = re.compile(r"\bhow (many|much|old|long|far)\b|\b(number|count) of\b", re.I)
-_NAME = re.compile(r"\bwho\b|\b(weekday|day of the week|month name|the name|its name|whose name)\b", re.I)
+_NAME = re.compile(r"\bwho\b|\b(weekday|day of the week|month name)\b|\b(the|its|whose|with an?) (\w+ )?name\b", re.I)
 
 
 _FUNCTION_ASKED = re.compile(r"\b(functions?|def|lambda|callable|class|methods?)\b", re.I)

@@ -171,3 +171,15 @@ def test_a_function_answers_a_task_that_asks_for_one(task):
     define = "def fib(n):\n    return n\nfinal_answer(fib)"
     result = CodeAgent(model=TestModel([py(define)]), max_steps=3, store=False).run(task)
     assert result.status == "success" and not result.steps[0].challenged
+
+
+def test_an_answer_whose_type_cannot_answer_the_question_goes_back_once_by_default():
+    # The quickstart's "Which city ...? Answer with the city name." got the population, 10092, as a success.
+    model = TestModel([py("m = max([522, 10092])\nfinal_answer(m)"), py("final_answer('Lima')")])
+    task = "Which city has the largest population? Answer with the city name."
+    result = CodeAgent(model=model, max_steps=3, store=False).run(task)
+    assert result.steps[0].challenged and "asks for a name (text)" in result.steps[0].observation
+    assert result.output == "Lima"
+    twice = TestModel([py("final_answer(sum([1, 2]))"), py("final_answer(sum([1, 3]))")])
+    result = CodeAgent(model=twice, max_steps=3, store=False).run(task)
+    assert result.output == 4 and [s.challenged for s in result.steps] == [True, False]  # once a run
