@@ -94,6 +94,8 @@ def misfit(task: str, value: Any) -> str | None:
     - a question for a name ("who", "which weekday", "answer with the name") takes text, not a number.
     """
     question = task.strip()
+    if callable(value) or isinstance(value, str) and _FUNCTION_REPR.match(value):
+        return None  # a function: `function_misfit` judges it (a docstring's "how many" asks nothing of it)
     if _QUANTITY.search(question) and not _is_number(value):
         return "a number"
     if _NAME.search(question) and _is_number(value) and not isinstance(value, str):

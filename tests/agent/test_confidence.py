@@ -183,3 +183,10 @@ def test_an_answer_whose_type_cannot_answer_the_question_goes_back_once_by_defau
     twice = TestModel([py("final_answer(sum([1, 2]))"), py("final_answer(sum([1, 3]))")])
     result = CodeAgent(model=twice, max_steps=3, store=False).run(task)
     assert result.output == 4 and [s.challenged for s in result.steps] == [True, False]  # once a run
+
+
+def test_a_function_answering_a_task_that_asks_for_one_is_no_misfit_whatever_its_docstring_asks():
+    task = 'Complete the function.\n```python\ndef how_many(s: str) -> int:\n    """Find how many times a occurs."""\n```'
+    code = "def how_many(s: str) -> int:\n    return s.count('a')\nfinal_answer(how_many)"
+    result = CodeAgent(model=TestModel([py(code)]), max_steps=3, store=False).run(task)
+    assert result.status == "success" and not result.steps[0].challenged and len(result.steps) == 1
