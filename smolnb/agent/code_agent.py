@@ -295,7 +295,8 @@ class CodeAgent(MultiStepAgent):
     def _finish_action(self, ctx: RunContext, step: Step, result: ExecResult, examples: Checked) -> Step:
         is_final = result.is_final
         observation = self._observation(result, step.code or "", examples.examined)
-        error, error_kind = result.error, str(result.error_kind) if result.error_kind else None
+        error: str | None = result.error
+        error_kind: str | None = result.error_kind
         if examples.note:
             observation += "\n" + examples.note
         if examples.error is not None:
@@ -306,8 +307,8 @@ class CodeAgent(MultiStepAgent):
                 observation += "\n" + prompts.NOT_ACCEPTED
         challenge = self._challenge(ctx, step, result) if is_final else None
         if challenge is not None:
-            # A constant nothing computed, or a type the question cannot take: sent back once,
-            # with the evidence, before the run ends.
+            # A function for a value, a type the question cannot take, or (challenge=True) a
+            # constant nothing computed: sent back, with the evidence, before the run ends.
             is_final, step.challenged = False, True
             observation = challenge
         if step.approval == "edited":
